@@ -1,0 +1,72 @@
+"""Broker set-up: importing this package configures the Redis broker and registers every actor.
+
+That is what ``dramatiq actors`` and ``periodiq actors`` need, and the only work this project does
+at import time. Dramatiq's default middleware is listed explicitly so ours can sit among it.
+The settings are read once, here, from the environment (``actors.settings``).
+
+Middleware order matters: ``JobStatusMiddleware`` goes before ``Retries`` so that its ``after_*``
+hooks (run in reverse order) see the message after Retries has failed or re-enqueued it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+from periodiq import PeriodiqMiddleware
+
+from . import keys
+from .heartbeat import WorkerHeartbeat
+from .settings import Settings
+from .status import JobStatusMiddleware
+from .store import JobStore
+
+settings = Settings.from_env()
+
+client = redis.Redis.from_url(
+    settings.redis_url,
+    socket_connect_timeout=settings.redis_timeout,
+    socket_timeout=settings.redis_timeout,
+    health_check_interval=30,
+)
+job_store = JobStore(
+    client=client,
+    result_ttl=settings.result_ttl,
+    pending_ttl=settings.pending_ttl,
+    event_log_max=settings.event_log_max,
+)
+broker = RedisBroker(
+    client=client,
+    namespace=keys.DRAMATIQ_NAMESPACE,
+    middleware=[
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        JobStatusMiddleware(store=job_store, default_max_retries=settings.max_retries),
+        Retries(max_retries=settings.max_retries),
+        CurrentMessage(),
+        WorkerHeartbeat(client=client, interval=settings.worker_heartbeat),
+        PeriodiqMiddleware(skip_delay=30),
+    ],
+)
+dramatiq.set_broker(broker)
+
+from . import contracts, maintenance  # noqa: E402  (actors need the broker above)
+
+for _module in settings.job_modules:
+    importlib.import_module(_module)
+
+__all__ = ["broker", "contracts", "job_store", "maintenance", "settings"]

@@ -1,0 +1,46 @@
+"""Every Redis key and channel name the project uses, and nothing else builds one.
+
+Our own keys share the ``jobs:`` prefix; Dramatiq's broker keys live under its namespace
+(``dramatiq`` by default) and are named here too so that queue depths can be read without
+guessing at its layout:
+
+    jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field
+    jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
+    jobs:events                  pubsub wake-up channel, one message per event (all jobs)
+    jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
+    jobs:worker:<worker_id>      hash   host, pid, queues, started_at, last_heartbeat
+    <ns>:<queue>                 list   Dramatiq's ready messages
+    <ns>:<queue>.DQ              list   Dramatiq's delayed messages (retries, eta)
+    <ns>:<queue>.XQ              zset   Dramatiq's dead letters
+"""
+
+from __future__ import annotations
+
+PREFIX = "jobs"
+EVENTS_CHANNEL = f"{PREFIX}:events"
+WORKERS = f"{PREFIX}:workers"
+DRAMATIQ_NAMESPACE = "dramatiq"
+
+
+def job(job_id: str) -> str:
+    return f"{PREFIX}:job:{job_id}"
+
+
+def job_log(job_id: str) -> str:
+    return f"{PREFIX}:log:{job_id}"
+
+
+def worker(worker_id: str) -> str:
+    return f"{PREFIX}:worker:{worker_id}"
+
+
+def queue(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}"
+
+
+def delay_queue(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}.DQ"
+
+
+def dead_letters(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}.XQ"

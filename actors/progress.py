@@ -1,0 +1,24 @@
+"""``report_progress``: the one call an actor makes to tell its clients how far it got."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from .status import JobStatusMiddleware
+
+
+def report_progress(percent: float, message: str | None = None) -> None:
+    """Publish a ``progress`` event (0-100, optional message) for the job this thread is running.
+
+    Each call is a new event with the next ``seq``. It raises ``RuntimeError`` outside a job and
+    is a no-op for actors that are not public jobs (they have no record).
+    """
+    current = CurrentMessage.get_current_message()
+    if current is None:
+        raise RuntimeError("report_progress() must be called from inside a running job")
+    broker = dramatiq.get_broker()
+    status = next((m for m in broker.middleware if isinstance(m, JobStatusMiddleware)), None)
+    if status is None:
+        raise RuntimeError("the broker has no JobStatusMiddleware")
+    status.store.progress(current.message_id, percent, message)

@@ -1,0 +1,92 @@
+"""Configuration, read once from the environment.
+
+This module is the only place in the project that reads ``os.environ``. Everything else receives
+a :class:`Settings` instance (the broker set-up in ``actors/__init__.py`` reads it at import time;
+``service.create_app`` takes it as an argument and defaults to that same instance).
+
+Each variable, its unit and its default is documented in the README's "Configuration" section.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+#: Finished jobs (snapshot and event log) are kept this long, in seconds.
+DEFAULT_RESULT_TTL = 24 * 3600
+#: Unfinished jobs are kept this long, in seconds (Dramatiq's longest delay is 7 days).
+DEFAULT_PENDING_TTL = 7 * 24 * 3600
+#: Seconds between ``:`` heartbeat comments on an idle event stream (Cloudflare cuts at 100 s).
+DEFAULT_SSE_HEARTBEAT = 15.0
+#: Milliseconds a browser waits before reconnecting a dropped stream (the SSE ``retry:`` field).
+DEFAULT_SSE_RETRY_MS = 3000
+#: Events buffered per stream before a client that stops reading is dropped.
+DEFAULT_SSE_QUEUE_SIZE = 256
+#: Seconds the legacy ``async_mode=false`` path waits for a job before answering 202.
+DEFAULT_SYNC_WAIT_LIMIT = 90.0
+#: Events kept per job log (approximate; older ones are trimmed).
+DEFAULT_EVENT_LOG_MAX = 1000
+#: Seconds between worker heartbeats; a worker is gone after three missed ones.
+DEFAULT_WORKER_HEARTBEAT = 5.0
+#: Retries after the first attempt, for job types that do not set their own.
+DEFAULT_MAX_RETRIES = 3
+#: Seconds a Redis command may take before the web side answers 503.
+DEFAULT_REDIS_TIMEOUT = 5.0
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    redis_url: str = DEFAULT_REDIS_URL
+    result_ttl: int = DEFAULT_RESULT_TTL
+    pending_ttl: int = DEFAULT_PENDING_TTL
+    sse_heartbeat: float = DEFAULT_SSE_HEARTBEAT
+    sse_retry_ms: int = DEFAULT_SSE_RETRY_MS
+    sse_queue_size: int = DEFAULT_SSE_QUEUE_SIZE
+    sync_wait_limit: float = DEFAULT_SYNC_WAIT_LIMIT
+    event_log_max: int = DEFAULT_EVENT_LOG_MAX
+    worker_heartbeat: float = DEFAULT_WORKER_HEARTBEAT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    redis_timeout: float = DEFAULT_REDIS_TIMEOUT
+    #: Extra modules whose actors are imported alongside the built-in ones (plug-in job types).
+    job_modules: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            redis_url=env.get("REDIS_URL") or DEFAULT_REDIS_URL,
+            result_ttl=_number(env, "RESULT_TTL", DEFAULT_RESULT_TTL, int),
+            pending_ttl=_number(env, "PENDING_TTL", DEFAULT_PENDING_TTL, int),
+            sse_heartbeat=_number(env, "SSE_HEARTBEAT_INTERVAL", DEFAULT_SSE_HEARTBEAT, float),
+            sse_retry_ms=_number(env, "SSE_RETRY_MS", DEFAULT_SSE_RETRY_MS, int),
+            sse_queue_size=_number(env, "SSE_QUEUE_SIZE", DEFAULT_SSE_QUEUE_SIZE, int),
+            sync_wait_limit=_number(env, "SYNC_WAIT_LIMIT", DEFAULT_SYNC_WAIT_LIMIT, float),
+            event_log_max=_number(env, "EVENT_LOG_MAX", DEFAULT_EVENT_LOG_MAX, int),
+            worker_heartbeat=_number(env, "WORKER_HEARTBEAT_INTERVAL", DEFAULT_WORKER_HEARTBEAT, float),
+            max_retries=_number(env, "MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
+            redis_timeout=_number(env, "REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, float),
+            job_modules=tuple(m.strip() for m in env.get("JOB_MODULES", "").split(",") if m.strip()),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: _Number, kind: type[_Number]) -> _Number:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+    if value < 0:
+        raise SettingsError(f"{name}={raw!r} must not be negative")
+    return value

@@ -1,0 +1,159 @@
+"""The status middleware: drives each public job's state from Dramatiq's own hooks.
+
+    before_enqueue          first send   -> PENDING (the record exists before the message is sent)
+                            a retry      -> PENDING again, with ``attempt``, ``retry_at`` and the error
+    before_process_message               -> STARTED
+    after_process_message   returned     -> SUCCESS with the return value as ``result``
+                            raised, and Retries gave up (message failed) -> FAILURE with ``error``
+    after_skip_message                   -> FAILURE (skipped, e.g. too old)
+    after_nack                           -> FAILURE, if nothing above has finished the job yet
+
+The middleware must sit *before* ``Retries`` in the broker's list: Dramatiq runs ``after_*`` hooks
+in reverse order, so Retries decides (and re-enqueues or fails the message) before we look.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import Middleware
+
+from .errors import StoreUnavailable
+from .records import utc_now
+from .registry import PUBLIC_JOB_OPTION
+from .settings import DEFAULT_MAX_RETRIES
+from .states import JobStatus
+from .store import JobStore
+
+logger = logging.getLogger("jobs")
+
+
+class JobStatusMiddleware(Middleware):
+    def __init__(self, *, store: JobStore, default_max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+        self.store = store
+        self.default_max_retries = default_max_retries
+
+    @property
+    def actor_options(self) -> set[str]:
+        return {PUBLIC_JOB_OPTION}
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Dramatiq warns that a return value is discarded without its Results middleware; here
+        # the value is the job's ``result``, stored by this middleware.
+        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_ResultsStoredHere())
+
+    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
+        if not _is_public_job(broker, message):
+            return
+        retries = message.options.get("retries", 0)
+        if retries == 0:
+            if self.store.create(message.message_id, message.actor_name) is not None:
+                logger.info("Job %s queued type=%s", message.message_id, message.actor_name)
+            return
+        max_attempts = 1 + self._max_retries(broker, message)
+        delay_s = (delay or 0) / 1000
+        error = _error_from_traceback(message.options.get("traceback", ""))
+        self.store.transition(
+            message.message_id,
+            JobStatus.PENDING,
+            attempt=retries + 1,
+            message=(
+                f"Retrying in {delay_s:.0f} s (attempt {retries + 1} of {max_attempts}): {error['message']}"
+            ),
+            error=error,
+            retry_at=utc_now(delay_s),
+        )
+        logger.info(
+            "Job %s retrying type=%s attempt=%d/%d in %.1fs: %s",
+            message.message_id,
+            message.actor_name,
+            retries + 1,
+            max_attempts,
+            delay_s,
+            error["message"],
+        )
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        if not _is_public_job(broker, message):
+            return
+        attempt = message.options.get("retries", 0) + 1
+        self.store.transition(
+            message.message_id, JobStatus.STARTED, attempt=attempt, started_at=utc_now(), retry_at=None
+        )
+        logger.info("Job %s started type=%s attempt=%d", message.message_id, message.actor_name, attempt)
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.Message,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if not _is_public_job(broker, message):
+            return
+        if exception is None:
+            self._succeed(message, result)
+        elif getattr(message, "failed", False):
+            self._fail(
+                message, {"type": type(exception).__name__, "message": str(exception) or repr(exception)}
+            )
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        if _is_public_job(broker, message):
+            self._fail(message, {"type": "skipped", "message": "The job was skipped before it ran"})
+
+    def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        # A no-op when the job already ended: the store refuses changes to terminal jobs.
+        if _is_public_job(broker, message):
+            self._fail(message, {"type": "rejected", "message": "The job's message was dead-lettered"})
+
+    def _succeed(self, message: dramatiq.Message, result: Any) -> None:
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            self._fail(message, {"type": "unserializable_result", "message": f"Result is not JSON: {exc}"})
+            return
+        if self.store.transition(
+            message.message_id, JobStatus.SUCCESS, result=result, progress=100, error=None
+        ):
+            logger.info("Job %s succeeded type=%s", message.message_id, message.actor_name)
+
+    def _fail(self, message: dramatiq.Message, error: dict[str, str]) -> None:
+        try:
+            changed = self.store.transition(message.message_id, JobStatus.FAILURE, error=error)
+        except StoreUnavailable:
+            logger.exception("Job %s could not be marked failed", message.message_id)
+            return
+        if changed:
+            logger.warning(
+                "Job %s failed type=%s: %s: %s",
+                message.message_id,
+                message.actor_name,
+                error["type"],
+                error["message"],
+            )
+
+    def _max_retries(self, broker: dramatiq.Broker, message: dramatiq.Message) -> int:
+        actor_options = broker.get_actor(message.actor_name).options
+        return message.options.get("max_retries", actor_options.get("max_retries", self.default_max_retries))
+
+
+class _ResultsStoredHere(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "haven't added the Results middleware" not in record.getMessage()
+
+
+def _is_public_job(broker: dramatiq.Broker, message: dramatiq.Message) -> bool:
+    actor = broker.actors.get(message.actor_name)
+    return actor is not None and bool(actor.options.get(PUBLIC_JOB_OPTION))
+
+
+def _error_from_traceback(traceback_text: str) -> dict[str, str]:
+    """The ``{type, message}`` of the exception a formatted traceback ends with."""
+    last_line = next((line for line in reversed(traceback_text.splitlines()) if line.strip()), "")
+    kind, _, text = last_line.partition(": ")
+    return {"type": kind.rsplit(".", 1)[-1] or "Exception", "message": text or kind or "unknown error"}

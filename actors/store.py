@@ -1,0 +1,124 @@
+"""The job store's write side: every change to a job, applied atomically in Redis.
+
+One Lua script (``_APPLY_CHANGE``) does the whole of a change in one step (DESIGN invariants 1-2):
+it merges the new fields into the snapshot hash, takes the next per-job ``seq``, appends the
+snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``), refreshes both keys'
+time to live and publishes a wake-up on ``keys.EVENTS_CHANNEL``. Once a job is terminal the
+script refuses further changes, so a late or duplicated hook can never move a finished job.
+
+The store is synchronous: it runs in worker threads (Dramatiq hooks, actors reporting progress)
+and, for enqueueing, in the web side's executor. Readers use ``service.jobs_reader``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import redis
+
+from . import keys
+from .records import decode_snapshot, encode_fields, redis_errors_as_unavailable, utc_now
+from .settings import DEFAULT_EVENT_LOG_MAX, DEFAULT_PENDING_TTL, DEFAULT_RESULT_TTL
+from .states import SNAPSHOT_FIELDS, TERMINAL_STATES, EventType, JobStatus
+
+# KEYS: snapshot hash, event log stream.
+# ARGV: job id, channel, event name, ttl (s), mode ("create" | "update"), log max length,
+#       terminal statuses (JSON-quoted, comma separated), then field/value pairs (values JSON).
+# Returns the snapshot JSON after the change, or false when the change was refused.
+_APPLY_CHANGE = """
+local job_id, channel, event, ttl, mode, log_max, terminal =
+    ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+if mode == 'create' then
+    if exists then return false end
+else
+    if not exists then return false end
+    local status = redis.call('HGET', KEYS[1], 'status')
+    if status and string.find(terminal, status, 1, true) then return false end
+end
+if #ARGV > 7 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local flat = redis.call('HGETALL', KEYS[1])
+local parts = {}
+for i = 1, #flat, 2 do
+    parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
+end
+local snapshot = '{' .. table.concat(parts, ',') .. '}'
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. snapshot)
+return snapshot
+"""
+
+_TERMINAL_ARG = ",".join(json.dumps(status.value) for status in TERMINAL_STATES)
+
+
+class JobStore:
+    """Creates jobs and applies their changes; safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        result_ttl: int = DEFAULT_RESULT_TTL,
+        pending_ttl: int = DEFAULT_PENDING_TTL,
+        event_log_max: int = DEFAULT_EVENT_LOG_MAX,
+    ) -> None:
+        self.client = client
+        self.result_ttl = result_ttl
+        self.pending_ttl = pending_ttl
+        self.event_log_max = event_log_max
+        self._apply = client.register_script(_APPLY_CHANGE)
+
+    def create(self, job_id: str, job_type: str) -> dict[str, Any] | None:
+        """Write a new job as PENDING; None when a job with this id already exists."""
+        fields: dict[str, Any] = dict.fromkeys(SNAPSHOT_FIELDS)  # hash keeps this order for the JSON
+        fields.update(
+            job_id=job_id,
+            job_type=job_type,
+            status=JobStatus.PENDING,
+            message=JobStatus.PENDING.default_message,
+            seq=0,
+            attempt=1,
+            created_at=utc_now(),
+        )
+        return self._change(job_id, "create", EventType.STATUS, fields)
+
+    def transition(self, job_id: str, status: JobStatus, **fields: Any) -> dict[str, Any] | None:
+        """Move a job to ``status``; ``message`` defaults to the status's own. None if refused."""
+        fields.setdefault("message", status.default_message)
+        if status.is_terminal:
+            fields.setdefault("finished_at", utc_now())
+            fields.setdefault("retry_at", None)
+        return self._change(job_id, "update", EventType.STATUS, {"status": status, **fields})
+
+    def progress(self, job_id: str, percent: float, message: str | None = None) -> dict[str, Any] | None:
+        """Record a progress report (0-100 and an optional message) as a new ``progress`` event."""
+        if not isinstance(percent, int | float) or isinstance(percent, bool) or not math.isfinite(percent):
+            raise ValueError(f"progress must be a number from 0 to 100, not {percent!r}")
+        clamped = round(min(max(float(percent), 0.0), 100.0), 2)
+        fields: dict[str, Any] = {"progress": int(clamped) if clamped.is_integer() else clamped}
+        if message is not None:
+            fields["message"] = str(message)
+        return self._change(job_id, "update", EventType.PROGRESS, fields)
+
+    def snapshot(self, job_id: str) -> dict[str, Any] | None:
+        with redis_errors_as_unavailable():
+            return decode_snapshot(self.client.hgetall(keys.job(job_id)))
+
+    def _change(
+        self, job_id: str, mode: str, event: EventType, fields: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        status = fields.get("status")
+        ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
+        args = [job_id, keys.EVENTS_CHANNEL, event.value, ttl, mode, self.event_log_max, _TERMINAL_ARG]
+        with redis_errors_as_unavailable():
+            raw = self._apply(
+                keys=[keys.job(job_id), keys.job_log(job_id)], args=args + encode_fields(fields)
+            )
+        return json.loads(raw) if raw else None

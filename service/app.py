@@ -1,0 +1,76 @@
+"""The Quart application factory: ``hypercorn "service:create_app()"`` serves what it returns.
+
+Redis connections are made at start-up and closed at shutdown: a pool for reads, and the hub's
+own single pub/sub connection. Importing ``actors`` configures the Dramatiq broker (and reads the
+settings once); the web process uses that broker to enqueue jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import redis.asyncio as aioredis
+from quart import Quart
+
+from actors.settings import Settings
+
+from .context import EXTENSION_KEY, Services
+from .errors import register_error_handlers
+from .hub import EventHub
+from .jobs_reader import JobReader
+from .routes_jobs import blueprint as jobs_blueprint
+from .routes_ops import blueprint as ops_blueprint
+
+#: Largest request body accepted, in bytes (job arguments are small; documents have their own route).
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    import actors  # configures the broker and registers every job type
+
+    settings = settings or actors.settings
+    _configure_logging()
+    app = Quart(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # snapshots keep their documented field order
+    register_error_handlers(app)
+    app.register_blueprint(jobs_blueprint)
+    app.register_blueprint(ops_blueprint)
+
+    @app.before_serving
+    async def _connect() -> None:
+        reader = JobReader(
+            client=aioredis.Redis.from_url(
+                settings.redis_url,
+                socket_connect_timeout=settings.redis_timeout,
+                socket_timeout=settings.redis_timeout,
+            )
+        )
+        # The hub's connection idles between events, so it has no read timeout; it pings instead.
+        hub = EventHub(
+            client=aioredis.Redis.from_url(
+                settings.redis_url,
+                socket_connect_timeout=settings.redis_timeout,
+                socket_keepalive=True,
+                client_name=f"jobs-web-hub-{os.getpid()}",
+            ),
+            queue_size=settings.sse_queue_size,
+        )
+        await hub.start()
+        app.extensions[EXTENSION_KEY] = Services(
+            settings=settings, broker=actors.broker, reader=reader, hub=hub
+        )
+
+    @app.after_serving
+    async def _disconnect() -> None:
+        svc: Services = app.extensions.pop(EXTENSION_KEY)
+        await svc.hub.stop()
+        await svc.reader.client.aclose()
+
+    return app
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,28 @@
+"""What the routes share, built at start-up: settings, broker, Redis reader and event hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dramatiq
+from quart import current_app
+
+from actors.settings import Settings
+
+from .hub import EventHub
+from .jobs_reader import JobReader
+
+EXTENSION_KEY = "jobservice"
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    broker: dramatiq.Broker
+    reader: JobReader
+    hub: EventHub
+
+
+def services() -> Services:
+    """The running app's services (available between start-up and shutdown)."""
+    return current_app.extensions[EXTENSION_KEY]

@@ -1,0 +1,36 @@
+"""The job store's read side, for the web process: snapshots and event-log ranges, async.
+
+Writes happen only in ``actors.store`` (one Lua script); this module reads what it wrote,
+turning Redis outages into ``StoreUnavailable`` so the API can answer 503.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from actors import keys
+from actors.records import JobEvent, decode_snapshot, is_valid_job_id, redis_errors_as_unavailable
+
+
+class JobReader:
+    def __init__(self, *, client: aioredis.Redis) -> None:
+        self.client = client
+
+    async def snapshot(self, job_id: str) -> dict[str, Any] | None:
+        if not is_valid_job_id(job_id):
+            return None
+        with redis_errors_as_unavailable():
+            return decode_snapshot(await self.client.hgetall(keys.job(job_id)))
+
+    async def events_after(self, job_id: str, seq: int) -> list[JobEvent]:
+        """The logged events with ``seq`` greater than ``seq``, oldest first (may start later
+        than ``seq + 1`` when the log was trimmed or expired)."""
+        with redis_errors_as_unavailable():
+            entries = await self.client.xrange(keys.job_log(job_id), min=f"{seq + 1}-0", max="+")
+        return [JobEvent.from_log_entry(job_id, fields) for _, fields in entries]
+
+    async def ping(self) -> None:
+        with redis_errors_as_unavailable():
+            await self.client.ping()

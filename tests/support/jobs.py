@@ -1,0 +1,60 @@
+"""Job types for the tests, loaded into workers and web alike with ``JOB_MODULES=tests.support.jobs``.
+
+``gated_steps`` lets a test drive a running job one step at a time: each step waits until the test
+pushes to the job's gate list, so no test needs to sleep and hope the job got somewhere.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from actors.progress import report_progress
+from actors.registry import job
+
+GATE_PREFIX = "tests:gate:"
+GATE_TIMEOUT_S = 60
+
+
+def gate_key(gate: str) -> str:
+    return GATE_PREFIX + gate
+
+
+@job(max_retries=0)
+def quick_steps(*, steps: int = 3, result: str = "done") -> dict:
+    for step in range(1, steps + 1):
+        report_progress(100 * step / steps, f"Step {step}/{steps}")
+    return {"steps": steps, "result": result}
+
+
+@job(max_retries=0)
+def gated_steps(*, gate: str, steps: int = 3) -> dict:
+    client = dramatiq.get_broker().client
+    deadline = time.monotonic() + GATE_TIMEOUT_S
+    for step in range(1, steps + 1):
+        while client.blpop([gate_key(gate)], timeout=2) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gate {gate!r} was not opened for step {step}")
+        report_progress(100 * step / steps, f"Step {step}/{steps}")
+    return {"steps": steps}
+
+
+@job(max_retries=0)
+def always_fails(*, reason: str = "boom") -> None:
+    raise ValueError(reason)
+
+
+@job(max_retries=2, min_backoff=50, max_backoff=200)
+def flaky(*, failures: int = 1) -> dict:
+    attempt = CurrentMessage.get_current_message().options.get("retries", 0) + 1
+    if attempt <= failures:
+        raise ConnectionError(f"flaky failure on attempt {attempt}")
+    return {"attempts": attempt}
+
+
+@job(max_retries=0)
+def sleepy(*, seconds: float = 1.0) -> dict:
+    time.sleep(seconds)
+    return {"slept": seconds}
