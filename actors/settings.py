@@ -33,6 +33,8 @@ DEFAULT_EVENT_LOG_MAX = 1000
 DEFAULT_WORKER_HEARTBEAT = 5.0
 #: Retries after the first attempt, for job types that do not set their own.
 DEFAULT_MAX_RETRIES = 3
+#: Redis connections per web process for reads (requests wait for a free one; streams hold none).
+DEFAULT_REDIS_POOL_SIZE = 16
 #: Seconds a Redis command may take before the web side answers 503.
 DEFAULT_REDIS_TIMEOUT = 5.0
 
@@ -57,6 +59,7 @@ class Settings:
     worker_heartbeat: float = DEFAULT_WORKER_HEARTBEAT
     max_retries: int = DEFAULT_MAX_RETRIES
     redis_timeout: float = DEFAULT_REDIS_TIMEOUT
+    redis_pool_size: int = DEFAULT_REDIS_POOL_SIZE
     #: Extra modules whose actors are imported alongside the built-in ones (plug-in job types).
     job_modules: tuple[str, ...] = field(default_factory=tuple)
 
@@ -75,6 +78,7 @@ class Settings:
             worker_heartbeat=_number(env, "WORKER_HEARTBEAT_INTERVAL", DEFAULT_WORKER_HEARTBEAT, float),
             max_retries=_number(env, "MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
             redis_timeout=_number(env, "REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, float),
+            redis_pool_size=max(1, _number(env, "REDIS_POOL_SIZE", DEFAULT_REDIS_POOL_SIZE, int)),
             job_modules=tuple(m.strip() for m in env.get("JOB_MODULES", "").split(",") if m.strip()),
         )
 

@@ -53,16 +53,17 @@ class JobStatusMiddleware(Middleware):
             if self.store.create(message.message_id, message.actor_name) is not None:
                 logger.info("Job %s queued type=%s", message.message_id, message.actor_name)
             return
+        if delay is None:
+            return  # a delayed retry moving from the delay queue to its queue: no new state
         max_attempts = 1 + self._max_retries(broker, message)
         delay_s = (delay or 0) / 1000
         error = _error_from_traceback(message.options.get("traceback", ""))
+        attempt_text = f"attempt {retries + 1} of {max_attempts}"
         self.store.transition(
             message.message_id,
             JobStatus.PENDING,
             attempt=retries + 1,
-            message=(
-                f"Retrying in {delay_s:.0f} s (attempt {retries + 1} of {max_attempts}): {error['message']}"
-            ),
+            message=f"Retrying in {_seconds(delay_s)} ({attempt_text}): {error['message']}",
             error=error,
             retry_at=utc_now(delay_s),
         )
@@ -140,6 +141,10 @@ class JobStatusMiddleware(Middleware):
     def _max_retries(self, broker: dramatiq.Broker, message: dramatiq.Message) -> int:
         actor_options = broker.get_actor(message.actor_name).options
         return message.options.get("max_retries", actor_options.get("max_retries", self.default_max_retries))
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
 
 class _ResultsStoredHere(logging.Filter):

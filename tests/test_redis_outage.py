@@ -1,0 +1,99 @@
+"""Redis goes away and comes back: the API answers 503 meanwhile and recovers with no restart.
+
+This module has its own Redis (persistent, so a job survives the restart) and its own web server;
+the test plays the worker's part through the job store, since workers need Redis too.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from actors.states import JobStatus
+from actors.store import JobStore
+
+from .support.servers import RedisServer, WebServer
+from .support.sse import collect_events, messages
+
+#: Longest a request may take while Redis is down: it must fail fast, never hang.
+OUTAGE_ANSWER_LIMIT_S = 8.0
+
+
+@pytest.fixture(scope="module")
+def flaky_redis() -> Iterator[RedisServer]:
+    server = RedisServer(persistent=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def flaky_web(flaky_redis: RedisServer) -> Iterator[WebServer]:
+    server = WebServer(flaky_redis, SSE_HEARTBEAT_INTERVAL="1")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def http(flaky_web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=flaky_web.base_url, timeout=30) as client:
+        yield client
+
+
+async def timed(request) -> tuple[httpx.Response, float]:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    response = await request
+    return response, time.monotonic() - started
+
+
+async def test_503_while_redis_is_down_then_recovery_without_restart(
+    flaky_redis: RedisServer, http: httpx.AsyncClient
+) -> None:
+    store = JobStore(client=flaky_redis.client())
+    job_id = str(uuid.uuid4())
+    store.create(job_id, "score_contracts")
+    body = {"criterion": "c", "workspace_name": "w"}
+
+    async with http.stream("GET", f"/jobs/{job_id}/events") as stream_response:
+        stream = messages(stream_response)
+        assert (await anext(stream)).retry is not None
+        assert (await anext(stream)).data["status"] == "PENDING"
+
+        flaky_redis.stop()
+        for request in (
+            http.post("/jobs/score_contracts", json=body),
+            http.post("/score", params={"async_mode": "true"}, json=body),
+            http.get(f"/jobs/{job_id}"),
+            http.get(f"/jobs/{job_id}/events"),
+            http.get("/readyz"),
+        ):
+            response, took = await timed(request)
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == "redis_unavailable"
+            assert took < OUTAGE_ANSWER_LIMIT_S
+        status = await http.get("/worker/status")
+        assert status.status_code == 503
+        assert status.json()["status"] == "down" and status.json()["redis_connected"] is False
+        assert (await http.get("/healthz")).status_code == 200, "the process itself is alive"
+
+        # The open stream survives the outage (heartbeats) and gets what happens after it.
+        comment = await anext(stream)
+        assert comment.comments == ["keepalive"]
+
+        flaky_redis.start()
+        store.transition(job_id, JobStatus.STARTED)
+        store.progress(job_id, 50, "half way")
+        store.transition(job_id, JobStatus.SUCCESS, result={"ok": True})
+        events = await collect_events(stream)
+    assert [e.seq for e in events] == [2, 3, 4], "every event after the outage, once, in order"
+    assert events[-1].data["status"] == "SUCCESS"
+
+    # The first requests after Redis is back succeed: nothing needs a restart.
+    assert (await http.get("/readyz")).status_code == 200
+    created = await http.post("/jobs/score_contracts", json=body)
+    assert created.status_code == 202
+    assert (await http.get(created.json()["status_url"])).json()["status"] == "PENDING"

@@ -1,0 +1,129 @@
+"""The job store against a real Redis: one atomic step per change (DESIGN invariants 1, 2 and 8)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import redis
+
+from actors import keys
+from actors.records import JobEvent
+from actors.states import JobStatus
+from actors.store import JobStore
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def log_entries(client: redis.Redis, job_id: str) -> list[tuple[str, dict]]:
+    return [
+        (entry_id.decode(), {k.decode(): v.decode() for k, v in fields.items()})
+        for entry_id, fields in client.xrange(keys.job_log(job_id))
+    ]
+
+
+def test_create_writes_a_pending_snapshot_with_seq_1(job_store: JobStore) -> None:
+    job_id = new_id()
+    snapshot = job_store.create(job_id, "score_contracts")
+    assert snapshot is not None
+    assert snapshot["status"] == "PENDING"
+    assert snapshot["message"] == "Job queued, waiting to start..."
+    assert (snapshot["seq"], snapshot["attempt"], snapshot["progress"]) == (1, 1, None)
+    assert job_store.snapshot(job_id) == {**snapshot}
+    assert job_store.create(job_id, "score_contracts") is None, "a job is created once"
+
+
+def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
+    job_store: JobStore, redis_client: redis.Redis
+) -> None:
+    job_id = new_id()
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(keys.EVENTS_CHANNEL)
+    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+
+    job_store.create(job_id, "t")
+    job_store.transition(job_id, JobStatus.STARTED)
+    job_store.progress(job_id, 40, "Scoring 2/5")
+    final = job_store.transition(job_id, JobStatus.SUCCESS, result={"score": [1, 2]})
+
+    assert final is not None and final["seq"] == 4
+    assert final["result"] == {"score": [1, 2]}, "JSON values survive the Lua script untouched"
+    entries = log_entries(redis_client, job_id)
+    assert [entry_id for entry_id, _ in entries] == ["1-0", "2-0", "3-0", "4-0"]
+    assert [fields["event"] for _, fields in entries] == ["status", "status", "progress", "status"]
+    assert [json.loads(fields["snapshot"])["seq"] for _, fields in entries] == [1, 2, 3, 4]
+    progress = json.loads(entries[2][1]["snapshot"])
+    assert (progress["progress"], progress["message"], progress["status"]) == (40, "Scoring 2/5", "STARTED")
+
+    wakeups = []
+    while len(wakeups) < 4:
+        message = pubsub.get_message(timeout=5)
+        assert message is not None, "every change publishes a wake-up"
+        if message["type"] == "message":
+            event = JobEvent.from_wakeup(message["data"])
+            if event.job_id == job_id:
+                wakeups.append(event)
+    assert [(e.seq, e.event) for e in wakeups] == [
+        (1, "status"),
+        (2, "status"),
+        (3, "progress"),
+        (4, "status"),
+    ]
+    assert json.loads(wakeups[-1].data) == job_store.snapshot(job_id)
+    pubsub.close()
+
+
+def test_a_finished_job_refuses_further_changes(job_store: JobStore) -> None:
+    job_id = new_id()
+    job_store.create(job_id, "t")
+    job_store.transition(job_id, JobStatus.FAILURE, error={"type": "ValueError", "message": "x"})
+    assert job_store.transition(job_id, JobStatus.STARTED) is None
+    assert job_store.progress(job_id, 50) is None
+    assert job_store.transition(job_id, JobStatus.SUCCESS) is None
+    snapshot = job_store.snapshot(job_id)
+    assert snapshot is not None and (snapshot["status"], snapshot["seq"]) == ("FAILURE", 2)
+
+
+def test_changes_to_an_unknown_job_are_refused(job_store: JobStore, redis_client: redis.Redis) -> None:
+    job_id = new_id()
+    assert job_store.transition(job_id, JobStatus.STARTED) is None
+    assert not redis_client.exists(keys.job(job_id), keys.job_log(job_id))
+
+
+def test_finished_jobs_expire_after_the_result_ttl(redis_client: redis.Redis) -> None:
+    store = JobStore(client=redis_client, result_ttl=120, pending_ttl=3600)
+    job_id = new_id()
+    store.create(job_id, "t")
+    assert 3500 < redis_client.ttl(keys.job(job_id)) <= 3600
+    store.transition(job_id, JobStatus.SUCCESS, result=None)
+    assert 100 < redis_client.ttl(keys.job(job_id)) <= 120
+    assert 100 < redis_client.ttl(keys.job_log(job_id)) <= 120
+
+
+def test_the_log_is_trimmed_but_the_snapshot_keeps_counting(redis_client: redis.Redis) -> None:
+    store = JobStore(client=redis_client, event_log_max=10)
+    job_id = new_id()
+    store.create(job_id, "t")
+    for i in range(300):
+        store.progress(job_id, i / 3)
+    assert store.snapshot(job_id)["seq"] == 301
+    assert redis_client.xlen(keys.job_log(job_id)) < 301
+    assert redis_client.xrevrange(keys.job_log(job_id), count=1)[0][0] == b"301-0"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "50", None, True])
+def test_progress_must_be_a_number(job_store: JobStore, bad: object) -> None:
+    job_id = new_id()
+    job_store.create(job_id, "t")
+    with pytest.raises(ValueError):
+        job_store.progress(job_id, bad)  # type: ignore[arg-type]
+
+
+def test_progress_is_clamped_to_0_100(job_store: JobStore) -> None:
+    job_id = new_id()
+    job_store.create(job_id, "t")
+    assert job_store.progress(job_id, 250)["progress"] == 100
+    assert job_store.progress(job_id, -3)["progress"] == 0
