@@ -1,0 +1,96 @@
+"""The status middleware's rarer hooks, on Dramatiq's StubBroker with a real Redis job store.
+
+The common paths (enqueue, start, success, failure, retries) run through real workers in
+``test_job_lifecycle.py``; these cover what a worker seldom shows on demand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AgeLimit, CurrentMessage, Retries
+
+from actors.registry import PUBLIC_JOB_OPTION
+from actors.status import JobStatusMiddleware
+from actors.store import JobStore
+
+
+@pytest.fixture
+def stub(job_store: JobStore) -> Iterator[StubBroker]:
+    broker = StubBroker(
+        middleware=[
+            AgeLimit(),
+            JobStatusMiddleware(store=job_store),
+            Retries(max_retries=0),
+            CurrentMessage(),
+        ]
+    )
+    previous = dramatiq.get_broker()
+    dramatiq.set_broker(broker)
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_timeout=50)
+    worker.start()
+    yield broker
+    worker.stop()
+    dramatiq.set_broker(previous)
+
+
+def declare(broker: StubBroker, fn, **options) -> dramatiq.Actor:  # type: ignore[no-untyped-def]
+    return dramatiq.actor(
+        fn,
+        broker=broker,
+        actor_name=f"{fn.__name__}_{uuid.uuid4().hex[:6]}",
+        **{PUBLIC_JOB_OPTION: True, **options},
+    )
+
+
+def test_a_message_skipped_for_age_ends_failure(stub: StubBroker, job_store: JobStore) -> None:
+    def never_runs() -> None:
+        raise AssertionError("a skipped job must not run")
+
+    actor = declare(stub, never_runs, max_age=1)
+    message = actor.send_with_options(delay=20)  # older than max_age by the time it is processed
+    stub.join(actor.queue_name, fail_fast=False)
+    snapshot = job_store.snapshot(message.message_id)
+    assert snapshot["status"] == "FAILURE"
+    assert snapshot["error"]["type"] == "skipped"
+
+
+def test_a_result_that_is_not_json_ends_failure(stub: StubBroker, job_store: JobStore) -> None:
+    def returns_a_set() -> set:
+        return {1, 2}
+
+    actor = declare(stub, returns_a_set)
+    message = actor.send()
+    stub.join(actor.queue_name)
+    snapshot = job_store.snapshot(message.message_id)
+    assert snapshot["status"] == "FAILURE"
+    assert snapshot["error"]["type"] == "unserializable_result"
+
+
+def test_failure_is_recorded_once_though_nack_follows(stub: StubBroker, job_store: JobStore) -> None:
+    def fails() -> None:
+        raise KeyError("missing clause")
+
+    actor = declare(stub, fails)
+    message = actor.send()
+    stub.join(actor.queue_name, fail_fast=False)
+    snapshot = job_store.snapshot(message.message_id)
+    assert (snapshot["status"], snapshot["seq"]) == ("FAILURE", 3), (
+        "PENDING, STARTED, FAILURE: no extra event"
+    )
+    assert snapshot["error"] == {"type": "KeyError", "message": "'missing clause'"}
+
+
+def test_actors_that_are_not_public_jobs_get_no_record(stub: StubBroker, job_store: JobStore) -> None:
+    def internal() -> None:
+        return None
+
+    actor = dramatiq.actor(internal, broker=stub, actor_name=f"internal_{uuid.uuid4().hex[:6]}")
+    message = actor.send()
+    stub.join(actor.queue_name)
+    assert job_store.snapshot(message.message_id) is None
