@@ -5,7 +5,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
-from .status import JobStatusMiddleware
+from .status import status_middleware
 
 
 def report_progress(percent: float, message: str | None = None) -> None:
@@ -17,8 +17,4 @@ def report_progress(percent: float, message: str | None = None) -> None:
     current = CurrentMessage.get_current_message()
     if current is None:
         raise RuntimeError("report_progress() must be called from inside a running job")
-    broker = dramatiq.get_broker()
-    status = next((m for m in broker.middleware if isinstance(m, JobStatusMiddleware)), None)
-    if status is None:
-        raise RuntimeError("the broker has no JobStatusMiddleware")
-    status.store.progress(current.message_id, percent, message)
+    status_middleware(dramatiq.get_broker()).store.progress(current.message_id, percent, message)

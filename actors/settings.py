@@ -1,8 +1,8 @@
 """Configuration, read once from the environment.
 
 This module is the only place in the project that reads ``os.environ``. Everything else receives
-a :class:`Settings` instance (the broker set-up in ``actors/__init__.py`` reads it at import time;
-``service.create_app`` takes it as an argument and defaults to that same instance).
+the :class:`Settings` instance that the broker set-up in ``actors/__init__.py`` reads at import
+time (``actors.settings``); ``service.create_app`` passes that same instance to the web side.
 
 Each variable, its unit and its default is documented in the README's "Configuration" section.
 """

@@ -152,6 +152,14 @@ class _ResultsStoredHere(logging.Filter):
         return "haven't added the Results middleware" not in record.getMessage()
 
 
+def status_middleware(broker: dramatiq.Broker) -> JobStatusMiddleware:
+    """The broker's status middleware (as Dramatiq's own code finds its Results middleware)."""
+    for middleware in broker.middleware:
+        if isinstance(middleware, JobStatusMiddleware):
+            return middleware
+    raise RuntimeError("the broker has no JobStatusMiddleware")
+
+
 def _is_public_job(broker: dramatiq.Broker, message: dramatiq.Message) -> bool:
     actor = broker.actors.get(message.actor_name)
     return actor is not None and bool(actor.options.get(PUBLIC_JOB_OPTION))

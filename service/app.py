@@ -13,8 +13,6 @@ import os
 import redis.asyncio as aioredis
 from quart import Quart
 
-from actors.settings import Settings
-
 from .context import EXTENSION_KEY, Services
 from .errors import register_error_handlers
 from .hub import EventHub
@@ -26,10 +24,10 @@ from .routes_ops import blueprint as ops_blueprint
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_app(settings: Settings | None = None) -> Quart:
-    import actors  # configures the broker and registers every job type
+def create_app() -> Quart:
+    import actors  # configures the broker and registers every job type, from actors.settings
 
-    settings = settings or actors.settings
+    settings = actors.settings
     _configure_logging()
     app = Quart(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

@@ -96,10 +96,6 @@ class EventHub:
         self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def subscription_count(self) -> int:
-        return len({sub for subs in self._by_job.values() for sub in subs})
-
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="event-hub")
 

@@ -16,8 +16,8 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request, url_for
 from quart.utils import run_sync
 
-from actors.registry import get_public_job, validate_payload
 from actors.states import JobStatus
+from actors.submit import submit_job
 
 from .context import services
 from .errors import BadRequest, NotFound
@@ -95,11 +95,8 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
 
 
 async def _submit(job_type: str, payload: dict[str, Any]) -> str:
-    """Validate and enqueue; the status middleware writes the PENDING record before the send."""
-    actor = get_public_job(services().broker, job_type)
-    kwargs = validate_payload(actor, payload)
-    message = await run_sync(partial(actor.send_with_options, kwargs=kwargs))()
-    return message.message_id
+    """Validate and enqueue, in an executor thread: Dramatiq's send is synchronous."""
+    return await run_sync(partial(submit_job, services().broker, job_type, payload))()
 
 
 def _accepted(job_id: str) -> tuple[Response, int, dict[str, str]]:
