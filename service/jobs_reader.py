@@ -24,12 +24,18 @@ class JobReader:
         with redis_errors_as_unavailable():
             return decode_snapshot(await self.client.hgetall(keys.job(job_id)))
 
-    async def events_after(self, job_id: str, seq: int) -> list[JobEvent]:
-        """The logged events with ``seq`` greater than ``seq``, oldest first (may start later
-        than ``seq + 1`` when the log was trimmed or expired)."""
+    async def events_after(self, job_id: str, seq: int) -> tuple[list[JobEvent], dict[str, Any] | None]:
+        """The logged events with ``seq`` greater than ``seq``, oldest first, and the snapshot,
+        read in one transaction so the two agree. The events may start later than ``seq + 1``
+        when the log was trimmed or expired; the snapshot is None when the job is gone."""
         with redis_errors_as_unavailable():
-            entries = await self.client.xrange(keys.job_log(job_id), min=f"{seq + 1}-0", max="+")
-        return [JobEvent.from_log_entry(job_id, fields) for _, fields in entries]
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xrange(keys.job_log(job_id), min=f"{seq + 1}-0", max="+")
+                pipe.hgetall(keys.job(job_id))
+                entries, raw_snapshot = await pipe.execute()
+        return [JobEvent.from_log_entry(job_id, fields) for _, fields in entries], decode_snapshot(
+            raw_snapshot
+        )
 
     async def ping(self) -> None:
         with redis_errors_as_unavailable():

@@ -85,17 +85,14 @@ class JobStream:
         """Events after ``last_seq`` from the log, or one ``snapshot`` event if that history is
         gone; None when the job itself is gone (expired, or lost with a Redis that kept no data)."""
         try:
-            events = await self.reader.events_after(self.job_id, self.last_seq)
-            if events and events[0].seq == self.last_seq + 1:
-                return events
-            snapshot = await self.reader.snapshot(self.job_id)
+            events, snapshot = await self.reader.events_after(self.job_id, self.last_seq)
         except StoreUnavailable:
             # Keep the client: the hub sends RESYNC once Redis is back, and we catch up then.
             return []
         if snapshot is None:
             return None
-        if snapshot["seq"] <= self.last_seq:
-            return []
+        if (events and events[0].seq == self.last_seq + 1) or snapshot["seq"] <= self.last_seq:
+            return events
         return [JobEvent.from_snapshot(snapshot, SNAPSHOT_EVENT)]
 
 

@@ -31,11 +31,11 @@ async def test_a_job_goes_pending_started_progress_success_in_order(client: http
     assert snapshot == events[-1].data
 
 
-async def test_a_stream_opened_before_the_job_starts_sees_every_event(
+async def test_a_stream_from_seq_0_sees_every_event_of_the_job(
     client: httpx.AsyncClient, redis_client: redis.Redis
 ) -> None:
     job_id = await start_job(client, "gated_steps", gate="full-sequence", steps=2)
-    async with client.stream("GET", f"/jobs/{job_id}/events") as response:
+    async with client.stream("GET", f"/jobs/{job_id}/events", params={"since": 0}) as response:
         stream = messages(response)
         retry = await anext(stream)
         assert retry.retry is not None
