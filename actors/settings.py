@@ -25,6 +25,10 @@ DEFAULT_SSE_HEARTBEAT = 15.0
 DEFAULT_SSE_RETRY_MS = 3000
 #: Events buffered per stream before a client that stops reading is dropped.
 DEFAULT_SSE_QUEUE_SIZE = 256
+#: Seconds a stream may wait for its client to take data before the client is dropped.
+DEFAULT_SSE_SEND_TIMEOUT = 30.0
+#: Seconds a stream lives before it asks its client to reconnect (plus up to 10 % jitter).
+DEFAULT_SSE_MAX_LIFE = 600.0
 #: Seconds the legacy ``async_mode=false`` path waits for a job before answering 202.
 DEFAULT_SYNC_WAIT_LIMIT = 90.0
 #: Events kept per job log (approximate; older ones are trimmed).
@@ -54,6 +58,8 @@ class Settings:
     sse_heartbeat: float = DEFAULT_SSE_HEARTBEAT
     sse_retry_ms: int = DEFAULT_SSE_RETRY_MS
     sse_queue_size: int = DEFAULT_SSE_QUEUE_SIZE
+    sse_send_timeout: float = DEFAULT_SSE_SEND_TIMEOUT
+    sse_max_life: float = DEFAULT_SSE_MAX_LIFE
     sync_wait_limit: float = DEFAULT_SYNC_WAIT_LIMIT
     event_log_max: int = DEFAULT_EVENT_LOG_MAX
     worker_heartbeat: float = DEFAULT_WORKER_HEARTBEAT
@@ -73,6 +79,8 @@ class Settings:
             sse_heartbeat=_number(env, "SSE_HEARTBEAT_INTERVAL", DEFAULT_SSE_HEARTBEAT, float),
             sse_retry_ms=_number(env, "SSE_RETRY_MS", DEFAULT_SSE_RETRY_MS, int),
             sse_queue_size=_number(env, "SSE_QUEUE_SIZE", DEFAULT_SSE_QUEUE_SIZE, int),
+            sse_send_timeout=_number(env, "SSE_SEND_TIMEOUT", DEFAULT_SSE_SEND_TIMEOUT, float),
+            sse_max_life=_number(env, "SSE_MAX_LIFE", DEFAULT_SSE_MAX_LIFE, float),
             sync_wait_limit=_number(env, "SYNC_WAIT_LIMIT", DEFAULT_SYNC_WAIT_LIMIT, float),
             event_log_max=_number(env, "EVENT_LOG_MAX", DEFAULT_EVENT_LOG_MAX, int),
             worker_heartbeat=_number(env, "WORKER_HEARTBEAT_INTERVAL", DEFAULT_WORKER_HEARTBEAT, float),

@@ -17,6 +17,7 @@ from .context import EXTENSION_KEY, Services
 from .errors import register_error_handlers
 from .hub import EventHub
 from .jobs_reader import JobReader
+from .routes_events import blueprint as events_blueprint
 from .routes_jobs import blueprint as jobs_blueprint
 from .routes_ops import blueprint as ops_blueprint
 
@@ -34,6 +35,7 @@ def create_app() -> Quart:
     app.json.sort_keys = False  # snapshots keep their documented field order
     register_error_handlers(app)
     app.register_blueprint(jobs_blueprint)
+    app.register_blueprint(events_blueprint)
     app.register_blueprint(ops_blueprint)
 
     @app.before_serving
@@ -57,6 +59,7 @@ def create_app() -> Quart:
                 client_name=f"jobs-web-hub-{os.getpid()}",
             ),
             queue_size=settings.sse_queue_size,
+            send_timeout=settings.sse_send_timeout,
         )
         await hub.start()
         app.extensions[EXTENSION_KEY] = Services(

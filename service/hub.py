@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from actors import keys
 from actors.records import REDIS_UNAVAILABLE_ERRORS, JobEvent
-from actors.settings import DEFAULT_SSE_QUEUE_SIZE
+from actors.settings import DEFAULT_SSE_QUEUE_SIZE, DEFAULT_SSE_SEND_TIMEOUT
 
 logger = logging.getLogger("jobs.hub")
 
@@ -42,20 +42,30 @@ class _Signal:
 
 #: "You may have missed events: re-read the log from your last seq."
 RESYNC: Final = _Signal("RESYNC")
-#: "Your client fell too far behind; end the stream."
+#: "Your client fell too far behind; end the stream." (for subscriptions without a task)
 DROPPED: Final = _Signal("DROPPED")
+#: "This process is shutting down: tell the client to reconnect elsewhere, then end."
+SHUTDOWN: Final = _Signal("SHUTDOWN")
 
 Item = JobEvent | _Signal
 
 
 class Subscription:
-    """What one stream receives: events for its jobs, ``RESYNC`` and ``DROPPED``."""
+    """What one stream receives: events for its jobs and the hub's signals.
 
-    __slots__ = ("dropped", "job_ids", "queue")
+    A stream marks ``blocked_since`` while a chunk is being sent; the hub's sweeper cancels
+    ``task`` (the request's task, which also does the sending) when a send has been blocked for
+    longer than the send timeout, or when the queue overflows: a client that stops reading is
+    dropped, and its connection, task and queue are freed.
+    """
 
-    def __init__(self, job_ids: frozenset[str], maxsize: int) -> None:
+    __slots__ = ("blocked_since", "dropped", "job_ids", "queue", "task")
+
+    def __init__(self, job_ids: frozenset[str], maxsize: int, task: asyncio.Task[object] | None) -> None:
         self.job_ids = job_ids
         self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
+        self.task = task
+        self.blocked_since: float | None = None
         self.dropped = False
 
     def offer(self, item: Item) -> None:
@@ -64,9 +74,18 @@ class Subscription:
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
+            self.drop("it fell more than a queue behind")
+
+    def drop(self, reason: str) -> None:
+        if self.dropped:
+            return
+        self.dropped = True
+        logger.info("Dropping a stream of %s: %s", ", ".join(sorted(self.job_ids)), reason)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        if self.task is not None:
+            self.task.cancel()
+        else:
             self.queue.put_nowait(DROPPED)
 
     async def next(self, timeout: float) -> Item | None:
@@ -84,46 +103,87 @@ class EventHub:
         client: aioredis.Redis,
         channel: str = keys.EVENTS_CHANNEL,
         queue_size: int = DEFAULT_SSE_QUEUE_SIZE,
+        send_timeout: float = DEFAULT_SSE_SEND_TIMEOUT,
         ping_interval: float = DEFAULT_PING_INTERVAL,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
     ) -> None:
         self.client = client
         self.channel = channel
         self.queue_size = queue_size
+        self.send_timeout = send_timeout
         self.ping_interval = ping_interval
         self.max_backoff = max_backoff
         self.connected = False
+        self.shutting_down = False
+        self.dropped_total = 0
         self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
-        self._task: asyncio.Task[None] | None = None
+        self._subscriptions: set[Subscription] = set()
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="event-hub")
+        self._tasks = [
+            asyncio.create_task(self._run(), name="event-hub"),
+            asyncio.create_task(self._sweep(), name="event-hub-sweeper"),
+        ]
+
+    def begin_shutdown(self) -> None:
+        """Ask every stream to send its client elsewhere and end (graceful shutdown, step one)."""
+        self.shutting_down = True
+        self._broadcast(SHUTDOWN)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for subs in list(self._by_job.values()):
-            for sub in subs:
-                sub.offer(DROPPED)
+                await task
+        self._broadcast(SHUTDOWN)
         await self.client.aclose()
 
+    def stats(self) -> dict[str, int | bool]:
+        return {
+            "hub_connected": self.connected,
+            "subscriptions": len(self._subscriptions),
+            "watched_jobs": len(self._by_job),
+            "dropped_total": self.dropped_total,
+        }
+
     @contextlib.contextmanager
-    def subscribe(self, *job_ids: str) -> Iterator[Subscription]:
-        """Watch ``job_ids`` for as long as the ``with`` block lasts."""
-        sub = Subscription(frozenset(job_ids), self.queue_size)
+    def subscribe(self, *job_ids: str, cancel_on_drop: bool = True) -> Iterator[Subscription]:
+        """Watch ``job_ids`` for as long as the ``with`` block lasts.
+
+        With ``cancel_on_drop`` the calling task is cancelled if its client stops reading;
+        otherwise the subscription receives ``DROPPED``.
+        """
+        task = asyncio.current_task() if cancel_on_drop else None
+        sub = Subscription(frozenset(job_ids), self.queue_size, task)
+        self._subscriptions.add(sub)
         for job_id in sub.job_ids:
             self._by_job[job_id].add(sub)
+        if self.shutting_down:
+            sub.offer(SHUTDOWN)
         try:
             yield sub
         finally:
+            self._subscriptions.discard(sub)
+            if sub.dropped:
+                self.dropped_total += 1
             for job_id in sub.job_ids:
                 watchers = self._by_job.get(job_id)
                 if watchers is not None:
                     watchers.discard(sub)
                     if not watchers:
                         del self._by_job[job_id]
+
+    async def _sweep(self) -> None:
+        """Drop streams whose client has not taken a chunk for ``send_timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.send_timeout / 4))
+            stalled_before = loop.time() - self.send_timeout
+            for sub in list(self._subscriptions):
+                if sub.blocked_since is not None and sub.blocked_since < stalled_before:
+                    sub.drop(f"its client took no data for {self.send_timeout:g} s")
 
     async def _run(self) -> None:
         backoff = MIN_BACKOFF
@@ -166,5 +226,5 @@ class EventHub:
             sub.offer(event)
 
     def _broadcast(self, item: Item) -> None:
-        for sub in {sub for subs in self._by_job.values() for sub in subs}:
+        for sub in list(self._subscriptions):
             sub.offer(item)

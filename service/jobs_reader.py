@@ -24,6 +24,17 @@ class JobReader:
         with redis_errors_as_unavailable():
             return decode_snapshot(await self.client.hgetall(keys.job(job_id)))
 
+    async def snapshots(self, job_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Several snapshots in one round trip; None for each job that does not exist."""
+        valid = [job_id for job_id in job_ids if is_valid_job_id(job_id)]
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for job_id in valid:
+                    pipe.hgetall(keys.job(job_id))
+                replies = await pipe.execute()
+        found = {job_id: decode_snapshot(raw) for job_id, raw in zip(valid, replies, strict=True)}
+        return {job_id: found.get(job_id) for job_id in job_ids}
+
     async def events_after(self, job_id: str, seq: int) -> tuple[list[JobEvent], dict[str, Any] | None]:
         """The logged events with ``seq`` greater than ``seq``, oldest first, and the snapshot,
         read in one transaction so the two agree. The events may start later than ``seq + 1``

@@ -1,8 +1,7 @@
-"""Job endpoints: create, read, stream, and the seed's ``/score`` and ``/audit`` routes.
+"""Job endpoints: create, read (and long-poll), and the seed's ``/score`` and ``/audit`` routes.
 
 POST /jobs/<job_type>           202 {job_id, status, status_url, events_url} + Location
-GET  /jobs/<job_id>             the snapshot
-GET  /jobs/<job_id>/events      text/event-stream (resume with Last-Event-ID or ?since=)
+GET  /jobs/<job_id>             the snapshot (long-poll: ?wait=N&since=S)
 POST /score, POST /audit        ?async_mode=true -> as POST /jobs; false (default) -> wait
 """
 
@@ -21,11 +20,14 @@ from actors.submit import submit_job
 
 from .context import services
 from .errors import BadRequest, NotFound
-from .streams import JobStream, wait_for_terminal
+from .streams import is_terminal, wait_for
 
 logger = logging.getLogger("jobs.api")
 
 blueprint = Blueprint("jobs", __name__)
+
+#: Longest a long-poll may wait, in seconds (under every proxy's idle limit).
+MAX_LONG_POLL_WAIT = 60.0
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -39,32 +41,21 @@ async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
 
 @blueprint.get("/jobs/<job_id>")
 async def get_job(job_id: str) -> Response:
-    return jsonify(await _snapshot_or_404(job_id))
-
-
-@blueprint.get("/jobs/<job_id>/events")
-async def job_events(job_id: str) -> Response:
-    svc = services()
-    since = _since()
+    """The snapshot; with ``?wait=N&since=S`` (long-poll) once ``seq`` passes S or after N s."""
+    wait = _number_arg("wait", maximum=MAX_LONG_POLL_WAIT)
     snapshot = await _snapshot_or_404(job_id)
-    if since is not None and since >= snapshot["seq"] and JobStatus(snapshot["status"]).is_terminal:
-        # Nothing left to send, ever: 204 tells EventSource to stop reconnecting.
-        return Response("", status=204, content_type="text/event-stream")
-    stream = JobStream(
-        reader=svc.reader,
-        hub=svc.hub,
-        job_id=job_id,
-        heartbeat=svc.settings.sse_heartbeat,
-        retry_ms=svc.settings.sse_retry_ms,
-    )
-    response = Response(
-        stream.events(snapshot, since),
-        status=200,
-        content_type="text/event-stream; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-    response.timeout = None  # this response only: a stream lives as long as its job
-    return response
+    if wait:
+        since = _number_arg("since", default=snapshot["seq"])
+        svc = services()
+        latest, _ = await wait_for(
+            reader=svc.reader,
+            hub=svc.hub,
+            job_id=job_id,
+            timeout=wait,
+            until=lambda s: s["seq"] > since or is_terminal(s),
+        )
+        snapshot = latest or snapshot
+    return jsonify(snapshot)
 
 
 @blueprint.post("/score")
@@ -86,10 +77,10 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
     if async_mode:
         return _accepted(job_id)
     svc = services()
-    finished = await wait_for_terminal(
-        reader=svc.reader, hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit
+    finished, done = await wait_for(
+        reader=svc.reader, hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_terminal
     )
-    if finished is None:
+    if not done:
         return _accepted(job_id)
     return jsonify(finished), 200
 
@@ -106,7 +97,7 @@ def _accepted(job_id: str) -> tuple[Response, int, dict[str, str]]:
         "status": JobStatus.PENDING.value,
         "message": JobStatus.PENDING.default_message,
         "status_url": status_url,
-        "events_url": url_for("jobs.job_events", job_id=job_id),
+        "events_url": url_for("events.job_events", job_id=job_id),
     }
     return jsonify(body), 202, {"Location": status_url}
 
@@ -131,20 +122,20 @@ async def _json_object_body() -> dict[str, Any]:
     return body
 
 
-def _since() -> int | None:
-    """The last seq the client has: ``Last-Event-ID`` header, else ``?since=``; None if neither."""
-    raw = request.headers.get("Last-Event-ID") or request.args.get("since")
+def _number_arg(name: str, *, default: float = 0, maximum: float | None = None) -> float:
+    raw = request.args.get(name)
     if raw is None or raw.strip() == "":
-        return None
+        return default
     try:
-        since = int(raw)
+        value = float(raw)
     except ValueError:
-        since = -1
-    if since < 0:
+        value = -1
+    if not 0 <= value < float("inf") or (maximum is not None and value > maximum):
+        limit = f" up to {maximum:g}" if maximum is not None else ""
         raise BadRequest(
-            f"Last-Event-ID/since must be a non-negative integer, not {raw!r}", code="invalid_parameter"
+            f"{name} must be a non-negative number{limit}, not {raw!r}", code="invalid_parameter"
         )
-    return since
+    return value
 
 
 def _bool_arg(name: str, *, default: bool) -> bool:

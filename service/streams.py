@@ -1,11 +1,16 @@
-"""Server-Sent Events for one job, and the legacy sync path's wait, both fed by the hub.
+"""Server-Sent Events for one or many jobs, and the waits behind the sync path and long-polling.
 
-A stream sends ``retry:``, then either the current snapshot (a fresh client) or every logged
-event after the client's ``Last-Event-ID`` (a reconnecting one), then live events. It tracks the
-last ``seq`` it sent: duplicates are skipped, and a gap, a ``RESYNC`` from the hub or a missed
-wake-up is filled from the job's log, so each event reaches the client once and in order
-(DESIGN invariant 3). When the log no longer reaches back far enough it sends one full
-``snapshot`` event instead of a partial replay. It ends after a terminal event.
+A stream sends ``retry:``, then for each job either its current snapshot (a fresh client) or every
+logged event after the client's position (a reconnecting one), then live events. Its position is
+the last ``seq`` sent per job; the SSE ``id`` is that position, the seqs joined by dots in the
+order the jobs were asked for (for one job, simply its seq). Duplicates are skipped; a gap, a
+``RESYNC`` from the hub or a missed wake-up is filled from the job's log, so each event reaches
+the client once and in order (DESIGN invariant 3). When a log no longer reaches back far enough
+the stream sends one full ``snapshot`` event instead of a partial replay.
+
+A stream ends after every job's terminal event, when it reaches its maximum life (the client
+reconnects and resumes), when the process shuts down (after a last ``retry:`` and comment), or
+when its client stops reading (the hub cancels it).
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from actors.errors import StoreUnavailable
 from actors.records import JobEvent
 from actors.states import JobStatus
 
-from .hub import DROPPED, EventHub
+from .hub import DROPPED, RESYNC, SHUTDOWN, EventHub, Subscription
 from .jobs_reader import JobReader
 
 logger = logging.getLogger("jobs.streams")
@@ -28,91 +34,159 @@ logger = logging.getLogger("jobs.streams")
 HEARTBEAT = b": keepalive\n\n"
 #: SSE event name for a full snapshot sent in place of a replay that the log can no longer give.
 SNAPSHOT_EVENT = "snapshot"
+#: The ``retry:`` sent before closing for shutdown or rotation: reconnect soon, elsewhere.
+RECONNECT_RETRY_MS = 250
+#: A stream's life is stretched by up to this fraction, so that streams opened together do not
+#: all reconnect together.
+MAX_LIFE_JITTER = 0.1
 
 
-def format_event(event: JobEvent) -> bytes:
-    return f"event: {event.event}\nid: {event.seq}\ndata: {event.data}\n\n".encode()
+def is_terminal(snapshot: Mapping[str, Any]) -> bool:
+    return JobStatus(snapshot["status"]).is_terminal
 
 
 class JobStream:
-    """The event stream of one job for one client."""
+    """The event stream of one or more jobs for one client."""
 
     def __init__(
-        self, *, reader: JobReader, hub: EventHub, job_id: str, heartbeat: float, retry_ms: int
+        self,
+        *,
+        reader: JobReader,
+        hub: EventHub,
+        job_ids: Sequence[str],
+        heartbeat: float,
+        retry_ms: int,
+        max_life: float,
     ) -> None:
         self.reader = reader
         self.hub = hub
-        self.job_id = job_id
+        self.job_ids = tuple(job_ids)
         self.heartbeat = heartbeat
         self.retry_ms = retry_ms
-        self.last_seq = 0
+        self.max_life = max_life * (1 + random.uniform(0, MAX_LIFE_JITTER))
+        self.last = dict.fromkeys(self.job_ids, 0)
+        self.finished: set[str] = set()
 
-    async def events(self, snapshot: dict[str, Any], since: int | None) -> AsyncIterator[bytes]:
-        """Yield the stream's bytes; ``snapshot`` was read just before, ``since`` is Last-Event-ID."""
-        with self.hub.subscribe(self.job_id) as sub:
-            yield f"retry: {self.retry_ms}\n\n".encode()
-            if since is None or since > snapshot["seq"]:
-                first = JobEvent.from_snapshot(snapshot, "status" if since is None else SNAPSHOT_EVENT)
-                self.last_seq = first.seq
-                yield format_event(first)
-                if first.is_terminal:
-                    return
+    @property
+    def cursor(self) -> str:
+        """The stream's position: the SSE ``id`` a client sends back as ``Last-Event-ID``."""
+        return ".".join(str(self.last[job_id]) for job_id in self.job_ids)
+
+    async def events(
+        self, snapshots: Mapping[str, dict[str, Any]], since: Mapping[str, int] | None
+    ) -> AsyncIterator[bytes]:
+        """The stream's bytes. ``snapshots`` were read just before; ``since`` is the client's position."""
+        loop = asyncio.get_running_loop()
+        with self.hub.subscribe(*self.job_ids) as sub:
+            async for chunk in self._chunks(sub, snapshots, since):
+                sub.blocked_since = loop.time()  # the hub drops us if the client stops taking data
+                yield chunk
+                sub.blocked_since = None
+
+    async def _chunks(
+        self, sub: Subscription, snapshots: Mapping[str, dict[str, Any]], since: Mapping[str, int] | None
+    ) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_life
+        yield f"retry: {self.retry_ms}\n\n".encode()
+        pending: list[JobEvent] = []
+        for job_id in self.job_ids:
+            snapshot = snapshots[job_id]
+            if since is None or since[job_id] > snapshot["seq"]:
+                pending.append(
+                    JobEvent.from_snapshot(snapshot, "status" if since is None else SNAPSHOT_EVENT)
+                )
             else:
-                self.last_seq = since
-            pending = await self._catch_up()
-            while pending is not None:
-                for event in pending:
-                    if event.seq <= self.last_seq:
-                        continue  # already sent: a wake-up that raced the log read
-                    self.last_seq = event.seq
-                    yield format_event(event)
-                    if event.is_terminal:
-                        return
-                item = await sub.next(self.heartbeat)
-                if item is None:
-                    pending = []
+                self.last[job_id] = since[job_id]
+        for chunk in self._apply(pending):
+            yield chunk
+        for job_id in self.job_ids:
+            if job_id not in self.finished:
+                for chunk in self._apply(await self._catch_up(job_id)):
+                    yield chunk
+        while len(self.finished) < len(self.job_ids):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                yield f"retry: {RECONNECT_RETRY_MS}\n: stream rotated; reconnect to resume\n\n".encode()
+                return
+            item = await sub.next(min(self.heartbeat, remaining))
+            if item is None:
+                if remaining > self.heartbeat:
                     yield HEARTBEAT
-                elif item is DROPPED:
-                    logger.info("Dropping a stream of job %s: its client stopped reading", self.job_id)
-                    return
-                elif isinstance(item, JobEvent) and item.seq <= self.last_seq + 1:
-                    pending = [item]
-                else:  # RESYNC, or an event after a gap
-                    pending = await self._catch_up()
-            logger.info("Closing a stream of job %s: the job no longer exists", self.job_id)
+            elif item is SHUTDOWN:
+                yield f"retry: {RECONNECT_RETRY_MS}\n: server shutting down; reconnect to resume\n\n".encode()
+                return
+            elif item is DROPPED:
+                return
+            elif item is RESYNC:
+                for job_id in self.job_ids:
+                    if job_id not in self.finished:
+                        for chunk in self._apply(await self._catch_up(job_id)):
+                            yield chunk
+            elif isinstance(item, JobEvent):
+                batch = (
+                    [item] if item.seq <= self.last[item.job_id] + 1 else await self._catch_up(item.job_id)
+                )
+                for chunk in self._apply(batch):
+                    yield chunk
 
-    async def _catch_up(self) -> list[JobEvent] | None:
-        """Events after ``last_seq`` from the log, or one ``snapshot`` event if that history is
-        gone; None when the job itself is gone (expired, or lost with a Redis that kept no data)."""
+    def _apply(self, events: list[JobEvent]) -> list[bytes]:
+        """Advance the position over ``events``, returning the ones not yet sent, formatted."""
+        chunks = []
+        for event in events:
+            if event.job_id in self.finished or event.seq <= self.last[event.job_id]:
+                continue  # already sent: a wake-up that raced the log read
+            self.last[event.job_id] = event.seq
+            if event.is_terminal:
+                self.finished.add(event.job_id)
+            chunks.append(f"event: {event.event}\nid: {self.cursor}\ndata: {event.data}\n\n".encode())
+        return chunks
+
+    async def _catch_up(self, job_id: str) -> list[JobEvent]:
+        """Events after the job's position from its log, or one ``snapshot`` event if that
+        history is gone. A job that no longer exists (expired, or lost with a Redis that kept no
+        data) counts as finished: there is nothing more to say about it."""
         try:
-            events, snapshot = await self.reader.events_after(self.job_id, self.last_seq)
+            events, snapshot = await self.reader.events_after(job_id, self.last[job_id])
         except StoreUnavailable:
             # Keep the client: the hub sends RESYNC once Redis is back, and we catch up then.
             return []
         if snapshot is None:
-            return None
-        if (events and events[0].seq == self.last_seq + 1) or snapshot["seq"] <= self.last_seq:
+            logger.info("Job %s no longer exists; its stream stops following it", job_id)
+            self.finished.add(job_id)
+            return []
+        if (events and events[0].seq == self.last[job_id] + 1) or snapshot["seq"] <= self.last[job_id]:
             return events
         return [JobEvent.from_snapshot(snapshot, SNAPSHOT_EVENT)]
 
 
-async def wait_for_terminal(
-    *, reader: JobReader, hub: EventHub, job_id: str, timeout: float
-) -> dict[str, Any] | None:
-    """The job's terminal snapshot, or None if it is not finished within ``timeout`` seconds."""
+async def wait_for(
+    *,
+    reader: JobReader,
+    hub: EventHub,
+    job_id: str,
+    timeout: float,
+    until: Callable[[Mapping[str, Any]], bool],
+) -> tuple[dict[str, Any] | None, bool]:
+    """Wait up to ``timeout`` seconds for the job's snapshot to satisfy ``until``.
+
+    Returns the latest snapshot (None if the job does not exist) and whether ``until`` held.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    with hub.subscribe(job_id) as sub:
+    with hub.subscribe(job_id, cancel_on_drop=False) as sub:
         snapshot = await reader.snapshot(job_id)
         while True:
-            if snapshot is not None and JobStatus(snapshot["status"]).is_terminal:
-                return snapshot
+            if snapshot is None or until(snapshot):
+                return snapshot, snapshot is not None
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return None
+                return snapshot, False
             item = await sub.next(remaining)
             if isinstance(item, JobEvent):
-                if item.is_terminal:
-                    return json.loads(item.data)
-            elif item is not None:  # RESYNC or DROPPED: the snapshot tells where the job is
+                if item.seq > snapshot["seq"]:
+                    snapshot = json.loads(item.data)
+            elif item is not None:  # RESYNC, DROPPED or SHUTDOWN: the snapshot tells where the job is
                 snapshot = await reader.snapshot(job_id)
+                if item is not RESYNC:
+                    return snapshot, snapshot is not None and until(snapshot)

@@ -1,0 +1,88 @@
+"""Event-stream endpoints: one job, several jobs on one connection, and the streams' own figures.
+
+GET /jobs/<job_id>/events        one job's stream; resume with Last-Event-ID or ?since=<seq>
+GET /events?job=<id>&job=<id>    several jobs on one EventSource (browsers allow six
+                                 connections per origin on HTTP/1.1); the id is the seqs
+                                 joined by dots, in the order of the job parameters
+GET /events/stats                open streams, watched jobs, drops, hub connection
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+
+from .context import services
+from .errors import BadRequest, NotFound
+from .streams import JobStream, is_terminal
+
+blueprint = Blueprint("events", __name__)
+
+#: Most jobs one multiplexed stream may follow.
+MAX_JOBS_PER_STREAM = 100
+
+
+@blueprint.get("/jobs/<job_id>/events")
+async def job_events(job_id: str) -> Response:
+    return await _stream([job_id])
+
+
+@blueprint.get("/events")
+async def multiplexed_events() -> Response:
+    job_ids = list(dict.fromkeys(request.args.getlist("job")))  # unique, in the order given
+    if not job_ids:
+        raise BadRequest("Name at least one job: /events?job=<id>&job=<id>", code="invalid_parameter")
+    if len(job_ids) > MAX_JOBS_PER_STREAM:
+        raise BadRequest(f"At most {MAX_JOBS_PER_STREAM} jobs per stream", code="invalid_parameter")
+    return await _stream(job_ids)
+
+
+@blueprint.get("/events/stats")
+async def stream_stats() -> Response:
+    return jsonify(services().hub.stats())
+
+
+async def _stream(job_ids: list[str]) -> Response:
+    svc = services()
+    since = _position(job_ids)
+    snapshots = await svc.reader.snapshots(job_ids)
+    missing = [job_id for job_id, snapshot in snapshots.items() if snapshot is None]
+    if missing:
+        raise NotFound(
+            f"No job with id {', '.join(map(repr, missing))} (it may have expired)",
+            code="job_not_found",
+            missing=missing,
+        )
+    found: dict[str, dict[str, Any]] = {job_id: s for job_id, s in snapshots.items() if s is not None}
+    if since is not None and all(since[j] >= s["seq"] and is_terminal(s) for j, s in found.items()):
+        # Nothing left to send, ever: 204 tells EventSource to stop reconnecting.
+        return Response("", status=204, content_type="text/event-stream")
+    stream = JobStream(
+        reader=svc.reader,
+        hub=svc.hub,
+        job_ids=job_ids,
+        heartbeat=svc.settings.sse_heartbeat,
+        retry_ms=svc.settings.sse_retry_ms,
+        max_life=svc.settings.sse_max_life,
+    )
+    response = Response(
+        stream.events(found, since),
+        status=200,
+        content_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    response.timeout = None  # this response only: a stream lives as long as its jobs
+    return response
+
+
+def _position(job_ids: list[str]) -> dict[str, int] | None:
+    """The client's position (``Last-Event-ID``, else ``?since=``): a seq per job, or None."""
+    raw = request.headers.get("Last-Event-ID") or request.args.get("since")
+    if raw is None or raw.strip() == "":
+        return None
+    parts = raw.strip().split(".")
+    if len(parts) != len(job_ids) or not all(part.isdigit() for part in parts):
+        shape = "a non-negative integer" if len(job_ids) == 1 else f"{len(job_ids)} integers joined by dots"
+        raise BadRequest(f"Last-Event-ID/since must be {shape}, not {raw!r}", code="invalid_parameter")
+    return {job_id: int(part) for job_id, part in zip(job_ids, parts, strict=True)}
