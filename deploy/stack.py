@@ -72,7 +72,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="web server address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
-    parser.add_argument("--web-workers", type=int, default=1, help="Hypercorn worker processes (default 1)")
     parser.add_argument("--worker-processes", type=int, default=1, help="dramatiq processes (default 1)")
     parser.add_argument(
         "--worker-threads", type=int, default=4, help="threads per dramatiq process (default 4)"
@@ -96,19 +95,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     python = sys.executable
     commands = [
-        (
-            "web",
-            [
-                python,
-                "-m",
-                "hypercorn",
-                "service:create_app()",
-                "--bind",
-                f"{args.host}:{args.port}",
-                "--workers",
-                str(args.web_workers),
-            ],
-        ),
+        ("web", [python, "-m", "service.serve", "--bind", f"{args.host}:{args.port}"]),
         (
             "worker",
             [

@@ -75,6 +75,14 @@ def create_app() -> Quart:
     return app
 
 
+async def begin_shutdown(app: Quart, *, timeout: float) -> None:
+    """Ask every open stream to close cleanly, and wait up to ``timeout`` seconds for them."""
+    svc: Services | None = app.extensions.get(EXTENSION_KEY)
+    if svc is not None:
+        svc.hub.begin_shutdown()
+        await svc.hub.drained(timeout)
+
+
 def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

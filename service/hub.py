@@ -119,6 +119,7 @@ class EventHub:
         self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._subscriptions: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._empty = asyncio.Event()
 
     async def start(self) -> None:
         self._tasks = [
@@ -130,6 +131,17 @@ class EventHub:
         """Ask every stream to send its client elsewhere and end (graceful shutdown, step one)."""
         self.shutting_down = True
         self._broadcast(SHUTDOWN)
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every subscription to end; True if they did."""
+        if not self._subscriptions:
+            return True
+        self._empty.clear()
+        try:
+            await asyncio.wait_for(self._empty.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -166,6 +178,8 @@ class EventHub:
             yield sub
         finally:
             self._subscriptions.discard(sub)
+            if not self._subscriptions:
+                self._empty.set()
             if sub.dropped:
                 self.dropped_total += 1
             for job_id in sub.job_ids:

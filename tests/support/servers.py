@@ -172,22 +172,17 @@ def start_workers(redis_server: RedisServer, *, processes: int = 1, threads: int
 
 
 class WebServer(ServiceProcess):
-    def __init__(self, redis_server: RedisServer, **env: str) -> None:
+    """``python -m service.serve`` (Hypercorn with clean stream shutdown), or with ``plain_hypercorn``
+    the ``hypercorn "service:create_app()"`` command line."""
+
+    def __init__(self, redis_server: RedisServer, *, plain_hypercorn: bool = False, **env: str) -> None:
         self.port = free_port()
-        super().__init__(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "hypercorn",
-                "service:create_app()",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "3",
-            ],
-            service_env(redis_server.url, **env),
-        )
+        bind = f"127.0.0.1:{self.port}"
+        if plain_hypercorn:
+            command = [sys.executable, "-m", "hypercorn", "service:create_app()", "--bind", bind]
+        else:
+            command = [sys.executable, "-m", "service.serve", "--bind", bind, "--graceful-timeout", "5"]
+        super().__init__("web", command, service_env(redis_server.url, **env))
         wait_until(
             lambda: self.check_alive() and self._healthy(), timeout=STARTUP_TIMEOUT, what="the web server"
         )

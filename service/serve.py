@@ -1,0 +1,60 @@
+"""Serve the app with Hypercorn, closing every open stream cleanly on SIGTERM or SIGINT.
+
+    python -m service.serve --bind 0.0.0.0:8000 [--graceful-timeout 10]
+
+``hypercorn "service:create_app()"`` serves the same app, but Hypercorn tells an application
+nothing when its shutdown begins: open streams would run on until the graceful timeout and then
+be cut. Here the signal first asks every stream to send its client a last ``retry:`` and comment
+and to close (clients reconnect, to another process, and resume with ``Last-Event-ID``); then
+Hypercorn stops as usual. Run one such process per core behind the load balancer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+from .app import begin_shutdown, create_app
+
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_GRACEFUL_TIMEOUT = 10.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m service.serve", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bind", action="append", help=f"HOST:PORT to listen on (default {DEFAULT_BIND})")
+    parser.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=DEFAULT_GRACEFUL_TIMEOUT,
+        help=f"seconds to finish requests on shutdown (default {DEFAULT_GRACEFUL_TIMEOUT:g})",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request to stdout")
+    args = parser.parse_args(argv)
+    config = Config()
+    config.bind = args.bind or [DEFAULT_BIND]
+    config.graceful_timeout = args.graceful_timeout
+    config.accesslog = "-" if args.access_log else None
+    asyncio.run(_serve(create_app(), config))
+
+
+async def _serve(app: Quart, config: Config) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+        await begin_shutdown(app, timeout=config.graceful_timeout / 2)
+
+    await serve(app, config, shutdown_trigger=shutdown_trigger)
+
+
+if __name__ == "__main__":
+    main()
