@@ -9,6 +9,7 @@ GET /events/stats                open streams, watched jobs, drops, hub connecti
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
@@ -40,7 +41,8 @@ async def multiplexed_events() -> Response:
 
 @blueprint.get("/events/stats")
 async def stream_stats() -> Response:
-    return jsonify(services().hub.stats())
+    """Open streams (subscriptions), watched jobs, drops, and the process's asyncio task count."""
+    return jsonify({**services().hub.stats(), "asyncio_tasks": len(asyncio.all_tasks())})
 
 
 async def _stream(job_ids: list[str]) -> Response:

@@ -66,3 +66,14 @@ async def collect_events(
             if until_seq is not None and message.seq >= until_seq:
                 break
     return events
+
+
+async def take_events(stream: AsyncIterator[SSEMessage], count: int) -> list[SSEMessage]:
+    """The next ``count`` events of ``stream`` (skipping comments and ``retry:`` lines)."""
+    events: list[SSEMessage] = []
+    async for message in stream:
+        if message.data_lines:
+            events.append(message)
+            if len(events) == count:
+                break
+    return events

@@ -1,0 +1,241 @@
+"""Streams beyond the single job: several jobs on one connection, long-polling, rotation, drops,
+clean shutdown and no leaks. The tests write job changes through the workers' own store, so
+each event's timing is under the test's control."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import redis
+
+from actors.states import JobStatus
+from actors.store import JobStore
+
+from .support.servers import RedisServer, WebServer, wait_until
+from .support.sse import collect_events, messages, take_events
+
+
+def new_job(store: JobStore) -> str:
+    job_id = str(uuid.uuid4())
+    store.create(job_id, "score_contracts")
+    return job_id
+
+
+def finish(store: JobStore, job_id: str) -> None:
+    store.transition(job_id, JobStatus.STARTED)
+    store.progress(job_id, 50, "half way")
+    store.transition(job_id, JobStatus.SUCCESS, result={"job": job_id})
+
+
+#: Progress events sent past a client that stopped reading.
+STALL_EVENTS = 250
+
+
+# -- several jobs on one stream -------------------------------------------------------------------
+
+
+async def test_one_stream_follows_several_jobs_and_ends_when_all_are_done(
+    client: httpx.AsyncClient, job_store: JobStore
+) -> None:
+    first, second = new_job(job_store), new_job(job_store)
+    async with client.stream("GET", "/events", params={"job": [first, second]}) as response:
+        assert response.status_code == 200
+        stream = messages(response)
+        opening = await take_events(stream, 2)
+        assert [(e.data["job_id"], e.id) for e in opening] == [(first, "1.0"), (second, "1.1")]
+        finish(job_store, first)
+        job_store.transition(second, JobStatus.STARTED)
+        job_store.transition(second, JobStatus.FAILURE, error={"type": "E", "message": "m"})
+        rest = await collect_events(stream)
+    assert [e.id for e in rest] == ["2.1", "3.1", "4.1", "4.2", "4.3"]
+    assert [(e.data["job_id"], e.data["status"]) for e in rest][-2:] == [
+        (second, "STARTED"),
+        (second, "FAILURE"),
+    ]
+
+
+async def test_a_multiplexed_stream_resumes_from_its_last_event_id(
+    client: httpx.AsyncClient, job_store: JobStore
+) -> None:
+    first, second = new_job(job_store), new_job(job_store)
+    job_store.transition(first, JobStatus.STARTED)  # first: seq 2, second: seq 1
+    # Missed while disconnected: first's progress (3) and end (4), second's start (2).
+    job_store.progress(first, 10)
+    job_store.transition(second, JobStatus.STARTED)
+    job_store.transition(first, JobStatus.SUCCESS, result=None)
+    headers = {"Last-Event-ID": "2.1"}
+    async with client.stream("GET", "/events", params={"job": [first, second]}, headers=headers) as response:
+        stream = messages(response)
+        missed = await take_events(stream, 3)
+        job_store.transition(second, JobStatus.SUCCESS, result=None)
+        live = await collect_events(stream)
+    assert [(e.data["job_id"], e.data["seq"]) for e in missed] == [(first, 3), (first, 4), (second, 2)]
+    assert [e.id for e in missed] == ["3.1", "4.1", "4.2"]
+    assert [e.id for e in live] == ["4.3"]
+    done = await client.get("/events", params={"job": [first, second]}, headers={"Last-Event-ID": "4.3"})
+    assert done.status_code == 204
+
+
+async def test_multiplexed_stream_errors(client: httpx.AsyncClient, job_store: JobStore) -> None:
+    job_id = new_job(job_store)
+    unknown = str(uuid.uuid4())
+    missing = await client.get("/events", params={"job": [job_id, unknown]})
+    assert missing.status_code == 404 and missing.json()["error"]["missing"] == [unknown]
+    assert (await client.get("/events")).status_code == 400
+    bad_cursor = await client.get(
+        "/events", params={"job": [job_id, job_id, new_job(job_store)]}, headers={"Last-Event-ID": "1"}
+    )
+    assert bad_cursor.status_code == 400 and bad_cursor.json()["error"]["code"] == "invalid_parameter"
+
+
+# -- long-polling ---------------------------------------------------------------------------------
+
+
+async def test_long_poll_returns_as_soon_as_seq_moves(client: httpx.AsyncClient, job_store: JobStore) -> None:
+    job_id = new_job(job_store)
+    poll = asyncio.create_task(client.get(f"/jobs/{job_id}", params={"wait": 30, "since": 1}))
+    await asyncio.sleep(0)  # let the request go out; the change below may land before or after
+    started = time.monotonic()
+    job_store.transition(job_id, JobStatus.STARTED)
+    response = await poll
+    assert response.status_code == 200
+    assert (response.json()["seq"], response.json()["status"]) == (2, "STARTED")
+    assert time.monotonic() - started < 10, "answered on the change, not at the end of the wait"
+
+
+async def test_long_poll_without_a_change_returns_the_same_snapshot_after_wait(
+    client: httpx.AsyncClient, job_store: JobStore
+) -> None:
+    job_id = new_job(job_store)
+    started = time.monotonic()
+    response = await client.get(f"/jobs/{job_id}", params={"wait": 1, "since": 1})
+    assert time.monotonic() - started >= 1
+    assert response.json()["seq"] == 1
+    already = await client.get(f"/jobs/{job_id}", params={"wait": 30, "since": 0})
+    assert already.json()["seq"] == 1, "seq already past since: no wait"
+    too_long = await client.get(f"/jobs/{job_id}", params={"wait": 600})
+    assert too_long.status_code == 400 and too_long.json()["error"]["code"] == "invalid_parameter"
+
+
+# -- servers with their own settings --------------------------------------------------------------
+
+
+@pytest.fixture
+def second_web(redis_server: RedisServer) -> Iterator[WebServer]:
+    server = WebServer(redis_server, SSE_HEARTBEAT_INTERVAL="1")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def strict_web(redis_server: RedisServer) -> AsyncIterator[WebServer]:
+    """A web server that rotates streams after 2 s and drops a client stalled for 1 s."""
+    server = WebServer(redis_server, SSE_MAX_LIFE="2", SSE_SEND_TIMEOUT="1", SSE_HEARTBEAT_INTERVAL="1")
+    yield server
+    server.stop()
+
+
+async def test_streams_rotate_after_their_maximum_life_and_resume(
+    strict_web: WebServer, job_store: JobStore
+) -> None:
+    job_id = new_job(job_store)
+    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30) as client:
+        async with client.stream("GET", f"/jobs/{job_id}/events") as response:
+            blocks = [message async for message in messages(response)]
+        assert blocks[-1].retry == 250 and "stream rotated" in blocks[-1].comments[0]
+        last_id = [b for b in blocks if b.data_lines][-1].id
+        job_store.transition(job_id, JobStatus.STARTED)
+        async with client.stream(
+            "GET", f"/jobs/{job_id}/events", headers={"Last-Event-ID": last_id}
+        ) as response:
+            resumed = await collect_events(messages(response), until_seq=2)
+    assert [e.seq for e in resumed] == [2]
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_others_are_not(
+    strict_web: WebServer, job_store: JobStore
+) -> None:
+    job_id = new_job(job_store)
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", strict_web.port))
+    stalled.sendall(f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30) as client:
+        wait_until(
+            lambda: httpx.get(f"{strict_web.base_url}/events/stats").json()["subscriptions"] == 1,
+            timeout=10,
+            what="the stalled stream to open",
+        )
+        async with client.stream("GET", f"/jobs/{job_id}/events") as response:
+            reader = messages(response)
+            # ~10 MB of events: more than the kernel buffers between server and stalled client hold.
+            for i in range(STALL_EVENTS):
+                job_store.progress(job_id, i / 4, "x" * 40_000)
+            job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+            events = await collect_events(reader)
+        assert events[-1].data["status"] == "SUCCESS"
+        assert [e.seq for e in events] == list(range(events[0].seq, STALL_EVENTS + 3)), (
+            "the reading client lost nothing"
+        )
+        wait_until(
+            lambda: httpx.get(f"{strict_web.base_url}/events/stats").json()["dropped_total"] == 1,
+            timeout=10,
+            what="the stalled client to be dropped",
+        )
+        stats = (await client.get("/events/stats")).json()
+    assert stats["subscriptions"] == 0, "the dropped stream's resources are freed"
+    stalled.close()
+
+
+async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_process(
+    web: WebServer, second_web: WebServer, job_store: JobStore
+) -> None:
+    job_id = new_job(job_store)
+    job_store.transition(job_id, JobStatus.STARTED)
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with client.stream("GET", f"{second_web.base_url}/jobs/{job_id}/events") as response:
+            stream = messages(response)
+            seen = await collect_events(stream, until_seq=2)
+            second_web.process.send_signal(signal.SIGTERM)
+            ending = [message async for message in stream]
+        assert ending and ending[-1].retry == 250 and "shutting down" in ending[-1].comments[0]
+        assert second_web.process.wait(10) == 0, "the process exits once its streams are closed"
+        job_store.progress(job_id, 60)  # happens while the client is between processes
+        last_id = seen[-1].id
+        async with client.stream(
+            "GET", f"{web.base_url}/jobs/{job_id}/events", headers={"Last-Event-ID": last_id}
+        ) as r:
+            stream = messages(r)
+            missed = await collect_events(stream, until_seq=3)
+            job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+            rest = await collect_events(stream)
+    assert [e.seq for e in seen + missed + rest] == [2, 3, 4], "nothing lost, nothing twice"
+
+
+async def test_a_thousand_connect_disconnect_cycles_leak_nothing(
+    client: httpx.AsyncClient, job_store: JobStore, redis_client: redis.Redis
+) -> None:
+    job_id = new_job(job_store)
+    before = (await client.get("/events/stats")).json()
+    for _ in range(1000):
+        async with client.stream("GET", f"/jobs/{job_id}/events") as response:
+            await collect_events(messages(response), until_seq=1)
+    await asyncio.to_thread(
+        wait_until,
+        lambda: (
+            httpx.get(f"{client.base_url}/events/stats").json()["subscriptions"] == before["subscriptions"]
+        ),
+        timeout=10,
+        what="every stream to be released",
+    )
+    after = (await client.get("/events/stats")).json()
+    assert after["asyncio_tasks"] <= before["asyncio_tasks"] + 2
+    web_connections = [c for c in redis_client.client_list() if c["name"].startswith("jobs-web-")]
+    assert len([c for c in web_connections if int(c.get("sub", 0))]) == 1
