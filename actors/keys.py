@@ -7,6 +7,8 @@ guessing at its layout:
     jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field
     jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
     jobs:events                  pubsub wake-up channel, one message per event (all jobs)
+    jobs:wslog:<workspace>       stream the workspace's event log (all its jobs), auto ids
+    jobs:wsjobs:<workspace>      zset   the workspace's job ids by creation time (ms)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, started_at, last_heartbeat
     <ns>:<queue>                 list   Dramatiq's ready messages
@@ -28,6 +30,20 @@ def job(job_id: str) -> str:
 
 def job_log(job_id: str) -> str:
     return f"{PREFIX}:log:{job_id}"
+
+
+#: The job store's Lua script appends a job's workspace name to these prefixes (it learns the
+#: name from the job's snapshot), so workspace keys are still spelled only here.
+WORKSPACE_LOG_PREFIX = f"{PREFIX}:wslog:"
+WORKSPACE_JOBS_PREFIX = f"{PREFIX}:wsjobs:"
+
+
+def workspace_log(workspace: str) -> str:
+    return WORKSPACE_LOG_PREFIX + workspace
+
+
+def workspace_jobs(workspace: str) -> str:
+    return WORKSPACE_JOBS_PREFIX + workspace
 
 
 def worker(worker_id: str) -> str:

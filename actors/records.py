@@ -78,15 +78,31 @@ class JobEvent:
     event: str
     data: str
     status: JobStatus
+    workspace: str | None = None
+    #: This event's id in its workspace's log, and the id of the entry before it ("0-0" if none).
+    workspace_entry: str | None = None
+    previous_workspace_entry: str | None = None
 
     @property
     def is_terminal(self) -> bool:
         return self.status.is_terminal
 
     @classmethod
-    def from_snapshot_json(cls, job_id: str, event: str, data: str) -> JobEvent:
+    def from_snapshot_json(
+        cls, job_id: str, event: str, data: str, workspace_entries: tuple[str, str] | None = None
+    ) -> JobEvent:
         snapshot = json.loads(data)
-        return cls(job_id, int(snapshot["seq"]), event, data, JobStatus(snapshot["status"]))
+        previous, entry = workspace_entries or (None, None)
+        return cls(
+            job_id,
+            int(snapshot["seq"]),
+            event,
+            data,
+            JobStatus(snapshot["status"]),
+            snapshot.get("workspace"),
+            entry,
+            previous,
+        )
 
     @classmethod
     def from_snapshot(cls, snapshot: Mapping[str, Any], event: str = "status") -> JobEvent:
@@ -96,13 +112,26 @@ class JobEvent:
             event,
             compact_json(snapshot),
             JobStatus(snapshot["status"]),
+            snapshot.get("workspace"),
         )
 
     @classmethod
     def from_wakeup(cls, payload: bytes | str) -> JobEvent:
-        """Parse a wake-up message: ``<job_id> <event> <snapshot json>`` (see ``store._APPLY_CHANGE``)."""
-        job_id, event, data = _text(payload).split(" ", 2)
-        return cls.from_snapshot_json(job_id, event, data)
+        """Parse a wake-up: ``<job_id> <event> <previous ws entry> <ws entry> <snapshot json>``
+        (see ``store._APPLY_CHANGE``; the workspace entries are ``-`` for a job without one)."""
+        job_id, event, previous, entry, data = _text(payload).split(" ", 4)
+        entries = (previous, entry) if entry != "-" else None
+        return cls.from_snapshot_json(job_id, event, data, entries)
+
+    @classmethod
+    def from_workspace_entry(
+        cls, entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
+    ) -> JobEvent:
+        """An entry of a workspace's log (its id is the event's ``workspace_entry``)."""
+        by_name = {_text(k): _text(v) for k, v in fields.items()}
+        return cls.from_snapshot_json(
+            by_name["job_id"], by_name["event"], by_name["snapshot"], ("", _text(entry_id))
+        )
 
     @classmethod
     def from_log_entry(cls, job_id: str, fields: Mapping[bytes | str, bytes | str]) -> JobEvent:

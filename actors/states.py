@@ -43,6 +43,7 @@ class EventType(str, Enum):
 SNAPSHOT_FIELDS = (
     "job_id",
     "job_type",
+    "workspace",
     "status",
     "message",
     "progress",

@@ -30,6 +30,9 @@ from .store import JobStore
 
 logger = logging.getLogger("jobs")
 
+#: The job argument that places a job in a workspace (the seed's name for it).
+WORKSPACE_ARGUMENT = "workspace_name"
+
 
 class JobStatusMiddleware(Middleware):
     def __init__(self, *, store: JobStore, default_max_retries: int = DEFAULT_MAX_RETRIES) -> None:
@@ -50,7 +53,9 @@ class JobStatusMiddleware(Middleware):
             return
         retries = message.options.get("retries", 0)
         if retries == 0:
-            if self.store.create(message.message_id, message.actor_name) is not None:
+            workspace = message.kwargs.get(WORKSPACE_ARGUMENT)
+            workspace = workspace if isinstance(workspace, str) and workspace else None
+            if self.store.create(message.message_id, message.actor_name, workspace) is not None:
                 logger.info("Job %s queued type=%s", message.message_id, message.actor_name)
             return
         if delay is None:

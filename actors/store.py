@@ -25,11 +25,17 @@ from .states import SNAPSHOT_FIELDS, TERMINAL_STATES, EventType, JobStatus
 
 # KEYS: snapshot hash, event log stream.
 # ARGV: job id, channel, event name, ttl (s), mode ("create" | "update"), log max length,
-#       terminal statuses (JSON-quoted, comma separated), then field/value pairs (values JSON).
+#       terminal statuses (JSON-quoted, comma separated), workspace log prefix, workspace jobs
+#       prefix, workspace ttl (s), then field/value pairs (values JSON).
+# A job with a workspace also gets its event appended to the workspace's log (auto id) and, when
+# created, its id added to the workspace's job index.
+# Publishes ``<job_id> <event> <previous workspace entry id> <workspace entry id> <snapshot>``
+# (entry ids are ``-`` for a job without a workspace).
 # Returns the snapshot JSON after the change, or false when the change was refused.
 _APPLY_CHANGE = """
 local job_id, channel, event, ttl, mode, log_max, terminal =
     ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local ws_log_prefix, ws_jobs_prefix, ws_ttl = ARGV[8], ARGV[9], ARGV[10]
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if mode == 'create' then
     if exists then return false end
@@ -38,8 +44,8 @@ else
     local status = redis.call('HGET', KEYS[1], 'status')
     if status and string.find(terminal, status, 1, true) then return false end
 end
-if #ARGV > 7 then
-    redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+if #ARGV > 10 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local flat = redis.call('HGETALL', KEYS[1])
@@ -51,7 +57,24 @@ local snapshot = '{' .. table.concat(parts, ',') .. '}'
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. snapshot)
+local ws_prev, ws_id = '-', '-'
+local ws = redis.call('HGET', KEYS[1], 'workspace')
+if ws and ws ~= 'null' then
+    local name = cjson.decode(ws)
+    local ws_log = ws_log_prefix .. name
+    local newest = redis.call('XREVRANGE', ws_log, '+', '-', 'COUNT', 1)
+    ws_prev = newest[1] and newest[1][1] or '0-0'
+    ws_id = redis.call('XADD', ws_log, 'MAXLEN', '~', log_max, '*',
+        'job_id', job_id, 'event', event, 'snapshot', snapshot)
+    redis.call('EXPIRE', ws_log, ws_ttl)
+    if mode == 'create' then
+        local now = redis.call('TIME')
+        local ws_jobs = ws_jobs_prefix .. name
+        redis.call('ZADD', ws_jobs, now[1] * 1000 + math.floor(now[2] / 1000), job_id)
+        redis.call('EXPIRE', ws_jobs, ws_ttl)
+    end
+end
+redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. ws_prev .. ' ' .. ws_id .. ' ' .. snapshot)
 return snapshot
 """
 
@@ -75,12 +98,16 @@ class JobStore:
         self.event_log_max = event_log_max
         self._apply = client.register_script(_APPLY_CHANGE)
 
-    def create(self, job_id: str, job_type: str) -> dict[str, Any] | None:
-        """Write a new job as PENDING; None when a job with this id already exists."""
+    def create(self, job_id: str, job_type: str, workspace: str | None = None) -> dict[str, Any] | None:
+        """Write a new job as PENDING; None when a job with this id already exists.
+
+        A job in a ``workspace`` also appears in that workspace's event log and job index.
+        """
         fields: dict[str, Any] = dict.fromkeys(SNAPSHOT_FIELDS)  # hash keeps this order for the JSON
         fields.update(
             job_id=job_id,
             job_type=job_type,
+            workspace=workspace,
             status=JobStatus.PENDING,
             message=JobStatus.PENDING.default_message,
             seq=0,
@@ -116,7 +143,18 @@ class JobStore:
     ) -> dict[str, Any] | None:
         status = fields.get("status")
         ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
-        args = [job_id, keys.EVENTS_CHANNEL, event.value, ttl, mode, self.event_log_max, _TERMINAL_ARG]
+        args = [
+            job_id,
+            keys.EVENTS_CHANNEL,
+            event.value,
+            ttl,
+            mode,
+            self.event_log_max,
+            _TERMINAL_ARG,
+            keys.WORKSPACE_LOG_PREFIX,
+            keys.WORKSPACE_JOBS_PREFIX,
+            max(self.pending_ttl, self.result_ttl),
+        ]
         with redis_errors_as_unavailable():
             raw = self._apply(
                 keys=[keys.job(job_id), keys.job_log(job_id)], args=args + encode_fields(fields)

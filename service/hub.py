@@ -48,6 +48,8 @@ DROPPED: Final = _Signal("DROPPED")
 SHUTDOWN: Final = _Signal("SHUTDOWN")
 
 Item = JobEvent | _Signal
+#: What a subscription watches: ("job", job_id) or ("workspace", name).
+Topic = tuple[str, str]
 
 
 class Subscription:
@@ -59,10 +61,10 @@ class Subscription:
     dropped, and its connection, task and queue are freed.
     """
 
-    __slots__ = ("blocked_since", "dropped", "job_ids", "queue", "task")
+    __slots__ = ("blocked_since", "dropped", "queue", "task", "topics")
 
-    def __init__(self, job_ids: frozenset[str], maxsize: int, task: asyncio.Task[object] | None) -> None:
-        self.job_ids = job_ids
+    def __init__(self, topics: frozenset[Topic], maxsize: int, task: asyncio.Task[object] | None) -> None:
+        self.topics = topics
         self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
         self.task = task
         self.blocked_since: float | None = None
@@ -80,7 +82,7 @@ class Subscription:
         if self.dropped:
             return
         self.dropped = True
-        logger.info("Dropping a stream of %s: %s", ", ".join(sorted(self.job_ids)), reason)
+        logger.info("Dropping a stream of %s: %s", ", ".join(sorted(name for _, name in self.topics)), reason)
         while not self.queue.empty():
             self.queue.get_nowait()
         if self.task is not None:
@@ -116,7 +118,7 @@ class EventHub:
         self.connected = False
         self.shutting_down = False
         self.dropped_total = 0
-        self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
         self._subscriptions: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._empty = asyncio.Event()
@@ -156,22 +158,28 @@ class EventHub:
         return {
             "hub_connected": self.connected,
             "subscriptions": len(self._subscriptions),
-            "watched_jobs": len(self._by_job),
+            "watched_jobs": sum(1 for kind, _ in self._by_topic if kind == "job"),
+            "watched_workspaces": sum(1 for kind, _ in self._by_topic if kind == "workspace"),
             "dropped_total": self.dropped_total,
         }
 
     @contextlib.contextmanager
-    def subscribe(self, *job_ids: str, cancel_on_drop: bool = True) -> Iterator[Subscription]:
-        """Watch ``job_ids`` for as long as the ``with`` block lasts.
+    def subscribe(
+        self, *job_ids: str, workspace: str | None = None, cancel_on_drop: bool = True
+    ) -> Iterator[Subscription]:
+        """Watch ``job_ids`` (or every job of ``workspace``) for as long as the ``with`` block lasts.
 
         With ``cancel_on_drop`` the calling task is cancelled if its client stops reading;
         otherwise the subscription receives ``DROPPED``.
         """
         task = asyncio.current_task() if cancel_on_drop else None
-        sub = Subscription(frozenset(job_ids), self.queue_size, task)
+        topics = {("job", job_id) for job_id in job_ids}
+        if workspace is not None:
+            topics.add(("workspace", workspace))
+        sub = Subscription(frozenset(topics), self.queue_size, task)
         self._subscriptions.add(sub)
-        for job_id in sub.job_ids:
-            self._by_job[job_id].add(sub)
+        for topic in sub.topics:
+            self._by_topic[topic].add(sub)
         if self.shutting_down:
             sub.offer(SHUTDOWN)
         try:
@@ -182,12 +190,12 @@ class EventHub:
                 self._empty.set()
             if sub.dropped:
                 self.dropped_total += 1
-            for job_id in sub.job_ids:
-                watchers = self._by_job.get(job_id)
+            for topic in sub.topics:
+                watchers = self._by_topic.get(topic)
                 if watchers is not None:
                     watchers.discard(sub)
                     if not watchers:
-                        del self._by_job[job_id]
+                        del self._by_topic[topic]
 
     async def _sweep(self) -> None:
         """Drop streams whose client has not taken a chunk for ``send_timeout`` seconds."""
@@ -236,8 +244,11 @@ class EventHub:
         except (ValueError, KeyError):
             logger.warning("Ignoring a malformed wake-up message: %.200r", payload)
             return
-        for sub in self._by_job.get(event.job_id, ()):
+        for sub in self._by_topic.get(("job", event.job_id), ()):
             sub.offer(event)
+        if event.workspace is not None and event.workspace_entry is not None:
+            for sub in self._by_topic.get(("workspace", event.workspace), ()):
+                sub.offer(event)
 
     def _broadcast(self, item: Item) -> None:
         for sub in list(self._subscriptions):

@@ -48,6 +48,33 @@ class JobReader:
             raw_snapshot
         )
 
+    async def workspace_state(self, workspace: str, limit: int) -> tuple[list[dict[str, Any]], str]:
+        """The newest ``limit`` jobs of a workspace and its log's newest entry id ("0-0" if
+        none), read together so a stream can start from that entry without missing a change."""
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zrevrange(keys.workspace_jobs(workspace), 0, limit - 1)
+                pipe.xrevrange(keys.workspace_log(workspace), count=1)
+                job_ids, newest = await pipe.execute()
+            async with self.client.pipeline(transaction=False) as pipe:
+                for job_id in job_ids:
+                    pipe.hgetall(keys.job(job_id.decode()))
+                replies = await pipe.execute()
+        snapshots = [s for s in map(decode_snapshot, replies) if s is not None]
+        return snapshots, newest[0][0].decode() if newest else "0-0"
+
+    async def workspace_events_after(
+        self, workspace: str, entry_id: str
+    ) -> tuple[list[JobEvent], str | None]:
+        """The workspace log's entries after ``entry_id`` and its oldest entry id (None if empty)."""
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xrange(keys.workspace_log(workspace), min=f"({entry_id}", max="+")
+                pipe.xrange(keys.workspace_log(workspace), count=1)
+                entries, oldest = await pipe.execute()
+        events = [JobEvent.from_workspace_entry(entry, fields) for entry, fields in entries]
+        return events, oldest[0][0].decode() if oldest else None
+
     async def ping(self) -> None:
         with redis_errors_as_unavailable():
             await self.client.ping()

@@ -4,6 +4,8 @@ GET /jobs/<job_id>/events        one job's stream; resume with Last-Event-ID or 
 GET /events?job=<id>&job=<id>    several jobs on one EventSource (browsers allow six
                                  connections per origin on HTTP/1.1); the id is the seqs
                                  joined by dots, in the order of the job parameters
+GET /workspaces/<name>/events    every job of a workspace, new ones included; the id is the
+                                 event's position in the workspace's log
 GET /events/stats                open streams, watched jobs, drops, hub connection
 """
 
@@ -16,12 +18,14 @@ from quart import Blueprint, Response, jsonify, request
 
 from .context import services
 from .errors import BadRequest, NotFound
-from .streams import JobStream, is_terminal
+from .streams import EventStream, JobStream, is_terminal
+from .workspace_stream import WorkspaceStream, parse_entry_id
 
 blueprint = Blueprint("events", __name__)
 
 #: Most jobs one multiplexed stream may follow.
 MAX_JOBS_PER_STREAM = 100
+MAX_WORKSPACE_NAME = 200
 
 
 @blueprint.get("/jobs/<job_id>/events")
@@ -60,21 +64,44 @@ async def _stream(job_ids: list[str]) -> Response:
     if since is not None and all(since[j] >= s["seq"] and is_terminal(s) for j, s in found.items()):
         # Nothing left to send, ever: 204 tells EventSource to stop reconnecting.
         return Response("", status=204, content_type="text/event-stream")
-    stream = JobStream(
-        reader=svc.reader,
-        hub=svc.hub,
-        job_ids=job_ids,
-        heartbeat=svc.settings.sse_heartbeat,
-        retry_ms=svc.settings.sse_retry_ms,
-        max_life=svc.settings.sse_max_life,
-    )
+    return _event_stream_response(JobStream(job_ids=job_ids, snapshots=found, since=since, **_common()))
+
+
+@blueprint.get("/workspaces/<workspace>/events")
+async def workspace_events(workspace: str) -> Response:
+    if not 0 < len(workspace) <= MAX_WORKSPACE_NAME:
+        raise BadRequest(
+            f"A workspace name has 1 to {MAX_WORKSPACE_NAME} characters", code="invalid_parameter"
+        )
+    raw = request.headers.get("Last-Event-ID") or request.args.get("since") or ""
+    since = raw.strip() or None
+    if since is not None and parse_entry_id(since) is None:
+        raise BadRequest(
+            f"Last-Event-ID/since must be a workspace event id like 1732845-0, not {raw!r}",
+            code="invalid_parameter",
+        )
+    return _event_stream_response(WorkspaceStream(workspace=workspace, since=since, **_common()))
+
+
+def _common() -> dict[str, Any]:
+    svc = services()
+    return {
+        "reader": svc.reader,
+        "hub": svc.hub,
+        "heartbeat": svc.settings.sse_heartbeat,
+        "retry_ms": svc.settings.sse_retry_ms,
+        "max_life": svc.settings.sse_max_life,
+    }
+
+
+def _event_stream_response(stream: EventStream) -> Response:
     response = Response(
-        stream.events(found, since),
+        stream.events(),
         status=200,
         content_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    response.timeout = None  # this response only: a stream lives as long as its jobs
+    response.timeout = None  # this response only: a stream lives as long as it has news
     return response
 
 

@@ -16,6 +16,7 @@ when its client stops reading (the hub cancels it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -45,25 +46,90 @@ def is_terminal(snapshot: Mapping[str, Any]) -> bool:
     return JobStatus(snapshot["status"]).is_terminal
 
 
-class JobStream:
+class EventStream:
+    """What every stream shares: ``retry:``, heartbeats, rotation, shutdown and the watchdog.
+
+    Subclasses say what to subscribe to and what to send at the start, on an event and on a
+    ``RESYNC``; each returns the formatted chunks to send.
+    """
+
+    def __init__(
+        self, *, reader: JobReader, hub: EventHub, heartbeat: float, retry_ms: int, max_life: float
+    ) -> None:
+        self.reader = reader
+        self.hub = hub
+        self.heartbeat = heartbeat
+        self.retry_ms = retry_ms
+        self.max_life = max_life * (1 + random.uniform(0, MAX_LIFE_JITTER))
+
+    def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
+        raise NotImplementedError
+
+    async def _start(self) -> list[bytes]:
+        raise NotImplementedError
+
+    async def _on_event(self, event: JobEvent) -> list[bytes]:
+        raise NotImplementedError
+
+    async def _resync(self) -> list[bytes]:
+        raise NotImplementedError
+
+    def _done(self) -> bool:
+        return False
+
+    async def events(self) -> AsyncIterator[bytes]:
+        """The stream's bytes, each chunk timed so the hub can drop a client that stops reading."""
+        loop = asyncio.get_running_loop()
+        with self._subscribe() as sub:
+            async for chunk in self._chunks(sub):
+                sub.blocked_since = loop.time()
+                yield chunk
+                sub.blocked_since = None
+
+    async def _chunks(self, sub: Subscription) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_life
+        yield f"retry: {self.retry_ms}\n\n".encode()
+        for chunk in await self._start():
+            yield chunk
+        while not self._done():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                yield f"retry: {RECONNECT_RETRY_MS}\n: stream rotated; reconnect to resume\n\n".encode()
+                return
+            item = await sub.next(min(self.heartbeat, remaining))
+            if item is None:
+                chunks = [HEARTBEAT] if remaining > self.heartbeat else []
+            elif item is SHUTDOWN:
+                yield f"retry: {RECONNECT_RETRY_MS}\n: server shutting down; reconnect to resume\n\n".encode()
+                return
+            elif item is DROPPED:
+                return
+            elif item is RESYNC:
+                chunks = await self._resync()
+            else:
+                assert isinstance(item, JobEvent)
+                chunks = await self._on_event(item)
+            for chunk in chunks:
+                yield chunk
+
+
+class JobStream(EventStream):
     """The event stream of one or more jobs for one client."""
 
     def __init__(
         self,
         *,
-        reader: JobReader,
-        hub: EventHub,
         job_ids: Sequence[str],
-        heartbeat: float,
-        retry_ms: int,
-        max_life: float,
+        snapshots: Mapping[str, dict[str, Any]],
+        since: Mapping[str, int] | None,
+        **common: Any,
     ) -> None:
-        self.reader = reader
-        self.hub = hub
+        """``snapshots`` were read just before; ``since`` is the client's position, if any."""
+        super().__init__(**common)
         self.job_ids = tuple(job_ids)
-        self.heartbeat = heartbeat
-        self.retry_ms = retry_ms
-        self.max_life = max_life * (1 + random.uniform(0, MAX_LIFE_JITTER))
+        self.snapshots = snapshots
+        self.since = since
         self.last = dict.fromkeys(self.job_ids, 0)
         self.finished: set[str] = set()
 
@@ -72,63 +138,34 @@ class JobStream:
         """The stream's position: the SSE ``id`` a client sends back as ``Last-Event-ID``."""
         return ".".join(str(self.last[job_id]) for job_id in self.job_ids)
 
-    async def events(
-        self, snapshots: Mapping[str, dict[str, Any]], since: Mapping[str, int] | None
-    ) -> AsyncIterator[bytes]:
-        """The stream's bytes. ``snapshots`` were read just before; ``since`` is the client's position."""
-        loop = asyncio.get_running_loop()
-        with self.hub.subscribe(*self.job_ids) as sub:
-            async for chunk in self._chunks(sub, snapshots, since):
-                sub.blocked_since = loop.time()  # the hub drops us if the client stops taking data
-                yield chunk
-                sub.blocked_since = None
+    def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
+        return self.hub.subscribe(*self.job_ids)
 
-    async def _chunks(
-        self, sub: Subscription, snapshots: Mapping[str, dict[str, Any]], since: Mapping[str, int] | None
-    ) -> AsyncIterator[bytes]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_life
-        yield f"retry: {self.retry_ms}\n\n".encode()
-        pending: list[JobEvent] = []
+    def _done(self) -> bool:
+        return len(self.finished) == len(self.job_ids)
+
+    async def _start(self) -> list[bytes]:
+        opening = []
         for job_id in self.job_ids:
-            snapshot = snapshots[job_id]
-            if since is None or since[job_id] > snapshot["seq"]:
-                pending.append(
-                    JobEvent.from_snapshot(snapshot, "status" if since is None else SNAPSHOT_EVENT)
-                )
+            snapshot = self.snapshots[job_id]
+            if self.since is None or self.since[job_id] > snapshot["seq"]:
+                name = "status" if self.since is None else SNAPSHOT_EVENT
+                opening.append(JobEvent.from_snapshot(snapshot, name))
             else:
-                self.last[job_id] = since[job_id]
-        for chunk in self._apply(pending):
-            yield chunk
+                self.last[job_id] = self.since[job_id]
+        return self._apply(opening) + await self._resync()
+
+    async def _resync(self) -> list[bytes]:
+        chunks = []
         for job_id in self.job_ids:
             if job_id not in self.finished:
-                for chunk in self._apply(await self._catch_up(job_id)):
-                    yield chunk
-        while len(self.finished) < len(self.job_ids):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                yield f"retry: {RECONNECT_RETRY_MS}\n: stream rotated; reconnect to resume\n\n".encode()
-                return
-            item = await sub.next(min(self.heartbeat, remaining))
-            if item is None:
-                if remaining > self.heartbeat:
-                    yield HEARTBEAT
-            elif item is SHUTDOWN:
-                yield f"retry: {RECONNECT_RETRY_MS}\n: server shutting down; reconnect to resume\n\n".encode()
-                return
-            elif item is DROPPED:
-                return
-            elif item is RESYNC:
-                for job_id in self.job_ids:
-                    if job_id not in self.finished:
-                        for chunk in self._apply(await self._catch_up(job_id)):
-                            yield chunk
-            elif isinstance(item, JobEvent):
-                batch = (
-                    [item] if item.seq <= self.last[item.job_id] + 1 else await self._catch_up(item.job_id)
-                )
-                for chunk in self._apply(batch):
-                    yield chunk
+                chunks += self._apply(await self._catch_up(job_id))
+        return chunks
+
+    async def _on_event(self, event: JobEvent) -> list[bytes]:
+        if event.seq <= self.last[event.job_id] + 1:
+            return self._apply([event])
+        return self._apply(await self._catch_up(event.job_id))
 
     def _apply(self, events: list[JobEvent]) -> list[bytes]:
         """Advance the position over ``events``, returning the ones not yet sent, formatted."""

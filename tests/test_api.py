@@ -46,6 +46,7 @@ async def test_create_job_answers_202_with_urls_and_location(client: httpx.Async
     assert list(snapshot) == [
         "job_id",
         "job_type",
+        "workspace",
         "status",
         "message",
         "progress",
