@@ -6,6 +6,7 @@ the test plays the worker's part through the job store, since workers need Redis
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +17,7 @@ import pytest
 from actors.states import JobStatus
 from actors.store import JobStore
 
-from .support.servers import RedisServer, WebServer
+from .support.servers import RedisServer, WebServer, wait_until
 from .support.sse import collect_events, messages
 
 #: Longest a request may take while Redis is down: it must fail fast, never hang.
@@ -97,3 +98,60 @@ async def test_503_while_redis_is_down_then_recovery_without_restart(
     created = await http.post("/jobs/score_contracts", json=body)
     assert created.status_code == 202
     assert (await http.get(created.json()["status_url"])).json()["status"] == "PENDING"
+
+
+async def test_every_open_stream_gets_the_full_sequence_across_a_redis_restart(
+    flaky_redis: RedisServer, http: httpx.AsyncClient
+) -> None:
+    """Killed and restarted on the same port while 30 streams of three kinds are open and a job
+    keeps publishing: every client ends with every event, in order, none twice."""
+    store = JobStore(client=flaky_redis.client())
+    workspace = f"ws-{uuid.uuid4().hex[:8]}"
+    job_id, other = str(uuid.uuid4()), str(uuid.uuid4())
+    store.create(job_id, "score_contracts", workspace)
+    store.create(other, "score_contracts")
+
+    async def job_stream() -> list[int]:
+        async with http.stream("GET", f"/jobs/{job_id}/events") as response:
+            return [e.seq for e in await collect_events(messages(response))]
+
+    async def multiplexed_stream() -> list[int]:
+        async with http.stream("GET", "/events", params={"job": [other, job_id]}) as response:
+            events = await collect_events_until(
+                messages(response), lambda e: e.data["job_id"] == job_id and e.data["status"] == "SUCCESS"
+            )
+        return [e.data["seq"] for e in events if e.data["job_id"] == job_id]
+
+    async def workspace_stream() -> list[int]:
+        async with http.stream("GET", f"/workspaces/{workspace}/events") as response:
+            events = await collect_events_until(messages(response), lambda e: e.data["status"] == "SUCCESS")
+        return [e.data["seq"] for e in events]
+
+    readers = [job_stream, multiplexed_stream, workspace_stream] * 10
+    tasks = [asyncio.create_task(reader()) for reader in readers]
+    await asyncio.to_thread(
+        wait_until, lambda: subscriptions(http) >= len(readers), timeout=20, what="every stream to open"
+    )
+    store.transition(job_id, JobStatus.STARTED)  # seq 2, before the outage
+    flaky_redis.stop()
+    flaky_redis.start()
+    for step in range(1, 4):  # seq 3-5, published while the hub may still be reconnecting
+        store.progress(job_id, 25 * step)
+    store.transition(job_id, JobStatus.SUCCESS, result={"ok": True})  # seq 6
+    results = await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    for reader, seqs in zip(readers, results, strict=True):
+        assert seqs == [1, 2, 3, 4, 5, 6], (reader.__name__, seqs)
+
+
+def subscriptions(http: httpx.AsyncClient) -> int:
+    return httpx.get(f"{http.base_url}/events/stats", timeout=5).json()["subscriptions"]
+
+
+async def collect_events_until(stream, done) -> list:  # type: ignore[no-untyped-def]
+    events = []
+    async for message in stream:
+        if message.data_lines:
+            events.append(message)
+            if done(message):
+                break
+    return events

@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, free_port, wait_until
+from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, WebServer, free_port, wait_until
 
 
 def worker_running(base_url: str) -> bool:
@@ -59,3 +59,20 @@ def test_the_stack_runs_a_job_end_to_end_and_stops_cleanly(tmp_path) -> None:
     assert "Registered periodic actors" in output, "the scheduler ran"
     with pytest.raises(httpx.ConnectError):  # the web server went with the stack
         httpx.get(f"{base_url}/healthz", timeout=1)
+
+
+def test_the_plain_hypercorn_command_serves_the_app(redis_server, job_store) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from actors.states import JobStatus
+
+    job_id = str(uuid.uuid4())
+    job_store.create(job_id, "score_contracts")
+    job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+    server = WebServer(redis_server, plain_hypercorn=True)
+    try:
+        with httpx.stream("GET", f"{server.base_url}/jobs/{job_id}/events", timeout=10) as response:
+            body = response.read().decode()
+        assert response.status_code == 200 and '"status":"SUCCESS"' in body
+    finally:
+        server.stop()
