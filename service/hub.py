@@ -93,7 +93,8 @@ class Subscription:
     async def next(self, timeout: float) -> Item | None:
         """The next item, or None when ``timeout`` seconds pass without one."""
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):  # unlike wait_for, no extra task per waiting stream
+                return await self.queue.get()
         except TimeoutError:
             return None
 

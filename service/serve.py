@@ -23,6 +23,9 @@ from .app import begin_shutdown, create_app
 
 DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_GRACEFUL_TIMEOUT = 10.0
+#: Pending connections the listening socket queues: streams arrive in bursts (a page load, a
+#: reconnect wave after a deploy), far more than Hypercorn's default of 100.
+DEFAULT_BACKLOG = 2048
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,11 +37,13 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_GRACEFUL_TIMEOUT,
         help=f"seconds to finish requests on shutdown (default {DEFAULT_GRACEFUL_TIMEOUT:g})",
     )
+    parser.add_argument("--backlog", type=int, default=DEFAULT_BACKLOG, help=f"(default {DEFAULT_BACKLOG})")
     parser.add_argument("--access-log", action="store_true", help="log every request to stdout")
     args = parser.parse_args(argv)
     config = Config()
     config.bind = args.bind or [DEFAULT_BIND]
     config.graceful_timeout = args.graceful_timeout
+    config.backlog = args.backlog
     config.accesslog = "-" if args.access_log else None
     asyncio.run(_serve(create_app(), config))
 

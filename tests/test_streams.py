@@ -239,3 +239,20 @@ async def test_a_thousand_connect_disconnect_cycles_leak_nothing(
     assert after["asyncio_tasks"] <= before["asyncio_tasks"] + 2
     web_connections = [c for c in redis_client.client_list() if c["name"].startswith("jobs-web-")]
     assert len([c for c in web_connections if int(c.get("sub", 0))]) == 1
+
+
+async def test_when_history_is_gone_the_client_gets_one_full_snapshot(
+    client: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    short_log = JobStore(client=redis_client, event_log_max=10)
+    job_id = new_job(short_log)
+    for i in range(300):
+        short_log.progress(job_id, i / 3)  # the log keeps only the newest events
+    headers = {"Last-Event-ID": "5"}
+    async with client.stream("GET", f"/jobs/{job_id}/events", headers=headers) as response:
+        stream = messages(response)
+        [first] = await take_events(stream, 1)
+        short_log.transition(job_id, JobStatus.SUCCESS, result=None)
+        rest = await collect_events(stream)
+    assert (first.event, first.seq) == ("snapshot", 301), "one full snapshot, not a partial replay"
+    assert [(e.event, e.seq) for e in rest] == [("status", 302)]

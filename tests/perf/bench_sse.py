@@ -1,0 +1,273 @@
+"""Benchmark: SSE push against the 2 s polling it replaces, stream density, and fan-out.
+
+    .venv/bin/python -m tests.perf.bench_sse [--streams 1000] [--jobs 100] [--idle 1000,5000,10000]
+
+Starts its own ``redis-server`` and one web process (``python -m service.serve``), then, in one run:
+
+1. Push latency: ``--streams`` SSE clients watch ``--jobs`` jobs; a writer using the workers' own
+   job store (the status middleware's code path) makes one change at a time, stamped with its
+   write time; each client's receive time minus that stamp is a latency. The same jobs are then
+   watched by as many clients polling ``GET /jobs/<id>`` every 2 s (the seed's setting), each
+   change's latency being the first poll that sees it. Prints p50/p99 for both, the ratio of
+   medians, and HTTP requests per job watched.
+2. Density: idle streams on one job at each level of ``--idle``, in a fresh web process; its RSS
+   growth per stream over its baseline, and its Redis connections at each level.
+3. Fan-out: with the largest idle level open, one status change; the time until the last client
+   has it.
+
+Every figure is printed beside its target. Clients are raw asyncio sockets in this process (the
+web server runs in another), so the client side costs little. Run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import redis
+
+from actors.settings import DEFAULT_REDIS_POOL_SIZE
+from actors.states import JobStatus
+from actors.store import JobStore
+from tests.support.servers import RedisServer, WebServer
+
+POLL_INTERVAL_S = 2.0
+OPEN_BATCH = 250
+
+
+@dataclass
+class StreamClient:
+    """A minimal SSE reader: HTTP/1.0, so the body is the raw event stream until close."""
+
+    job_id: str
+    received: list[tuple[float, dict]] = field(default_factory=list)
+    first_event: asyncio.Event = field(default_factory=asyncio.Event)
+    writer: asyncio.StreamWriter | None = None
+
+    async def run(self, port: int, path: str) -> None:
+        reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writer.write(f"GET {path} HTTP/1.0\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode())
+        await reader.readuntil(b"\r\n\r\n")
+        while line := await reader.readline():
+            if line.startswith(b"data: "):
+                self.received.append((time.time(), json.loads(line[6:])))
+                self.first_event.set()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def poll_forever(port: int, job_id: str, seen: list[tuple[float, int]], counter: list[int]) -> None:
+    """GET /jobs/<id> every 2 s on one keep-alive connection; record (time, seq) of each answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await asyncio.sleep(random.uniform(0, POLL_INTERVAL_S))  # clients do not poll in lockstep
+    try:
+        while True:
+            writer.write(f"GET /jobs/{job_id} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")
+            )
+            body = json.loads(await reader.readexactly(length))
+            counter[0] += 1
+            seen.append((time.time(), body["seq"]))
+            await asyncio.sleep(POLL_INTERVAL_S)
+    finally:
+        writer.close()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def web_redis_connections(client: redis.Redis) -> int:
+    return sum(1 for c in client.client_list() if c["name"].startswith("jobs-web-"))
+
+
+async def open_streams(
+    port: int, job_ids: list[str], count: int
+) -> tuple[list[StreamClient], list[asyncio.Task]]:
+    clients, tasks = [], []
+    for start in range(0, count, OPEN_BATCH):
+        batch = [
+            StreamClient(job_ids[i % len(job_ids)]) for i in range(start, min(count, start + OPEN_BATCH))
+        ]
+        tasks += [asyncio.create_task(c.run(port, f"/jobs/{c.job_id}/events")) for c in batch]
+        await asyncio.wait_for(asyncio.gather(*(c.first_event.wait() for c in batch)), 60)
+        clients += batch
+    return clients, tasks
+
+
+async def close_streams(clients: list[StreamClient], tasks: list[asyncio.Task]) -> None:
+    for client in clients:
+        client.close()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def push_latency(web: WebServer, store: JobStore, streams: int, jobs: int) -> dict[str, float]:
+    job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
+    for job_id in job_ids:
+        store.create(job_id, "score_contracts")
+    clients, tasks = await open_streams(web.port, job_ids, streams)
+    changes = 5 * jobs
+    loop = asyncio.get_running_loop()
+    for i in range(changes):
+        job_id = job_ids[i % jobs]
+        await loop.run_in_executor(
+            None, lambda j=job_id, n=i: store.progress(j, n % 100, f"t={time.time():.6f}")
+        )
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(1.0)  # let the last deliveries land
+    latencies = [
+        (received - float(data["message"][2:])) * 1000
+        for client in clients
+        for received, data in client.received
+        if (data.get("message") or "").startswith("t=")
+    ]
+    await close_streams(clients, tasks)
+    expected = changes * streams // jobs
+    return {
+        "p50": statistics.median(latencies),
+        "p99": percentile(latencies, 0.99),
+        "delivered": len(latencies),
+        "expected": expected,
+    }
+
+
+async def poll_latency(
+    web: WebServer, store: JobStore, pollers: int, jobs: int, seconds: float
+) -> dict[str, float]:
+    job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
+    for job_id in job_ids:
+        store.create(job_id, "score_contracts")
+    seen: dict[int, list[tuple[float, int]]] = {i: [] for i in range(pollers)}
+    counter = [0]
+    started = time.time()
+    tasks = [
+        asyncio.create_task(poll_forever(web.port, job_ids[i % jobs], seen[i], counter))
+        for i in range(pollers)
+    ]
+    await asyncio.sleep(POLL_INTERVAL_S + 0.5)
+    changed: dict[str, list[tuple[float, int]]] = {job_id: [] for job_id in job_ids}
+    deadline = time.time() + seconds
+    loop = asyncio.get_running_loop()
+    while time.time() < deadline:
+        job_id = random.choice(job_ids)
+        at = time.time()
+        snapshot = await loop.run_in_executor(None, lambda j=job_id: store.progress(j, 50))
+        changed[job_id].append((at, snapshot["seq"]))
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(POLL_INTERVAL_S + 0.5)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    elapsed = time.time() - started
+    latencies = []
+    for i in range(pollers):
+        for at, seq in changed[job_ids[i % jobs]]:
+            first = next((t for t, s in seen[i] if s >= seq and t >= at), None)
+            if first is not None:
+                latencies.append((first - at) * 1000)
+    return {
+        "p50": statistics.median(latencies),
+        "p99": percentile(latencies, 0.99),
+        "requests": counter[0],
+        "per_watcher_minute": counter[0] / pollers / elapsed * 60,
+    }
+
+
+async def density_and_fanout(web: WebServer, store: JobStore, levels: list[int], client: redis.Redis) -> None:
+    job_id = str(uuid.uuid4())
+    store.create(job_id, "score_contracts")
+    baseline = rss_kib(web.process.pid)
+    connections_idle = web_redis_connections(client)
+    pool_bound = DEFAULT_REDIS_POOL_SIZE + 1
+    print(
+        f"  web process RSS, no stream open: {baseline / 1024:.1f} MiB; Redis connections: {connections_idle}"
+    )
+    clients: list[StreamClient] = []
+    tasks: list[asyncio.Task] = []
+    for level in levels:
+        more, more_tasks = await open_streams(web.port, [job_id], level - len(clients))
+        clients += more
+        tasks += more_tasks
+        await asyncio.sleep(1.0)
+        per_stream = (rss_kib(web.process.pid) - baseline) / level
+        connections = web_redis_connections(client)
+        verdict = "ok" if per_stream <= 40 else "OVER"
+        print(
+            f"  {level:>6} idle streams: {per_stream:5.1f} KiB RSS per stream (target <= 40: {verdict}); "
+            f"Redis connections {connections} (target: constant; bound {pool_bound} = pool + 1 pub/sub)"
+        )
+    for c in clients:
+        c.received.clear()
+    started = time.time()
+    store.transition(job_id, JobStatus.SUCCESS, result=None)
+    await asyncio.wait_for(_all_received(clients), 120)
+    last = max(c.received[0][0] for c in clients)
+    took_ms = (last - started) * 1000
+    print(f"  one change fanned out to {len(clients)} streams: the last client had it after {took_ms:.0f} ms")
+    await close_streams(clients, tasks)
+
+
+async def _all_received(clients: list[StreamClient]) -> None:
+    while not all(c.received for c in clients):
+        await asyncio.sleep(0.01)
+
+
+async def main(args: argparse.Namespace) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    levels = [int(n) for n in args.idle.split(",")]
+    redis_server = RedisServer()
+    redis_server.start()
+    web = WebServer(redis_server, SSE_HEARTBEAT_INTERVAL="15")
+    client = redis_server.client()
+    store = JobStore(client=client)
+    try:
+        print(f"1. push latency, {args.streams} streams on {args.jobs} jobs, against polling every 2 s")
+        push = await push_latency(web, store, args.streams, args.jobs)
+        poll = await poll_latency(web, store, args.streams, args.jobs, args.poll_seconds)
+        ratio = poll["p50"] / push["p50"]
+        print(
+            f"  SSE push:    p50 {push['p50']:7.2f} ms (target <= 10)  p99 {push['p99']:7.2f} ms (<= 100)"
+            f"  delivered {push['delivered']}/{push['expected']}"
+        )
+        print(f"  2 s polling: p50 {poll['p50']:7.1f} ms              p99 {poll['p99']:7.1f} ms")
+        print(f"  median ratio polling/push: {ratio:.0f}x (target >= 100x)")
+        print(
+            f"  HTTP requests per job watched: SSE 1 per watcher for the job's whole life; polling "
+            f"{poll['per_watcher_minute']:.0f} per watcher per minute ({poll['requests']} in the run)"
+        )
+        print(f"2-3. density and fan-out, idle streams on one job, in a fresh web process: {levels}")
+        web.stop()
+        web = WebServer(redis_server, SSE_HEARTBEAT_INTERVAL="15")
+        await density_and_fanout(web, store, levels, client)
+    finally:
+        web.stop()
+        redis_server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--poll-seconds", type=float, default=10.0)
+    parser.add_argument("--idle", default="1000,5000,10000")
+    asyncio.run(main(parser.parse_args()))
