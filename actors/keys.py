@@ -8,7 +8,7 @@ guessing at its layout:
     jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
     jobs:events                  pubsub wake-up channel, one message per event (all jobs)
     jobs:wslog:<workspace>       stream the workspace's event log (all its jobs), auto ids
-    jobs:wsjobs:<workspace>      zset   the workspace's job ids by creation time (ms)
+    jobs:wsjobs:<workspace>      zset   the workspace's job ids by creation time (µs)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, started_at, last_heartbeat
     <ns>:<queue>                 list   Dramatiq's ready messages

@@ -70,7 +70,7 @@ if ws and ws ~= 'null' then
     if mode == 'create' then
         local now = redis.call('TIME')
         local ws_jobs = ws_jobs_prefix .. name
-        redis.call('ZADD', ws_jobs, now[1] * 1000 + math.floor(now[2] / 1000), job_id)
+        redis.call('ZADD', ws_jobs, now[1] * 1000000 + now[2], job_id)
         redis.call('EXPIRE', ws_jobs, ws_ttl)
     end
 end
