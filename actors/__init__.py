@@ -27,7 +27,9 @@ from dramatiq.middleware import (
 from periodiq import PeriodiqMiddleware
 
 from . import keys
+from .documents import DocumentStore
 from .heartbeat import WorkerHeartbeat
+from .llm import LLMConfig
 from .settings import Settings
 from .status import JobStatusMiddleware
 from .store import JobStore
@@ -64,9 +66,12 @@ broker = RedisBroker(
 )
 dramatiq.set_broker(broker)
 
+documents = DocumentStore(client=client, max_document_bytes=settings.max_document_bytes)
+llm_config = LLMConfig.from_settings(settings)
+
 from . import contracts, maintenance  # noqa: E402  (actors need the broker above)
 
 for _module in settings.job_modules:
     importlib.import_module(_module)
 
-__all__ = ["broker", "contracts", "job_store", "maintenance", "settings"]
+__all__ = ["broker", "contracts", "documents", "job_store", "llm_config", "maintenance", "settings"]

@@ -9,6 +9,9 @@ guessing at its layout:
     jobs:events                  pubsub wake-up channel, one message per event (all jobs)
     jobs:wslog:<workspace>       stream the workspace's event log (all its jobs), auto ids
     jobs:wsjobs:<workspace>      zset   the workspace's job ids by creation time (µs)
+    jobs:workspaces              zset   workspace name -> last document change (ms)
+    jobs:docs:<workspace>        hash   document id -> metadata (JSON)
+    jobs:doctext:<ws>:<doc_id>   string the document's extracted text
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, started_at, last_heartbeat
     <ns>:<queue>                 list   Dramatiq's ready messages
@@ -44,6 +47,17 @@ def workspace_log(workspace: str) -> str:
 
 def workspace_jobs(workspace: str) -> str:
     return WORKSPACE_JOBS_PREFIX + workspace
+
+
+WORKSPACES = f"{PREFIX}:workspaces"
+
+
+def documents(workspace: str) -> str:
+    return f"{PREFIX}:docs:{workspace}"
+
+
+def document_text(workspace: str, doc_id: str) -> str:
+    return f"{PREFIX}:doctext:{workspace}:{doc_id}"
 
 
 def worker(worker_id: str) -> str:

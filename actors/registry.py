@@ -35,11 +35,26 @@ _JSON_NAMES: dict[type, str] = {
 }
 
 
-def job(*, queue_name: str = DEFAULT_QUEUE, **options: Any) -> Callable[[_F], dramatiq.Actor]:
-    """Declare a public job: a Dramatiq actor that clients may start by its function's name."""
+#: Request-time checks beyond types, by job type (see ``job(check=...)``).
+_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+
+def job(
+    *,
+    queue_name: str = DEFAULT_QUEUE,
+    check: Callable[[dict[str, Any]], None] | None = None,
+    **options: Any,
+) -> Callable[[_F], dramatiq.Actor]:
+    """Declare a public job: a Dramatiq actor that clients may start by its function's name.
+
+    ``check(kwargs)`` runs after the type checks, before anything is queued, and raises a
+    ``JobServiceError`` (e.g. ``InvalidPayload``) for arguments that are well-typed but wrong.
+    """
 
     def decorate(fn: _F) -> dramatiq.Actor:
         _check_parameters(fn)
+        if check is not None:
+            _CHECKS[fn.__name__] = check
         return dramatiq.actor(fn, queue_name=queue_name, **{PUBLIC_JOB_OPTION: True, **options})
 
     return decorate
@@ -75,7 +90,11 @@ def validate_payload(actor: dramatiq.Actor, payload: Mapping[str, Any]) -> dict[
     if problems:
         summary = "; ".join(f"{name}: {problem}" for name, problem in sorted(problems.items()))
         raise InvalidPayload(f"Invalid arguments for {actor.actor_name}: {summary}", problems=problems)
-    return {name: payload[name] for name in parameters if name in payload}
+    kwargs = {name: payload[name] for name in parameters if name in payload}
+    check = _CHECKS.get(actor.actor_name)
+    if check is not None:
+        check(kwargs)
+    return kwargs
 
 
 def _parameters(fn: Callable[..., Any]) -> dict[str, tuple[tuple[type, ...], bool]]:

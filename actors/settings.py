@@ -39,6 +39,15 @@ DEFAULT_WORKER_HEARTBEAT = 5.0
 DEFAULT_MAX_RETRIES = 3
 #: Redis connections per web process for reads (requests wait for a free one; streams hold none).
 DEFAULT_REDIS_POOL_SIZE = 16
+#: Largest contract file accepted, and largest upload request, in bytes.
+DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: The optional LLM scorer: seconds per request, retries after the first try, first backoff (s),
+#: characters of a contract sent.
+DEFAULT_LLM_TIMEOUT = 60.0
+DEFAULT_LLM_MAX_RETRIES = 4
+DEFAULT_LLM_RETRY_BASE = 2.0
+DEFAULT_LLM_MAX_CHARS = 20_000
 #: Seconds a Redis command may take before the web side answers 503.
 DEFAULT_REDIS_TIMEOUT = 5.0
 
@@ -66,6 +75,16 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     redis_timeout: float = DEFAULT_REDIS_TIMEOUT
     redis_pool_size: int = DEFAULT_REDIS_POOL_SIZE
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    #: An OpenAI-compatible endpoint (``.../v1``); empty means no LLM scorer.
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = DEFAULT_LLM_TIMEOUT
+    llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES
+    llm_retry_base: float = DEFAULT_LLM_RETRY_BASE
+    llm_max_chars: int = DEFAULT_LLM_MAX_CHARS
     #: Extra modules whose actors are imported alongside the built-in ones (plug-in job types).
     job_modules: tuple[str, ...] = field(default_factory=tuple)
 
@@ -87,6 +106,15 @@ class Settings:
             max_retries=_number(env, "MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
             redis_timeout=_number(env, "REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, float),
             redis_pool_size=max(1, _number(env, "REDIS_POOL_SIZE", DEFAULT_REDIS_POOL_SIZE, int)),
+            max_document_bytes=_number(env, "MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES, int),
+            max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, int),
+            llm_base_url=env.get("LLM_BASE_URL", "").strip().rstrip("/"),
+            llm_model=env.get("LLM_MODEL", "").strip(),
+            llm_api_key=env.get("LLM_API_KEY", "").strip(),
+            llm_timeout=_number(env, "LLM_TIMEOUT", DEFAULT_LLM_TIMEOUT, float),
+            llm_max_retries=_number(env, "LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES, int),
+            llm_retry_base=_number(env, "LLM_RETRY_BASE", DEFAULT_LLM_RETRY_BASE, float),
+            llm_max_chars=_number(env, "LLM_MAX_CHARS", DEFAULT_LLM_MAX_CHARS, int),
             job_modules=tuple(m.strip() for m in env.get("JOB_MODULES", "").split(",") if m.strip()),
         )
 

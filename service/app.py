@@ -20,9 +20,7 @@ from .jobs_reader import JobReader
 from .routes_events import blueprint as events_blueprint
 from .routes_jobs import blueprint as jobs_blueprint
 from .routes_ops import blueprint as ops_blueprint
-
-#: Largest request body accepted, in bytes (job arguments are small; documents have their own route).
-MAX_BODY_BYTES = 1024 * 1024
+from .routes_workspaces import blueprint as workspaces_blueprint
 
 
 def create_app() -> Quart:
@@ -31,12 +29,13 @@ def create_app() -> Quart:
     settings = actors.settings
     _configure_logging()
     app = Quart(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes  # JSON bodies have their own limit
     app.json.sort_keys = False  # snapshots keep their documented field order
     register_error_handlers(app)
     app.register_blueprint(jobs_blueprint)
     app.register_blueprint(events_blueprint)
     app.register_blueprint(ops_blueprint)
+    app.register_blueprint(workspaces_blueprint)
 
     @app.before_serving
     async def _connect() -> None:
@@ -63,7 +62,7 @@ def create_app() -> Quart:
         )
         await hub.start()
         app.extensions[EXTENSION_KEY] = Services(
-            settings=settings, broker=actors.broker, reader=reader, hub=hub
+            settings=settings, broker=actors.broker, reader=reader, hub=hub, documents=actors.documents
         )
 
     @app.after_serving

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import dramatiq
 from quart import current_app
 
+from actors.documents import DocumentStore
 from actors.settings import Settings
 
 from .hub import EventHub
@@ -21,6 +22,7 @@ class Services:
     broker: dramatiq.Broker
     reader: JobReader
     hub: EventHub
+    documents: DocumentStore
 
 
 def services() -> Services:

@@ -1,9 +1,12 @@
 """HTTP errors: every failure a client can see is JSON ``{"error": {"code", "message"}}``.
 
     ApiError (status, code)
-    ├── BadRequest            400  invalid_json, invalid_parameter
-    ├── NotFound              404  job_not_found, unknown_job_type, not_found
-    ├── UnprocessableEntity   422  invalid_payload
+    ├── BadRequest            400  invalid_json, invalid_parameter, data_sharing_not_allowed
+    ├── NotFound              404  job_not_found, unknown_job_type, workspace_not_found,
+    │                              document_not_found, not_found
+    ├── PayloadTooLarge       413  request_entity_too_large, document_too_large
+    ├── UnsupportedMediaType  415  unsupported_document
+    ├── UnprocessableEntity   422  invalid_payload, workspace_empty, unreadable_document
     └── ServiceUnavailable    503  redis_unavailable
 
 ``register_error_handlers`` maps the ``actors`` exception tree, Werkzeug's HTTP errors and any
@@ -14,12 +17,24 @@ no traceback (DESIGN invariant 7), a Redis outage is answered 503.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from actors.errors import InvalidPayload, StoreUnavailable, UnknownJobType
+from actors.errors import (
+    DataSharingRefused,
+    DocumentTooLarge,
+    EmptyWorkspace,
+    InvalidPayload,
+    StoreUnavailable,
+    UnknownDocument,
+    UnknownJobType,
+    UnknownWorkspace,
+    UnreadableDocument,
+    UnsupportedDocument,
+)
 from actors.records import REDIS_UNAVAILABLE_ERRORS
 
 logger = logging.getLogger("jobs.api")
@@ -51,6 +66,16 @@ class NotFound(ApiError):
     code = "not_found"
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "request_entity_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_document"
+
+
 class UnprocessableEntity(ApiError):
     status = 422
     code = "invalid_payload"
@@ -59,6 +84,21 @@ class UnprocessableEntity(ApiError):
 class ServiceUnavailable(ApiError):
     status = 503
     code = "redis_unavailable"
+
+
+async def _as_api_error(api_error: type[ApiError], code: str, error: Exception) -> Response:
+    return api_error(str(error), code=code).to_response()
+
+
+#: The actors' errors that map one-to-one onto an HTTP error and code.
+_SERVICE_ERRORS: dict[type[Exception], tuple[type[ApiError], str]] = {
+    UnknownWorkspace: (NotFound, "workspace_not_found"),
+    UnknownDocument: (NotFound, "document_not_found"),
+    EmptyWorkspace: (UnprocessableEntity, "workspace_empty"),
+    UnreadableDocument: (UnprocessableEntity, "unreadable_document"),
+    UnsupportedDocument: (UnsupportedMediaType, "unsupported_document"),
+    DocumentTooLarge: (PayloadTooLarge, "document_too_large"),
+}
 
 
 def register_error_handlers(app: Quart) -> None:
@@ -80,6 +120,13 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(InvalidPayload)
     async def _invalid_payload(error: InvalidPayload) -> Response:
         return UnprocessableEntity(str(error), fields=error.problems).to_response()
+
+    @app.errorhandler(DataSharingRefused)
+    async def _data_sharing_refused(error: DataSharingRefused) -> Response:
+        return BadRequest(str(error), code="data_sharing_not_allowed", fields=error.problems).to_response()
+
+    for error_class, (api_error, code) in _SERVICE_ERRORS.items():
+        app.register_error_handler(error_class, partial(_as_api_error, api_error, code))
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:

@@ -19,13 +19,15 @@ from actors.states import JobStatus
 from actors.submit import submit_job
 
 from .context import services
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, NotFound, PayloadTooLarge
 from .streams import is_terminal, wait_for
 
 logger = logging.getLogger("jobs.api")
 
 blueprint = Blueprint("jobs", __name__)
 
+#: Largest JSON body accepted, in bytes (job arguments are small; documents have their own route).
+MAX_JSON_BODY_BYTES = 1024 * 1024
 #: Longest a long-poll may wait, in seconds (under every proxy's idle limit).
 MAX_LONG_POLL_WAIT = 60.0
 
@@ -111,6 +113,8 @@ async def _snapshot_or_404(job_id: str) -> dict[str, Any]:
 
 async def _json_object_body() -> dict[str, Any]:
     raw = await request.get_data(as_text=False)
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        raise PayloadTooLarge(f"A JSON body may have at most {MAX_JSON_BODY_BYTES} bytes")
     if not raw.strip():
         return {}
     try:

@@ -1,19 +1,33 @@
 """Session fixtures: one real Redis, real ``dramatiq`` workers and a real Hypercorn web server.
 
-Tests that break Redis on purpose start their own (see ``test_redis_outage.py``).
+The session's Redis is chosen before anything imports ``actors``, and ``REDIS_URL`` points at it,
+so that code the tests run in this process (document checks, the job store) uses it and never a
+Redis the machine happens to run. Tests that break Redis on purpose start their own (see
+``test_redis_outage.py``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
-import pytest
-import redis
-
-from actors.store import JobStore
-
 from .support.servers import RedisServer, ServiceProcess, WebServer, start_workers
+
+SESSION_REDIS = RedisServer()
+os.environ["REDIS_URL"] = SESSION_REDIS.url
+os.environ.pop("JOB_MODULES", None)
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+import redis  # noqa: E402
+
+from actors.documents import DocumentStore  # noqa: E402
+from actors.store import JobStore  # noqa: E402
+
+from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf  # noqa: E402
+
+#: A workspace every test may score or audit: a PDF, a DOCX and a text contract.
+WORKSPACE = "acme"
 
 #: The legacy sync path's wait in the tests' web server, in seconds (production default: 90).
 SYNC_WAIT_LIMIT = 3
@@ -25,10 +39,9 @@ SSE_HEARTBEAT = 1
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+    SESSION_REDIS.start()
+    yield SESSION_REDIS
+    SESSION_REDIS.stop()
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +53,13 @@ def redis_client(redis_server: RedisServer) -> redis.Redis:
 def job_store(redis_client: redis.Redis) -> JobStore:
     """The workers' store, used by tests that play the worker's part themselves."""
     return JobStore(client=redis_client)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def workspace(redis_client: redis.Redis) -> list[dict]:
+    """The ``acme`` workspace, stored once per session."""
+    files = [("lease.pdf", make_pdf(LEASE)), ("supply.docx", make_docx(SUPPLY)), ("nda.txt", NDA.encode())]
+    return DocumentStore(client=redis_client).add(WORKSPACE, files)
 
 
 @pytest.fixture(scope="session")

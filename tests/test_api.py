@@ -10,14 +10,14 @@ import redis
 
 from actors import keys
 
-from .conftest import WORKER_THREADS
+from .conftest import WORKER_THREADS, WORKSPACE
 from .support.api import start_job, stream_to_end
 from .support.jobs import gate_key
 from .support.sse import messages
 
 SCORE_BODY = {
     "criterion": "Payment within 30 days",
-    "workspace_name": "acme",
+    "workspace_name": WORKSPACE,
     "max_score": 10,
     "compare_chatgpt": False,
     "share_data_with_chatgpt": False,
@@ -71,11 +71,11 @@ async def test_score_async_mode_queues_a_job_like_post_jobs(client: httpx.AsyncC
 
 @pytest.mark.usefixtures("workers")
 async def test_audit_sync_mode_returns_the_finished_job(client: httpx.AsyncClient) -> None:
-    response = await client.post("/audit", json={"workspace_name": "acme"})  # async_mode defaults to false
+    response = await client.post("/audit", json={"workspace_name": WORKSPACE})  # async_mode defaults to false
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "SUCCESS" and body["job_type"] == "audit_contracts"
-    assert body["result"]["workspace_name"] == "acme"
+    assert body["result"]["workspace_name"] == WORKSPACE
 
 
 @pytest.mark.usefixtures("workers")

@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from actors.documents import DocumentStore
 from actors.states import JobStatus
 from actors.store import JobStore
 
+from .support.contracts import NDA
 from .support.servers import RedisServer, WebServer, wait_until
 from .support.sse import collect_events, messages
 
@@ -55,6 +57,7 @@ async def test_503_while_redis_is_down_then_recovery_without_restart(
     flaky_redis: RedisServer, http: httpx.AsyncClient
 ) -> None:
     store = JobStore(client=flaky_redis.client())
+    DocumentStore(client=flaky_redis.client()).add("w", [("nda.txt", NDA.encode())])
     job_id = str(uuid.uuid4())
     store.create(job_id, "score_contracts")
     body = {"criterion": "c", "workspace_name": "w"}

@@ -8,6 +8,8 @@ import actors
 from actors.errors import InvalidPayload, UnknownJobType
 from actors.registry import get_public_job, job, public_jobs, validate_payload
 
+from .conftest import WORKSPACE
+
 
 def test_the_seed_job_types_are_public_and_maintenance_is_not() -> None:
     names = set(public_jobs(actors.broker))
@@ -23,19 +25,25 @@ def test_unknown_job_type_lists_the_valid_ones() -> None:
 
 def test_valid_payload_fills_only_given_fields() -> None:
     actor = get_public_job(actors.broker, "score_contracts")
-    kwargs = validate_payload(actor, {"criterion": "pays on time", "workspace_name": "w", "max_score": 10})
-    assert kwargs == {"criterion": "pays on time", "workspace_name": "w", "max_score": 10}
+    kwargs = validate_payload(
+        actor, {"criterion": "pays on time", "workspace_name": WORKSPACE, "max_score": 10}
+    )
+    assert kwargs == {"criterion": "pays on time", "workspace_name": WORKSPACE, "max_score": 10}
 
 
 @pytest.mark.parametrize(
     "payload,field,problem",
     [
-        ({"workspace_name": "w"}, "criterion", "required"),
-        ({"criterion": 1, "workspace_name": "w"}, "criterion", "must be string, not integer"),
-        ({"criterion": "c", "workspace_name": "w", "max_score": True}, "max_score", "must be integer"),
-        ({"criterion": "c", "workspace_name": "w", "max_score": 1.5}, "max_score", "must be integer"),
-        ({"criterion": "c", "workspace_name": "w", "compare_chatgpt": "yes"}, "compare_chatgpt", "boolean"),
-        ({"criterion": "c", "workspace_name": "w", "extra": 1}, "extra", "unexpected field"),
+        ({"workspace_name": WORKSPACE}, "criterion", "required"),
+        ({"criterion": 1, "workspace_name": WORKSPACE}, "criterion", "must be string, not integer"),
+        ({"criterion": "c", "workspace_name": WORKSPACE, "max_score": True}, "max_score", "must be integer"),
+        ({"criterion": "c", "workspace_name": WORKSPACE, "max_score": 1.5}, "max_score", "must be integer"),
+        (
+            {"criterion": "c", "workspace_name": WORKSPACE, "compare_chatgpt": "yes"},
+            "compare_chatgpt",
+            "boolean",
+        ),
+        ({"criterion": "c", "workspace_name": WORKSPACE, "extra": 1}, "extra", "unexpected field"),
     ],
 )
 def test_invalid_payloads_name_the_field(payload: dict, field: str, problem: str) -> None:
@@ -47,8 +55,8 @@ def test_invalid_payloads_name_the_field(payload: dict, field: str, problem: str
 
 def test_optional_list_accepts_null_and_list() -> None:
     actor = get_public_job(actors.broker, "audit_contracts")
-    assert validate_payload(actor, {"workspace_name": "w", "checklist": None})["checklist"] is None
-    assert validate_payload(actor, {"workspace_name": "w", "checklist": ["x"]})["checklist"] == ["x"]
+    assert validate_payload(actor, {"workspace_name": WORKSPACE, "checklist": None})["checklist"] is None
+    assert validate_payload(actor, {"workspace_name": WORKSPACE, "checklist": ["x"]})["checklist"] == ["x"]
 
 
 def test_job_parameters_must_be_keyword_only_json_types() -> None:

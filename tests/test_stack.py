@@ -10,6 +10,7 @@ import sys
 import httpx
 import pytest
 
+from .support.contracts import NDA
 from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, WebServer, free_port, wait_until
 
 
@@ -46,6 +47,8 @@ def test_the_stack_runs_a_job_end_to_end_and_stops_cleanly(tmp_path) -> None:
             timeout=STARTUP_TIMEOUT * 2,
             what="the stack's worker",
         )
+        upload = httpx.post(f"{base_url}/workspaces/w/documents", files={"file": ("nda.txt", NDA.encode())})
+        assert upload.status_code == 201, upload.text
         response = httpx.post(f"{base_url}/score", json={"criterion": "c", "workspace_name": "w"}, timeout=30)
         assert response.status_code == 200 and response.json()["status"] == "SUCCESS"
     finally:

@@ -11,6 +11,7 @@ from actors.states import JobStatus
 from actors.store import JobStore
 
 from .support.api import start_job
+from .support.contracts import NDA
 from .support.sse import messages, take_events
 
 
@@ -87,6 +88,10 @@ async def test_jobs_started_through_the_api_join_their_workspace_stream(
     client: httpx.AsyncClient,
 ) -> None:
     workspace = new_workspace()
+    upload = await client.post(
+        f"/workspaces/{workspace}/documents", files={"file": ("nda.txt", NDA.encode())}
+    )
+    assert upload.status_code == 201
     async with client.stream("GET", f"/workspaces/{workspace}/events") as response:
         stream = messages(response)
         job_id = await start_job(client, "score_contracts", criterion="c", workspace_name=workspace)

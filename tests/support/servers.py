@@ -20,8 +20,6 @@ from pathlib import Path
 import httpx
 import redis
 
-from actors import keys
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 30.0
 
@@ -147,6 +145,8 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_workers(redis_server: RedisServer, *, processes: int = 1, threads: int = 4) -> ServiceProcess:
+    from actors import keys  # not at the top: conftest sets REDIS_URL before anything imports actors
+
     client = redis_server.client()
     before = set(client.zrange(keys.WORKERS, 0, -1))
     worker = ServiceProcess(

@@ -1,0 +1,76 @@
+"""Contract text as clauses and terms: the units the scorer ranks and the auditor searches.
+
+A clause is a paragraph, or a numbered section, split further into groups of sentences when it
+is long, so that evidence quoted back to a reviewer is a passage, not a page. Terms are
+lower-case words and numbers without stop words, reduced by the Snowball English stemmer
+("terminates", "termination" and "terminated" all become "termin"; "paid" and "payment" join
+"pay"), which keeps the scorer deterministic and offline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import snowballstemmer
+
+#: A clause longer than this many characters is split into groups of sentences.
+MAX_CLAUSE_CHARS = 600
+
+_PARAGRAPH_BREAK = re.compile(
+    r"\n\s*\n|\n(?=\s*(?:\d+(?:\.\d+)*[.)]|[A-Z][A-Z ]{3,}\n|Section \d|Article \d))"
+)
+_SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z(\"'])")
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+#: Irregular forms the Snowball stemmer leaves apart but contracts use interchangeably.
+_SAME_AS = {"paid": "pay", "payment": "pay", "payabl": "pay", "liabil": "liabl"}
+_STOP_WORD_TEXT = """
+a an and any are as at be been by can do does for from had has have if in into is it its may must
+no not of on or other our shall should so such than that the their them then there these they
+this those to under upon was we were what when where which while who will with within without
+would you your all also each every herein hereof hereto thereof hereunder
+"""
+STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    index: int
+    text: str
+    terms: tuple[str, ...]
+
+
+def quote(text: str, limit: int = 400) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut (evidence shown to people)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def stem(word: str) -> str:
+    stemmed = _stemmer.stemWord(word)
+    return _SAME_AS.get(stemmed, stemmed)
+
+
+def terms(text: str) -> tuple[str, ...]:
+    return tuple(stem(word) for word in _WORD.findall(text.lower()) if word not in STOP_WORDS)
+
+
+def split_clauses(text: str) -> list[Clause]:
+    passages: list[str] = []
+    for block in _PARAGRAPH_BREAK.split(text):
+        block = " ".join(block.split())
+        if not block:
+            continue
+        if len(block) <= MAX_CLAUSE_CHARS:
+            passages.append(block)
+            continue
+        current = ""
+        for sentence in _SENTENCE_END.split(block):
+            if current and len(current) + len(sentence) > MAX_CLAUSE_CHARS:
+                passages.append(current)
+                current = sentence
+            else:
+                current = f"{current} {sentence}".strip()
+        if current:
+            passages.append(current)
+    return [Clause(index, passage, terms(passage)) for index, passage in enumerate(passages)]

@@ -1,0 +1,146 @@
+"""Workspaces of contract documents, kept in Redis so that every worker on any machine reads them.
+
+A document is stored as its metadata (in the workspace's hash) and its extracted text (one
+string); the original file is not kept. An upload of several files is extracted in full first
+and then written in one transaction: a bad file refuses the whole upload and nothing is
+half-stored. Limits: ``max_document_bytes`` per file (413) and ``max_documents`` per workspace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from . import keys
+from .errors import DocumentTooLarge, EmptyWorkspace, InvalidPayload, UnknownDocument, UnknownWorkspace
+from .extract import extract_text
+from .records import redis_errors_as_unavailable, utc_now
+from .scoring import Contract
+
+#: Largest file accepted, in bytes.
+DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+#: Most documents one workspace may hold.
+DEFAULT_MAX_DOCUMENTS = 1000
+_WORKSPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,99}")
+
+
+def check_workspace_name(name: str) -> str:
+    if not _WORKSPACE_NAME.fullmatch(name):
+        raise InvalidPayload(
+            f"Invalid workspace name {name!r}: 1-100 letters, digits, spaces, '.', '_' or '-', "
+            "starting with a letter or digit",
+            problems={"workspace_name": "invalid name"},
+        )
+    return name
+
+
+class DocumentStore:
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+        max_documents: int = DEFAULT_MAX_DOCUMENTS,
+    ) -> None:
+        self.client = client
+        self.max_document_bytes = max_document_bytes
+        self.max_documents = max_documents
+
+    def add(self, workspace: str, files: Sequence[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        """Extract and store ``(filename, data)`` pairs; all of them, or none."""
+        check_workspace_name(workspace)
+        if not files:
+            raise InvalidPayload(
+                "No file in the upload: send multipart form data with a 'file' field",
+                problems={"file": "required"},
+            )
+        documents = []
+        for filename, data in files:
+            if len(data) > self.max_document_bytes:
+                raise DocumentTooLarge(
+                    f"{filename}: {len(data)} bytes is over the limit of {self.max_document_bytes} bytes"
+                )
+            extracted = extract_text(filename, data)
+            meta = {
+                "doc_id": uuid.uuid4().hex,
+                "filename": filename,
+                "content_type": extracted.content_type,
+                "size_bytes": len(data),
+                "pages": extracted.pages,
+                "characters": len(extracted.text),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "uploaded_at": utc_now(),
+            }
+            documents.append((meta, extracted.text))
+        with redis_errors_as_unavailable():
+            if self.client.hlen(keys.documents(workspace)) + len(documents) > self.max_documents:
+                raise InvalidPayload(
+                    f"Workspace {workspace!r} would hold more than {self.max_documents} documents",
+                    problems={"file": "too many documents"},
+                )
+            pipe = self.client.pipeline(transaction=True)
+            for meta, text in documents:
+                pipe.hset(keys.documents(workspace), meta["doc_id"], json.dumps(meta))
+                pipe.set(keys.document_text(workspace, meta["doc_id"]), text)
+            pipe.zadd(keys.WORKSPACES, {workspace: int(time.time() * 1000)})
+            pipe.execute()
+        return [meta for meta, _ in documents]
+
+    def list(self, workspace: str) -> list[dict[str, Any]]:
+        with redis_errors_as_unavailable():
+            raw = self.client.hgetall(keys.documents(workspace))
+        if not raw:
+            raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
+        return sorted((json.loads(v) for v in raw.values()), key=lambda m: (m["uploaded_at"], m["filename"]))
+
+    def delete(self, workspace: str, doc_id: str) -> None:
+        with redis_errors_as_unavailable():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hdel(keys.documents(workspace), doc_id)
+            pipe.delete(keys.document_text(workspace, doc_id))
+            pipe.hlen(keys.documents(workspace))
+            removed, _, remaining = pipe.execute()
+            if not removed:
+                raise UnknownDocument(f"No document {doc_id!r} in workspace {workspace!r}")
+            if remaining == 0:
+                self.client.zrem(keys.WORKSPACES, workspace)
+
+    def workspaces(self) -> list[dict[str, Any]]:
+        with redis_errors_as_unavailable():
+            names = [n.decode() for n in self.client.zrange(keys.WORKSPACES, 0, -1)]
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hlen(keys.documents(name))
+            counts = pipe.execute()
+        return [
+            {"name": name, "documents": count} for name, count in zip(names, counts, strict=True) if count
+        ]
+
+    def require_documents(self, workspace: str) -> int:
+        """How many documents ``workspace`` holds; raises when it is unknown or empty."""
+        with redis_errors_as_unavailable():
+            count = self.client.hlen(keys.documents(workspace))
+            known = count or self.client.zscore(keys.WORKSPACES, workspace) is not None
+        if not known:
+            raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
+        if not count:
+            raise EmptyWorkspace(f"Workspace {workspace!r} holds no document")
+        return count
+
+    def contracts(self, workspace: str) -> list[Contract]:
+        """Every document of ``workspace`` with its text, in upload order (for the workers)."""
+        documents = self.list(workspace)
+        with redis_errors_as_unavailable():
+            texts = self.client.mget([keys.document_text(workspace, m["doc_id"]) for m in documents])
+        return [
+            Contract(doc_id=meta["doc_id"], filename=meta["filename"], text=text.decode())
+            for meta, text in zip(documents, texts, strict=True)
+            if text is not None
+        ]
