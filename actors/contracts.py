@@ -15,7 +15,7 @@ from typing import Any
 
 from .audit import audit_contract, parse_checklist
 from .documents import DocumentStore, check_workspace_name
-from .errors import DataSharingRefused, EmptyWorkspace, InvalidPayload
+from .errors import DataSharingRefused, EmptyWorkspace, InvalidPayload, LLMError, WorkspaceError
 from .llm import LLMConfig, LLMScorer
 from .progress import report_progress
 from .registry import job
@@ -64,7 +64,11 @@ def _check_audit(kwargs: dict[str, Any]) -> None:
     documents.require_documents(check_workspace_name(kwargs["workspace_name"]))
 
 
-@job(check=_check_score)
+#: Failures that another try cannot mend (the LLM client has already retried what it could).
+_FINAL_ERRORS = (LLMError, WorkspaceError)
+
+
+@job(check=_check_score, throws=_FINAL_ERRORS)
 def score_contracts(
     *,
     criterion: str,
@@ -109,7 +113,7 @@ def score_contracts(
     }
 
 
-@job(check=_check_audit)
+@job(check=_check_audit, throws=_FINAL_ERRORS)
 def audit_contracts(*, workspace_name: str, checklist: list | None = None) -> dict[str, Any]:
     documents, _ = _configured()
     checks = parse_checklist(checklist)

@@ -4,6 +4,7 @@ A document is stored as its metadata (in the workspace's hash) and its extracted
 string); the original file is not kept. An upload of several files is extracted in full first
 and then written in one transaction: a bad file refuses the whole upload and nothing is
 half-stored. Limits: ``max_document_bytes`` per file (413) and ``max_documents`` per workspace.
+A workspace exists from its first upload on, and stays (empty) when its documents are deleted.
 """
 
 from __future__ import annotations
@@ -95,8 +96,11 @@ class DocumentStore:
 
     def list(self, workspace: str) -> list[dict[str, Any]]:
         with redis_errors_as_unavailable():
-            raw = self.client.hgetall(keys.documents(workspace))
-        if not raw:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zscore(keys.WORKSPACES, workspace)
+            pipe.hgetall(keys.documents(workspace))
+            known, raw = pipe.execute()
+        if known is None:
             raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
         return sorted((json.loads(v) for v in raw.values()), key=lambda m: (m["uploaded_at"], m["filename"]))
 
@@ -105,12 +109,10 @@ class DocumentStore:
             pipe = self.client.pipeline(transaction=True)
             pipe.hdel(keys.documents(workspace), doc_id)
             pipe.delete(keys.document_text(workspace, doc_id))
-            pipe.hlen(keys.documents(workspace))
-            removed, _, remaining = pipe.execute()
-            if not removed:
-                raise UnknownDocument(f"No document {doc_id!r} in workspace {workspace!r}")
-            if remaining == 0:
-                self.client.zrem(keys.WORKSPACES, workspace)
+            pipe.zadd(keys.WORKSPACES, {workspace: int(time.time() * 1000)}, xx=True)
+            removed, _, _ = pipe.execute()
+        if not removed:
+            raise UnknownDocument(f"No document {doc_id!r} in workspace {workspace!r}")
 
     def workspaces(self) -> list[dict[str, Any]]:
         with redis_errors_as_unavailable():
@@ -119,16 +121,16 @@ class DocumentStore:
             for name in names:
                 pipe.hlen(keys.documents(name))
             counts = pipe.execute()
-        return [
-            {"name": name, "documents": count} for name, count in zip(names, counts, strict=True) if count
-        ]
+        return [{"name": name, "documents": count} for name, count in zip(names, counts, strict=True)]
 
     def require_documents(self, workspace: str) -> int:
         """How many documents ``workspace`` holds; raises when it is unknown or empty."""
         with redis_errors_as_unavailable():
-            count = self.client.hlen(keys.documents(workspace))
-            known = count or self.client.zscore(keys.WORKSPACES, workspace) is not None
-        if not known:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zscore(keys.WORKSPACES, workspace)
+            pipe.hlen(keys.documents(workspace))
+            known, count = pipe.execute()
+        if known is None:
             raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
         if not count:
             raise EmptyWorkspace(f"Workspace {workspace!r} holds no document")

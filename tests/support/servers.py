@@ -144,7 +144,9 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def start_workers(redis_server: RedisServer, *, processes: int = 1, threads: int = 4) -> ServiceProcess:
+def start_workers(
+    redis_server: RedisServer, *, processes: int = 1, threads: int = 4, **env: str
+) -> ServiceProcess:
     from actors import keys  # not at the top: conftest sets REDIS_URL before anything imports actors
 
     client = redis_server.client()
@@ -161,7 +163,7 @@ def start_workers(redis_server: RedisServer, *, processes: int = 1, threads: int
             "--threads",
             str(threads),
         ],
-        service_env(redis_server.url),
+        service_env(redis_server.url, **env),
     )
     wait_until(
         lambda: worker.check_alive() and len(set(client.zrange(keys.WORKERS, 0, -1)) - before) >= processes,

@@ -1,0 +1,208 @@
+"""Workspaces, scoring and auditing end to end: real documents, the API, a real worker."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from .conftest import WORKSPACE
+from .support.api import stream_to_end
+from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf
+
+pytestmark = pytest.mark.usefixtures("workers")
+
+
+def new_workspace() -> str:
+    return f"ws-{uuid.uuid4().hex[:8]}"
+
+
+def by_filename(result: dict) -> dict[str, dict]:
+    return {contract["filename"]: contract for contract in result["contracts"]}
+
+
+# -- documents ------------------------------------------------------------------------------------
+
+
+async def test_upload_list_and_delete_documents(client: httpx.AsyncClient) -> None:
+    workspace = new_workspace()
+    files = [
+        ("file", ("lease.pdf", make_pdf(LEASE), "application/pdf")),
+        ("file", ("supply.docx", make_docx(SUPPLY), "application/octet-stream")),
+        ("file", ("nda.md", NDA.encode(), "text/markdown")),
+    ]
+    response = await client.post(f"/workspaces/{workspace}/documents", files=files)
+    assert response.status_code == 201, response.text
+    uploaded = response.json()["documents"]
+    assert [d["filename"] for d in uploaded] == ["lease.pdf", "supply.docx", "nda.md"]
+    assert uploaded[0]["pages"] == 1 and uploaded[0]["content_type"] == "application/pdf"
+    assert all(d["characters"] > 100 and len(d["sha256"]) == 64 for d in uploaded)
+
+    listed = (await client.get(f"/workspaces/{workspace}/documents")).json()["documents"]
+    assert {d["doc_id"] for d in listed} == {d["doc_id"] for d in uploaded}
+    workspaces = (await client.get("/workspaces")).json()["workspaces"]
+    assert {"name": workspace, "documents": 3} in workspaces
+
+    gone = uploaded[1]["doc_id"]
+    assert (await client.delete(f"/workspaces/{workspace}/documents/{gone}")).status_code == 204
+    listed = (await client.get(f"/workspaces/{workspace}/documents")).json()["documents"]
+    assert gone not in {d["doc_id"] for d in listed} and len(listed) == 2
+    again = await client.delete(f"/workspaces/{workspace}/documents/{gone}")
+    assert again.status_code == 404 and again.json()["error"]["code"] == "document_not_found"
+
+
+@pytest.mark.parametrize(
+    "filename,data,status,code",
+    [
+        ("photo.png", b"\x89PNG\r\n\x1a\n", 415, "unsupported_document"),
+        ("contract", b"no extension", 415, "unsupported_document"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", 422, "unreadable_document"),
+        ("fake.pdf", b"plain text pretending", 422, "unreadable_document"),
+        ("broken.docx", b"PK\x03\x04 not a real zip", 422, "unreadable_document"),
+        ("blank.pdf", make_pdf(""), 422, "unreadable_document"),
+        ("binary.txt", b"\x00\x01\x02\x03", 422, "unreadable_document"),
+    ],
+)
+async def test_bad_files_are_refused_and_nothing_is_half_stored(
+    client: httpx.AsyncClient, filename: str, data: bytes, status: int, code: str
+) -> None:
+    workspace = new_workspace()
+    files = [("file", ("good.txt", NDA.encode())), ("file", (filename, data))]
+    response = await client.post(f"/workspaces/{workspace}/documents", files=files)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and filename in error["message"]
+    listed = await client.get(f"/workspaces/{workspace}/documents")
+    assert listed.status_code == 404, "the good file of a refused upload was not stored either"
+
+
+async def test_upload_without_a_file_and_bad_workspace_names(client: httpx.AsyncClient) -> None:
+    empty = await client.post(f"/workspaces/{new_workspace()}/documents", files={"other": ("x.txt", b"x")})
+    assert empty.status_code == 422 and empty.json()["error"]["fields"] == {"file": "required"}
+    bad_name = await client.post("/workspaces/..hidden/documents", files={"file": ("x.txt", b"text")})
+    assert bad_name.status_code == 422
+    unknown = await client.get(f"/workspaces/{new_workspace()}/documents")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "workspace_not_found"
+
+
+# -- scoring --------------------------------------------------------------------------------------
+
+
+async def test_scoring_ranks_the_contract_that_states_the_criterion_first(client: httpx.AsyncClient) -> None:
+    body = {"criterion": "Invoices are paid within 30 days", "workspace_name": WORKSPACE, "max_score": 10}
+    response = await client.post("/score", json=body)
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert job["status"] == "SUCCESS", job
+    result = job["result"]
+    scores = {name: c["score"] for name, c in by_filename(result).items()}
+    assert scores["lease.pdf"] > scores["supply.docx"] and scores["lease.pdf"] > scores["nda.txt"]
+    assert min(scores.values()) >= 0 and max(scores.values()) <= 10
+    lease = by_filename(result)["lease.pdf"]
+    assert "within 30 days" in lease["evidence"][0]["text"]
+    assert result["ranking"][0] == lease["doc_id"]
+    assert result["scorer"] == "bm25" and result["compared_with_llm"] is False
+
+    events = await stream_to_end(client, job["job_id"], **{"Last-Event-ID": "0"})
+    progress = [e.data["message"] for e in events if e.event == "progress"]
+    # One event per contract, in listing order (upload time, then name), then a last one.
+    assert progress == [
+        "Scoring 1/3: lease.pdf",
+        "Scoring 2/3: nda.txt",
+        "Scoring 3/3: supply.docx",
+        "Scored 3 contracts",
+    ]
+
+
+async def test_scoring_is_deterministic(client: httpx.AsyncClient) -> None:
+    body = {"criterion": "confidential information is protected", "workspace_name": WORKSPACE}
+    first = (await client.post("/score", json=body)).json()["result"]["contracts"]
+    second = (await client.post("/score", json=body)).json()["result"]["contracts"]
+    assert first == second
+
+
+async def test_unknown_and_empty_workspaces_are_refused_before_queueing(client: httpx.AsyncClient) -> None:
+    unknown = await client.post("/score", json={"criterion": "c", "workspace_name": new_workspace()})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "workspace_not_found"
+    workspace = new_workspace()
+    upload = await client.post(f"/workspaces/{workspace}/documents", files={"file": ("n.txt", NDA.encode())})
+    doc_id = upload.json()["documents"][0]["doc_id"]
+    await client.delete(f"/workspaces/{workspace}/documents/{doc_id}")
+    empty = await client.post("/audit", json={"workspace_name": workspace})
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "workspace_empty"
+
+
+@pytest.mark.parametrize(
+    "changes,field",
+    [({"max_score": 0}, "max_score"), ({"max_score": 5000}, "max_score"), ({"criterion": "  "}, "criterion")],
+)
+async def test_out_of_range_scoring_arguments_are_422(
+    client: httpx.AsyncClient, changes: dict, field: str
+) -> None:
+    body = {"criterion": "c", "workspace_name": WORKSPACE, **changes}
+    response = await client.post("/jobs/score_contracts", json=body)
+    assert response.status_code == 422 and field in response.json()["error"]["fields"]
+
+
+async def test_comparing_with_the_llm_without_consent_is_400(client: httpx.AsyncClient) -> None:
+    body = {
+        "criterion": "c",
+        "workspace_name": WORKSPACE,
+        "compare_chatgpt": True,
+        "share_data_with_chatgpt": False,
+    }
+    response = await client.post("/score", params={"async_mode": "true"}, json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "data_sharing_not_allowed" and "share_data_with_chatgpt" in error["message"]
+
+
+# -- auditing -------------------------------------------------------------------------------------
+
+
+async def test_audit_finds_present_clauses_reports_missing_ones_and_flags_risks(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/audit", json={"workspace_name": WORKSPACE})
+    job = response.json()
+    assert job["status"] == "SUCCESS", job
+    contracts = by_filename(job["result"])
+    lease = {item["item"]: item for item in contracts["lease.pdf"]["items"]}
+    assert lease["governing law"]["found"] and "laws of England" in lease["governing law"]["evidence"]
+    assert lease["payment terms"]["found"] and lease["limitation of liability"]["found"]
+    assert not lease["force majeure"]["found"] and lease["force majeure"]["evidence"] is None
+    assert "force majeure" in contracts["lease.pdf"]["missing"]
+    assert [flag["item"] for flag in contracts["lease.pdf"]["risk_flags"]] == ["automatic renewal"]
+    supply = {item["item"]: item for item in contracts["supply.docx"]["items"]}
+    assert supply["force majeure"]["found"] and not supply["governing law"]["found"]
+    nda = contracts["nda.txt"]
+    assert [item["item"] for item in nda["items"] if item["found"]] == [
+        "confidentiality",
+        "dispute resolution",
+        "data protection",
+    ]
+    assert nda["summary"].startswith("3 of 10 items found; missing: governing law, termination")
+    assert nda["summary"].endswith("; no risk flags")
+
+
+async def test_audit_with_a_custom_checklist(client: httpx.AsyncClient) -> None:
+    checklist = [
+        "governing law",
+        {"item": "interest on late payment", "phrases": [r"interest\s+at"]},
+        "warehouse",
+    ]
+    job = (await client.post("/audit", json={"workspace_name": WORKSPACE, "checklist": checklist})).json()
+    assert job["result"]["checklist"] == ["governing law", "interest on late payment", "warehouse"]
+    lease = by_filename(job["result"])["lease.pdf"]
+    supply = by_filename(job["result"])["supply.docx"]
+    assert [i["found"] for i in lease["items"]] == [True, True, False]
+    assert [i["found"] for i in supply["items"]] == [False, False, True]
+
+
+async def test_a_malformed_checklist_is_422(client: httpx.AsyncClient) -> None:
+    for checklist in ([], [42], [{"item": "x", "phrases": ["("]}]):
+        response = await client.post(
+            "/jobs/audit_contracts", json={"workspace_name": WORKSPACE, "checklist": checklist}
+        )
+        assert response.status_code == 422, (checklist, response.text)
