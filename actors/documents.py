@@ -63,7 +63,8 @@ class DocumentStore:
                 problems={"file": "required"},
             )
         documents = []
-        for filename, data in files:
+        uploaded_at = utc_now()
+        for position, (filename, data) in enumerate(files):
             if len(data) > self.max_document_bytes:
                 raise DocumentTooLarge(
                     f"{filename}: {len(data)} bytes is over the limit of {self.max_document_bytes} bytes"
@@ -77,7 +78,8 @@ class DocumentStore:
                 "pages": extracted.pages,
                 "characters": len(extracted.text),
                 "sha256": hashlib.sha256(data).hexdigest(),
-                "uploaded_at": utc_now(),
+                "uploaded_at": uploaded_at,
+                "position": position,  # its place in its upload: documents list in upload order
             }
             documents.append((meta, extracted.text))
         with redis_errors_as_unavailable():
@@ -102,7 +104,7 @@ class DocumentStore:
             known, raw = pipe.execute()
         if known is None:
             raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
-        return sorted((json.loads(v) for v in raw.values()), key=lambda m: (m["uploaded_at"], m["filename"]))
+        return sorted((json.loads(v) for v in raw.values()), key=lambda m: (m["uploaded_at"], m["position"]))
 
     def delete(self, workspace: str, doc_id: str) -> None:
         with redis_errors_as_unavailable():

@@ -106,11 +106,11 @@ async def test_scoring_ranks_the_contract_that_states_the_criterion_first(client
 
     events = await stream_to_end(client, job["job_id"], **{"Last-Event-ID": "0"})
     progress = [e.data["message"] for e in events if e.event == "progress"]
-    # One event per contract, in listing order (upload time, then name), then a last one.
+    # One event per contract, in upload order, then a last one.
     assert progress == [
         "Scoring 1/3: lease.pdf",
-        "Scoring 2/3: nda.txt",
-        "Scoring 3/3: supply.docx",
+        "Scoring 2/3: supply.docx",
+        "Scoring 3/3: nda.txt",
         "Scored 3 contracts",
     ]
 
