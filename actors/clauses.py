@@ -9,6 +9,7 @@ lower-case words and numbers without stop words, reduced by the Snowball English
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ def quote(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+@functools.lru_cache(maxsize=100_000)  # contract vocabulary is small; stemming is the slow part
 def stem(word: str) -> str:
     stemmed = _stemmer.stemWord(word)
     return _SAME_AS.get(stemmed, stemmed)
