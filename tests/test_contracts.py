@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from .conftest import WORKSPACE
 from .support.api import stream_to_end
 from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf
+from .support.servers import RedisServer, WebServer
 
 pytestmark = pytest.mark.usefixtures("workers")
 
@@ -206,3 +208,22 @@ async def test_a_malformed_checklist_is_422(client: httpx.AsyncClient) -> None:
             "/jobs/audit_contracts", json={"workspace_name": WORKSPACE, "checklist": checklist}
         )
         assert response.status_code == 422, (checklist, response.text)
+
+
+@pytest.fixture
+def small_limit_web(redis_server: RedisServer) -> Iterator[WebServer]:
+    server = WebServer(redis_server, MAX_DOCUMENT_BYTES="5000")
+    yield server
+    server.stop()
+
+
+def test_a_document_over_the_size_limit_is_413_and_nothing_is_stored(small_limit_web: WebServer) -> None:
+    workspace = new_workspace()
+    files = [("file", ("small.txt", NDA.encode())), ("file", ("big.txt", b"clause. " * 1000))]
+    response = httpx.post(f"{small_limit_web.base_url}/workspaces/{workspace}/documents", files=files)
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert (
+        error["code"] == "document_too_large" and "big.txt" in error["message"] and "5000" in error["message"]
+    )
+    assert httpx.get(f"{small_limit_web.base_url}/workspaces/{workspace}/documents").status_code == 404
