@@ -14,10 +14,11 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 
 from . import keys
 from .errors import DocumentTooLarge, EmptyWorkspace, InvalidPayload, UnknownDocument, UnknownWorkspace
@@ -97,13 +98,7 @@ class DocumentStore:
         return [meta for meta, _ in documents]
 
     def list(self, workspace: str) -> list[dict[str, Any]]:
-        with redis_errors_as_unavailable():
-            pipe = self.client.pipeline(transaction=True)
-            pipe.zscore(keys.WORKSPACES, workspace)
-            pipe.hgetall(keys.documents(workspace))
-            known, raw = pipe.execute()
-        if known is None:
-            raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
+        raw = self._read_known(workspace, lambda pipe: pipe.hgetall(keys.documents(workspace)))
         return sorted((json.loads(v) for v in raw.values()), key=lambda m: (m["uploaded_at"], m["position"]))
 
     def delete(self, workspace: str, doc_id: str) -> None:
@@ -127,16 +122,21 @@ class DocumentStore:
 
     def require_documents(self, workspace: str) -> int:
         """How many documents ``workspace`` holds; raises when it is unknown or empty."""
-        with redis_errors_as_unavailable():
-            pipe = self.client.pipeline(transaction=True)
-            pipe.zscore(keys.WORKSPACES, workspace)
-            pipe.hlen(keys.documents(workspace))
-            known, count = pipe.execute()
-        if known is None:
-            raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
+        count = self._read_known(workspace, lambda pipe: pipe.hlen(keys.documents(workspace)))
         if not count:
             raise EmptyWorkspace(f"Workspace {workspace!r} holds no document")
         return count
+
+    def _read_known(self, workspace: str, read: Callable[[Pipeline], object]) -> Any:
+        """What ``read`` queues, read in one transaction with the check that ``workspace`` exists."""
+        with redis_errors_as_unavailable():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zscore(keys.WORKSPACES, workspace)
+            read(pipe)
+            known, value = pipe.execute()
+        if known is None:
+            raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
+        return value
 
     def contracts(self, workspace: str) -> list[Contract]:
         """Every document of ``workspace`` with its text, in upload order (for the workers)."""
