@@ -27,10 +27,11 @@ from dramatiq.middleware import (
 from periodiq import PeriodiqMiddleware
 
 from . import keys
+from .cancellation import Cancellation
 from .documents import DocumentStore
 from .heartbeat import WorkerHeartbeat
 from .llm import LLMConfig
-from .settings import Settings
+from .settings import Settings, SettingsError
 from .status import JobStatusMiddleware
 from .store import JobStore
 
@@ -60,6 +61,7 @@ broker = RedisBroker(
         JobStatusMiddleware(store=job_store, default_max_retries=settings.max_retries),
         Retries(max_retries=settings.max_retries),
         CurrentMessage(),
+        Cancellation(store=job_store, grace=settings.cancel_grace),
         WorkerHeartbeat(client=client, interval=settings.worker_heartbeat),
         PeriodiqMiddleware(skip_delay=30),
     ],
@@ -73,5 +75,10 @@ from . import contracts, maintenance  # noqa: E402  (actors need the broker abov
 
 for _module in settings.job_modules:
     importlib.import_module(_module)
+
+for _job_type, _seconds in settings.job_time_limits.items():
+    if _job_type not in broker.actors:
+        raise SettingsError(f"JOB_TIME_LIMITS names {_job_type!r}, which is not a job type")
+    broker.actors[_job_type].options["time_limit"] = int(_seconds * 1000)
 
 __all__ = ["broker", "contracts", "documents", "job_store", "llm_config", "maintenance", "settings"]

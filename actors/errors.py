@@ -13,7 +13,8 @@
     │   ├── UnsupportedDocument a file type we do not read (415)
     │   ├── UnreadableDocument  a known type we cannot read, or no text in it (422)
     │   └── DocumentTooLarge    over the size limit (413)
-    └── LLMError                the LLM endpoint failed past its retries, or replied nonsense
+    ├── LLMError                the LLM endpoint failed past its retries, or replied nonsense
+    └── JobCancelled            raised inside a running job that was asked to cancel
 
 ``StoreUnavailable`` is also a Dramatiq ``MiddlewareError`` so that, raised from a
 ``before_enqueue`` hook, it stops the message from being sent: a job whose record could not be
@@ -86,3 +87,8 @@ class DocumentTooLarge(DocumentError):
 
 class LLMError(JobServiceError):
     """The LLM endpoint could not give a usable answer; the message says why."""
+
+
+class JobCancelled(JobServiceError):
+    """Raised in a job's thread when it was asked to cancel: at its next progress report, or by the
+    worker once the grace period is over. It is never retried."""

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import dramatiq
+from dramatiq.middleware import TimeLimitExceeded
 
-from .errors import InvalidPayload, UnknownJobType
+from .errors import InvalidPayload, JobCancelled, UnknownJobType
 
 PUBLIC_JOB_OPTION = "public_job"
 DEFAULT_QUEUE = "default"
@@ -55,9 +56,19 @@ def job(
         _check_parameters(fn)
         if check is not None:
             _CHECKS[fn.__name__] = check
-        return dramatiq.actor(fn, queue_name=queue_name, **{PUBLIC_JOB_OPTION: True, **options})
+        # A cancelled or timed-out job ends there: another attempt would only repeat it.
+        throws = (*_as_tuple(options.pop("throws", ())), JobCancelled, TimeLimitExceeded)
+        return dramatiq.actor(
+            fn, queue_name=queue_name, throws=throws, **{PUBLIC_JOB_OPTION: True, **options}
+        )
 
     return decorate
+
+
+def _as_tuple(
+    throws: type[BaseException] | tuple[type[BaseException], ...],
+) -> tuple[type[BaseException], ...]:
+    return throws if isinstance(throws, tuple) else (throws,)
 
 
 def public_jobs(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:

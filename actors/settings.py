@@ -48,6 +48,8 @@ DEFAULT_LLM_TIMEOUT = 60.0
 DEFAULT_LLM_MAX_RETRIES = 4
 DEFAULT_LLM_RETRY_BASE = 2.0
 DEFAULT_LLM_MAX_CHARS = 20_000
+#: Seconds a running job has to stop by itself once asked to cancel, before it is interrupted.
+DEFAULT_CANCEL_GRACE = 10.0
 #: Seconds a Redis command may take before the web side answers 503.
 DEFAULT_REDIS_TIMEOUT = 5.0
 
@@ -75,6 +77,9 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     redis_timeout: float = DEFAULT_REDIS_TIMEOUT
     redis_pool_size: int = DEFAULT_REDIS_POOL_SIZE
+    cancel_grace: float = DEFAULT_CANCEL_GRACE
+    #: Time limit per job type, in seconds (Dramatiq's default of 10 minutes for the others).
+    job_time_limits: dict[str, float] = field(default_factory=dict)
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     #: An OpenAI-compatible endpoint (``.../v1``); empty means no LLM scorer.
@@ -106,6 +111,8 @@ class Settings:
             max_retries=_number(env, "MAX_RETRIES", DEFAULT_MAX_RETRIES, int),
             redis_timeout=_number(env, "REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, float),
             redis_pool_size=max(1, _number(env, "REDIS_POOL_SIZE", DEFAULT_REDIS_POOL_SIZE, int)),
+            cancel_grace=_number(env, "CANCEL_GRACE", DEFAULT_CANCEL_GRACE, float),
+            job_time_limits=_time_limits(env.get("JOB_TIME_LIMITS", "")),
             max_document_bytes=_number(env, "MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES, int),
             max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, int),
             llm_base_url=env.get("LLM_BASE_URL", "").strip().rstrip("/"),
@@ -117,6 +124,20 @@ class Settings:
             llm_max_chars=_number(env, "LLM_MAX_CHARS", DEFAULT_LLM_MAX_CHARS, int),
             job_modules=tuple(m.strip() for m in env.get("JOB_MODULES", "").split(",") if m.strip()),
         )
+
+
+def _time_limits(raw: str) -> dict[str, float]:
+    """``"score_contracts=600, audit_contracts=300"`` -> ``{"score_contracts": 600.0, ...}``."""
+    limits = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, seconds = entry.partition("=")
+        try:
+            limits[name.strip()] = float(seconds)
+        except ValueError:
+            raise SettingsError(f"JOB_TIME_LIMITS entry {entry!r} is not <job_type>=<seconds>") from None
+        if not name.strip() or limits[name.strip()] <= 0:
+            raise SettingsError(f"JOB_TIME_LIMITS entry {entry!r} is not <job_type>=<seconds>")
+    return limits
 
 
 def _number(env: Mapping[str, str], name: str, default: _Number, kind: type[_Number]) -> _Number:

@@ -2,10 +2,13 @@
 
     before_enqueue          first send   -> PENDING (the record exists before the message is sent)
                             a retry      -> PENDING again, with ``attempt``, ``retry_at`` and the error
-    before_process_message               -> STARTED
+    before_process_message               -> STARTED; a job that already ended (cancelled while it
+                                            waited) is skipped and never runs
     after_process_message   returned     -> SUCCESS with the return value as ``result``
                             raised, and Retries gave up (message failed) -> FAILURE with ``error``
-    after_skip_message                   -> FAILURE (skipped, e.g. too old)
+                            cancelled (JobCancelled) -> CANCELLED, with the progress reached
+                            over its time limit      -> FAILURE with error type ``timeout``
+    after_skip_message                   -> FAILURE (skipped, e.g. too old), unless already ended
     after_nack                           -> FAILURE, if nothing above has finished the job yet
 
 The middleware must sit *before* ``Retries`` in the broker's list: Dramatiq runs ``after_*`` hooks
@@ -19,9 +22,9 @@ import logging
 from typing import Any
 
 import dramatiq
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
-from .errors import StoreUnavailable
+from .errors import JobCancelled, StoreUnavailable
 from .records import utc_now
 from .registry import PUBLIC_JOB_OPTION
 from .settings import DEFAULT_MAX_RETRIES
@@ -86,9 +89,14 @@ class JobStatusMiddleware(Middleware):
         if not _is_public_job(broker, message):
             return
         attempt = message.options.get("retries", 0) + 1
-        self.store.transition(
+        started = self.store.transition(
             message.message_id, JobStatus.STARTED, attempt=attempt, started_at=utc_now(), retry_at=None
         )
+        if started is None:  # finished already (cancelled while queued), or its record is gone
+            logger.info(
+                "Job %s skipped type=%s: it is finished or unknown", message.message_id, message.actor_name
+            )
+            raise SkipMessage()
         logger.info("Job %s started type=%s attempt=%d", message.message_id, message.actor_name, attempt)
 
     def after_process_message(
@@ -103,6 +111,17 @@ class JobStatusMiddleware(Middleware):
             return
         if exception is None:
             self._succeed(message, result)
+        elif isinstance(exception, JobCancelled):
+            if self.store.transition(message.message_id, JobStatus.CANCELLED):
+                logger.info("Job %s cancelled type=%s", message.message_id, message.actor_name)
+        elif isinstance(exception, TimeLimitExceeded):
+            limit = broker.get_actor(message.actor_name).options.get("time_limit")
+            text = (
+                f"The job ran longer than its time limit of {limit / 1000:g} s"
+                if limit
+                else "Time limit exceeded"
+            )
+            self._fail(message, {"type": "timeout", "message": text})
         elif getattr(message, "failed", False):
             self._fail(
                 message, {"type": type(exception).__name__, "message": str(exception) or repr(exception)}

@@ -24,7 +24,8 @@ from .settings import DEFAULT_EVENT_LOG_MAX, DEFAULT_PENDING_TTL, DEFAULT_RESULT
 from .states import SNAPSHOT_FIELDS, TERMINAL_STATES, EventType, JobStatus
 
 # KEYS: snapshot hash, event log stream.
-# ARGV: job id, channel, event name, ttl (s), mode ("create" | "update"), log max length,
+# ARGV: job id, channel, event name, ttl (s), mode ("create" | "update" | "if:<JSON status>", an
+#       update only from that status), log max length,
 #       terminal statuses (JSON-quoted, comma separated), workspace log prefix, workspace jobs
 #       prefix, workspace ttl (s), then field/value pairs (values JSON).
 # A job with a workspace also gets its event appended to the workspace's log (auto id) and, when
@@ -43,6 +44,7 @@ else
     if not exists then return false end
     local status = redis.call('HGET', KEYS[1], 'status')
     if status and string.find(terminal, status, 1, true) then return false end
+    if mode ~= 'update' and mode ~= 'if:' .. status then return false end
 end
 if #ARGV > 10 then
     redis.call('HSET', KEYS[1], unpack(ARGV, 11))
@@ -77,6 +79,8 @@ end
 redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. ws_prev .. ' ' .. ws_id .. ' ' .. snapshot)
 return snapshot
 """
+
+CANCELLING_MESSAGE = "Cancellation requested, stopping..."
 
 _TERMINAL_ARG = ",".join(json.dumps(status.value) for status in TERMINAL_STATES)
 
@@ -116,13 +120,48 @@ class JobStore:
         )
         return self._change(job_id, "create", EventType.STATUS, fields)
 
-    def transition(self, job_id: str, status: JobStatus, **fields: Any) -> dict[str, Any] | None:
-        """Move a job to ``status``; ``message`` defaults to the status's own. None if refused."""
+    def transition(
+        self, job_id: str, status: JobStatus, *, only_from: JobStatus | None = None, **fields: Any
+    ) -> dict[str, Any] | None:
+        """Move a job to ``status`` (only from ``only_from``, if given); ``message`` defaults to the
+        status's own. None if refused: the job is unknown, finished, or not in ``only_from``."""
         fields.setdefault("message", status.default_message)
         if status.is_terminal:
             fields.setdefault("finished_at", utc_now())
             fields.setdefault("retry_at", None)
-        return self._change(job_id, "update", EventType.STATUS, {"status": status, **fields})
+        mode = "update" if only_from is None else f"if:{json.dumps(only_from.value)}"
+        return self._change(job_id, mode, EventType.STATUS, {"status": status, **fields})
+
+    def request_cancel(self, job_id: str) -> dict[str, Any] | None:
+        """Cancel a job: at once if it has not started, else by flagging it for its worker.
+
+        Returns the snapshot after the request (CANCELLED, or STARTED with a "Cancelling" message),
+        the unchanged snapshot of a finished job, or None for an unknown one.
+        """
+        with redis_errors_as_unavailable():
+            # The flag first: a worker that picks the job up from now on sees it and skips it.
+            self.client.set(keys.cancel_flag(job_id), utc_now(), ex=self.pending_ttl)
+        for _ in range(3):  # the job may move between our reads; each loop sees it further on
+            snapshot = self.snapshot(job_id)
+            if snapshot is None or JobStatus(snapshot["status"]).is_terminal:
+                return snapshot
+            if snapshot["status"] == JobStatus.PENDING.value:
+                changed = self.transition(job_id, JobStatus.CANCELLED, only_from=JobStatus.PENDING)
+            else:
+                changed = self.transition(
+                    job_id, JobStatus.STARTED, only_from=JobStatus.STARTED, message=CANCELLING_MESSAGE
+                )
+            if changed is not None:
+                return changed
+        return self.snapshot(job_id)
+
+    def cancel_requested(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` have been asked to cancel."""
+        if not job_ids:
+            return set()
+        with redis_errors_as_unavailable():
+            flags = self.client.mget([keys.cancel_flag(job_id) for job_id in job_ids])
+        return {job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag is not None}
 
     def progress(self, job_id: str, percent: float, message: str | None = None) -> dict[str, Any] | None:
         """Record a progress report (0-100 and an optional message) as a new ``progress`` event."""

@@ -62,7 +62,12 @@ def create_app() -> Quart:
         )
         await hub.start()
         app.extensions[EXTENSION_KEY] = Services(
-            settings=settings, broker=actors.broker, reader=reader, hub=hub, documents=actors.documents
+            settings=settings,
+            broker=actors.broker,
+            reader=reader,
+            hub=hub,
+            documents=actors.documents,
+            store=actors.job_store,
         )
 
     @app.after_serving

@@ -9,6 +9,7 @@ from quart import current_app
 
 from actors.documents import DocumentStore
 from actors.settings import Settings
+from actors.store import JobStore
 
 from .hub import EventHub
 from .jobs_reader import JobReader
@@ -23,6 +24,7 @@ class Services:
     reader: JobReader
     hub: EventHub
     documents: DocumentStore
+    store: JobStore  # the workers' store: the web side writes only to cancel
 
 
 def services() -> Services:

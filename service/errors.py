@@ -4,6 +4,7 @@
     ├── BadRequest            400  invalid_json, invalid_parameter, data_sharing_not_allowed
     ├── NotFound              404  job_not_found, unknown_job_type, workspace_not_found,
     │                              document_not_found, not_found
+    ├── Conflict              409  job_finished
     ├── PayloadTooLarge       413  request_entity_too_large, document_too_large
     ├── UnsupportedMediaType  415  unsupported_document
     ├── UnprocessableEntity   422  invalid_payload, workspace_empty, unreadable_document
@@ -64,6 +65,11 @@ class BadRequest(ApiError):
 class NotFound(ApiError):
     status = 404
     code = "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "job_finished"
 
 
 class PayloadTooLarge(ApiError):

@@ -2,6 +2,7 @@
 
 POST /jobs/<job_type>           202 {job_id, status, status_url, events_url} + Location
 GET  /jobs/<job_id>             the snapshot (long-poll: ?wait=N&since=S)
+POST /jobs/<job_id>/cancel      200 cancelled, 202 stopping, 409 already finished
 POST /score, POST /audit        ?async_mode=true -> as POST /jobs; false (default) -> wait
 """
 
@@ -19,7 +20,7 @@ from actors.states import JobStatus
 from actors.submit import submit_job
 
 from .context import services
-from .errors import BadRequest, NotFound, PayloadTooLarge
+from .errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from .streams import is_terminal, wait_for
 
 logger = logging.getLogger("jobs.api")
@@ -58,6 +59,20 @@ async def get_job(job_id: str) -> Response:
         )
         snapshot = latest or snapshot
     return jsonify(snapshot)
+
+
+@blueprint.post("/jobs/<job_id>/cancel")
+async def cancel_job(job_id: str) -> tuple[Response, int]:
+    """200 with the CANCELLED snapshot (it had not started), 202 while a running job stops,
+    409 when it had already finished."""
+    snapshot = await _snapshot_or_404(job_id)
+    if not is_terminal(snapshot):
+        snapshot = await run_sync(partial(services().store.request_cancel, job_id))() or snapshot
+        if snapshot["status"] == JobStatus.CANCELLED.value:
+            return jsonify(snapshot), 200
+    if is_terminal(snapshot):
+        raise Conflict(f"Job {job_id} has already finished: {snapshot['status']}", status=snapshot["status"])
+    return jsonify(snapshot), 202
 
 
 @blueprint.post("/score")
