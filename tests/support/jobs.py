@@ -58,3 +58,27 @@ def flaky(*, failures: int = 1) -> dict:
 def sleepy(*, seconds: float = 1.0) -> dict:
     time.sleep(seconds)
     return {"slept": seconds}
+
+
+@job(max_retries=0)
+def busy(*, seconds: float = 30.0) -> dict:
+    """Works without ever reporting progress: only an interruption stops it early."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {"worked": seconds}
+
+
+@job(max_retries=0)
+def limited(*, seconds: float = 30.0) -> dict:
+    """Like ``busy``; the tests give this job type a time limit of 1 s (JOB_TIME_LIMITS)."""
+    return busy.fn(seconds=seconds)
+
+
+@job(max_retries=3, min_backoff=5000, max_backoff=5000)
+def slow_retry(*, failures: int = 1) -> dict:
+    """Fails, then waits 5 s before its retry: long enough to be cancelled while it waits."""
+    attempt = CurrentMessage.get_current_message().options.get("retries", 0) + 1
+    if attempt <= failures:
+        raise ConnectionError(f"failure on attempt {attempt}")
+    return {"attempts": attempt}

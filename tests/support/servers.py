@@ -139,6 +139,8 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "JOB_MODULES": "tests.support.jobs",
         "WORKER_HEARTBEAT_INTERVAL": "1",
+        "CANCEL_GRACE": "1",
+        "JOB_TIME_LIMITS": "limited=1",
         "PYTHONUNBUFFERED": "1",
         **extra,
     }

@@ -1,0 +1,127 @@
+"""Cancelling jobs in every state, and time limits, with real workers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+import redis
+
+from .conftest import WORKER_THREADS
+from .support.api import start_job, stream_to_end
+from .support.jobs import gate_key
+from .support.servers import ServiceProcess, wait_until
+from .support.sse import messages, take_events
+
+pytestmark = pytest.mark.usefixtures("workers")
+
+
+async def cancel(client: httpx.AsyncClient, job_id: str) -> httpx.Response:
+    return await client.post(f"/jobs/{job_id}/cancel")
+
+
+async def wait_for_status(client: httpx.AsyncClient, job_id: str, status: str) -> dict:
+    async with client.stream("GET", f"/jobs/{job_id}/events", params={"since": 0}) as response:
+        async for message in messages(response):
+            if message.data_lines and message.data["status"] == status:
+                return message.data
+    raise AssertionError(f"job {job_id} never reached {status}")
+
+
+def skipped_by_a_worker(workers: ServiceProcess, job_id: str) -> None:
+    wait_until(
+        lambda: f"Job {job_id} skipped" in workers.log_path.read_text(),
+        timeout=20,
+        what=f"a worker to skip job {job_id}",
+    )
+
+
+async def test_a_queued_job_is_cancelled_at_once_and_never_runs(
+    client: httpx.AsyncClient, redis_client: redis.Redis, workers: ServiceProcess
+) -> None:
+    gate = f"cancel-queued-{uuid.uuid4()}"
+    blockers = [await start_job(client, "gated_steps", gate=gate, steps=1) for _ in range(WORKER_THREADS)]
+    for blocker in blockers:
+        await wait_for_status(client, blocker, "STARTED")
+    job_id = await start_job(client, "quick_steps", steps=2)
+    response = await cancel(client, job_id)
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["message"]) == ("CANCELLED", "Job cancelled")
+    redis_client.rpush(gate_key(gate), *[1] * WORKER_THREADS)
+    skipped_by_a_worker(workers, job_id)
+    snapshot = (await client.get(f"/jobs/{job_id}")).json()
+    assert snapshot["status"] == "CANCELLED" and snapshot["started_at"] is None and snapshot["result"] is None
+    events = await stream_to_end(client, job_id, **{"Last-Event-ID": "0"})
+    assert [e.data["status"] for e in events] == ["PENDING", "CANCELLED"]
+
+
+async def test_a_job_waiting_for_its_retry_is_cancelled_and_never_retried(
+    client: httpx.AsyncClient, workers: ServiceProcess
+) -> None:
+    job_id = await start_job(client, "slow_retry", failures=1)
+    waiting = None
+    async with client.stream("GET", f"/jobs/{job_id}/events", params={"since": 0}) as response:
+        async for message in messages(response):
+            if message.data_lines and message.data["attempt"] == 2:
+                waiting = message.data
+                break
+    assert waiting is not None and waiting["status"] == "PENDING" and waiting["retry_at"]
+    response = await cancel(client, job_id)
+    assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+    skipped_by_a_worker(workers, job_id)
+    events = await stream_to_end(client, job_id, **{"Last-Event-ID": "0"})
+    assert [e.data["status"] for e in events] == ["PENDING", "STARTED", "PENDING", "CANCELLED"]
+
+
+async def test_a_running_job_stops_at_its_next_progress_report(
+    client: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    gate = f"cancel-running-{uuid.uuid4()}"
+    job_id = await start_job(client, "gated_steps", gate=gate, steps=3)
+    async with client.stream("GET", f"/jobs/{job_id}/events") as response:
+        stream = messages(response)
+        redis_client.rpush(gate_key(gate), 1)
+        async for message in stream:
+            if message.data_lines and message.data["message"] == "Step 1/3":
+                break
+        answer = await cancel(client, job_id)
+        assert answer.status_code == 202
+        assert answer.json()["message"] == "Cancellation requested, stopping..."
+        redis_client.rpush(gate_key(gate), 1)  # the job reaches its next checkpoint
+        rest = await take_events(stream, 2)
+    assert [(e.data["status"], e.data["message"]) for e in rest] == [
+        ("STARTED", "Cancellation requested, stopping..."),
+        ("CANCELLED", "Job cancelled"),
+    ]
+    assert round(rest[-1].data["progress"]) == 33, "it keeps the progress it reached"
+
+
+async def test_a_running_job_that_never_checks_is_interrupted_after_the_grace_period(
+    client: httpx.AsyncClient,
+) -> None:
+    job_id = await start_job(client, "busy", seconds=60)
+    await wait_for_status(client, job_id, "STARTED")
+    started = time.monotonic()
+    assert (await cancel(client, job_id)).status_code == 202
+    final = await wait_for_status(client, job_id, "CANCELLED")
+    assert time.monotonic() - started < 10, "interrupted after the 1 s grace, not after its 60 s of work"
+    assert final["result"] is None
+
+
+async def test_cancelling_a_finished_or_unknown_job(client: httpx.AsyncClient) -> None:
+    job_id = await start_job(client, "quick_steps", steps=1)
+    await wait_for_status(client, job_id, "SUCCESS")
+    response = await cancel(client, job_id)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "job_finished"
+    assert response.json()["error"]["status"] == "SUCCESS"
+    assert (await cancel(client, str(uuid.uuid4()))).status_code == 404
+
+
+async def test_a_job_over_its_time_limit_fails_with_a_timeout(client: httpx.AsyncClient) -> None:
+    job_id = await start_job(client, "limited", seconds=30)
+    final = await wait_for_status(client, job_id, "FAILURE")
+    assert final["error"] == {"type": "timeout", "message": "The job ran longer than its time limit of 1 s"}
+    assert final["attempt"] == 1, "a timeout is not retried"
