@@ -4,6 +4,7 @@
     ├── StoreUnavailable        Redis cannot be reached (the web side answers 503)
     ├── InvalidPayload          a job's arguments do not match its parameters (422)
     │   └── DataSharingRefused  an LLM comparison asked for without consent to share (400)
+    │   └── IdempotencyKeyReused an Idempotency-Key already used for another request (422)
     ├── UnknownJobType          no public job of that name is registered (404)
     ├── WorkspaceError
     │   ├── UnknownWorkspace    no workspace of that name (404)
@@ -92,3 +93,7 @@ class LLMError(JobServiceError):
 class JobCancelled(JobServiceError):
     """Raised in a job's thread when it was asked to cancel: at its next progress report, or by the
     worker once the grace period is over. It is never retried."""
+
+
+class IdempotencyKeyReused(InvalidPayload):
+    """The ``Idempotency-Key`` was used, within its time to live, for a different request."""

@@ -12,6 +12,7 @@ guessing at its layout:
     jobs:workspaces              zset   workspace name -> last document change (ms)
     jobs:docs:<workspace>        hash   document id -> metadata (JSON)
     jobs:doctext:<ws>:<doc_id>   string the document's extracted text
+    jobs:idem:<sha256 of key>    string the job an Idempotency-Key made, and its request's fingerprint
     jobs:cancel:<job_id>         string set when a job is asked to cancel (its workers look)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, started_at, last_heartbeat
@@ -59,6 +60,10 @@ def documents(workspace: str) -> str:
 
 def document_text(workspace: str, doc_id: str) -> str:
     return f"{PREFIX}:doctext:{workspace}:{doc_id}"
+
+
+def idempotency(key_digest: str) -> str:
+    return f"{PREFIX}:idem:{key_digest}"
 
 
 def cancel_flag(job_id: str) -> str:

@@ -50,6 +50,8 @@ DEFAULT_LLM_RETRY_BASE = 2.0
 DEFAULT_LLM_MAX_CHARS = 20_000
 #: Seconds a running job has to stop by itself once asked to cancel, before it is interrupted.
 DEFAULT_CANCEL_GRACE = 10.0
+#: Seconds an Idempotency-Key is remembered.
+DEFAULT_IDEMPOTENCY_TTL = 24 * 3600
 #: Seconds a Redis command may take before the web side answers 503.
 DEFAULT_REDIS_TIMEOUT = 5.0
 
@@ -78,6 +80,7 @@ class Settings:
     redis_timeout: float = DEFAULT_REDIS_TIMEOUT
     redis_pool_size: int = DEFAULT_REDIS_POOL_SIZE
     cancel_grace: float = DEFAULT_CANCEL_GRACE
+    idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL
     #: Time limit per job type, in seconds (Dramatiq's default of 10 minutes for the others).
     job_time_limits: dict[str, float] = field(default_factory=dict)
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
@@ -112,6 +115,7 @@ class Settings:
             redis_timeout=_number(env, "REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, float),
             redis_pool_size=max(1, _number(env, "REDIS_POOL_SIZE", DEFAULT_REDIS_POOL_SIZE, int)),
             cancel_grace=_number(env, "CANCEL_GRACE", DEFAULT_CANCEL_GRACE, float),
+            idempotency_ttl=_number(env, "IDEMPOTENCY_TTL", DEFAULT_IDEMPOTENCY_TTL, int),
             job_time_limits=_time_limits(env.get("JOB_TIME_LIMITS", "")),
             max_document_bytes=_number(env, "MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES, int),
             max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, int),

@@ -7,35 +7,77 @@ basis so that no client waits on a job that will never run.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
 
-from .errors import StoreUnavailable
-from .records import REDIS_UNAVAILABLE_ERRORS
+from . import keys
+from .errors import IdempotencyKeyReused, StoreUnavailable
+from .records import REDIS_UNAVAILABLE_ERRORS, redis_errors_as_unavailable
 from .registry import get_public_job, validate_payload
+from .settings import DEFAULT_IDEMPOTENCY_TTL
 from .states import JobStatus
 from .status import status_middleware
 
 logger = logging.getLogger("jobs")
 
 
-def submit_job(broker: dramatiq.Broker, job_type: str, payload: Mapping[str, Any]) -> str:
-    """Enqueue ``job_type`` with ``payload`` and return the job id (blocking: run it off the loop).
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job_id: str
+    #: False when an ``Idempotency-Key`` matched an earlier request: no new job was made.
+    created: bool = True
 
-    Raises ``UnknownJobType`` and ``InvalidPayload`` before anything is written, and
-    ``StoreUnavailable`` when Redis cannot be reached (then nothing was queued).
+
+def submit_job(
+    broker: dramatiq.Broker,
+    job_type: str,
+    payload: Mapping[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL,
+) -> Submitted:
+    """Enqueue ``job_type`` with ``payload`` (blocking: run it off the event loop).
+
+    With an ``idempotency_key`` already used within ``idempotency_ttl`` seconds for the same job
+    type and payload, nothing is enqueued and the earlier job is returned; for another payload,
+    ``IdempotencyKeyReused`` is raised. Raises ``UnknownJobType`` and ``InvalidPayload`` before
+    anything is written, and ``StoreUnavailable`` when Redis cannot be reached (then nothing was
+    queued).
     """
     actor = get_public_job(broker, job_type)
     message = actor.message_with_options(kwargs=validate_payload(actor, payload))
+    client = status_middleware(broker).store.client
+    claim = None
+    if idempotency_key is not None:
+        claim = keys.idempotency(hashlib.sha256(idempotency_key.encode()).hexdigest())
+        fingerprint = hashlib.sha256(json.dumps([job_type, payload], sort_keys=True).encode()).hexdigest()
+        record = json.dumps({"job_id": message.message_id, "fingerprint": fingerprint})
+        with redis_errors_as_unavailable():
+            if not client.set(claim, record, nx=True, ex=idempotency_ttl):
+                earlier = json.loads(client.get(claim) or record)
+                if earlier["fingerprint"] != fingerprint:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was used for a different request; use a new key"
+                    )
+                return Submitted(earlier["job_id"], created=False)
     try:
         broker.enqueue(message)
-    except REDIS_UNAVAILABLE_ERRORS as exc:
+    except (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS) as exc:
         _mark_unsent(broker, message.message_id)
+        if claim is not None:
+            with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
+                client.delete(claim)  # the key may be used again: nothing was queued
+        if isinstance(exc, StoreUnavailable):
+            raise
         raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
-    return message.message_id
+    return Submitted(message.message_id)
 
 
 def _mark_unsent(broker: dramatiq.Broker, job_id: str) -> None:

@@ -7,7 +7,8 @@
     ├── Conflict              409  job_finished
     ├── PayloadTooLarge       413  request_entity_too_large, document_too_large
     ├── UnsupportedMediaType  415  unsupported_document
-    ├── UnprocessableEntity   422  invalid_payload, workspace_empty, unreadable_document
+    ├── UnprocessableEntity   422  invalid_payload, workspace_empty, unreadable_document,
+    │                              idempotency_key_reused
     └── ServiceUnavailable    503  redis_unavailable
 
 ``register_error_handlers`` maps the ``actors`` exception tree, Werkzeug's HTTP errors and any
@@ -28,6 +29,7 @@ from actors.errors import (
     DataSharingRefused,
     DocumentTooLarge,
     EmptyWorkspace,
+    IdempotencyKeyReused,
     InvalidPayload,
     StoreUnavailable,
     UnknownDocument,
@@ -104,6 +106,7 @@ _SERVICE_ERRORS: dict[type[Exception], tuple[type[ApiError], str]] = {
     UnreadableDocument: (UnprocessableEntity, "unreadable_document"),
     UnsupportedDocument: (UnsupportedMediaType, "unsupported_document"),
     DocumentTooLarge: (PayloadTooLarge, "document_too_large"),
+    IdempotencyKeyReused: (UnprocessableEntity, "idempotency_key_reused"),
 }
 
 

@@ -17,7 +17,7 @@ from quart import Blueprint, Response, jsonify, request, url_for
 from quart.utils import run_sync
 
 from actors.states import JobStatus
-from actors.submit import submit_job
+from actors.submit import Submitted, submit_job
 
 from .context import services
 from .errors import BadRequest, Conflict, NotFound, PayloadTooLarge
@@ -29,6 +29,7 @@ blueprint = Blueprint("jobs", __name__)
 
 #: Largest JSON body accepted, in bytes (job arguments are small; documents have their own route).
 MAX_JSON_BODY_BYTES = 1024 * 1024
+MAX_IDEMPOTENCY_KEY = 255
 #: Longest a long-poll may wait, in seconds (under every proxy's idle limit).
 MAX_LONG_POLL_WAIT = 60.0
 
@@ -38,8 +39,8 @@ _FALSE = {"false", "0", "no", "off", ""}
 
 @blueprint.post("/jobs/<job_type>")
 async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
-    job_id = await _submit(job_type, await _json_object_body())
-    return _accepted(job_id)
+    submitted = await _submit(job_type, await _json_object_body())
+    return await _answer(submitted)
 
 
 @blueprint.get("/jobs/<job_id>")
@@ -87,12 +88,13 @@ async def audit() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]
 
 async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
     async_mode = _bool_arg("async_mode", default=False)
-    job_id = await _submit(job_type, await _json_object_body())
+    submitted = await _submit(job_type, await _json_object_body())
+    job_id = submitted.job_id
     logger.info(
         "[/%s] %s mode: job %s queued", request.path.strip("/"), "Async" if async_mode else "Sync", job_id
     )
     if async_mode:
-        return _accepted(job_id)
+        return await _answer(submitted)
     svc = services()
     finished, done = await wait_for(
         reader=svc.reader, hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_terminal
@@ -102,21 +104,46 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
     return jsonify(finished), 200
 
 
-async def _submit(job_type: str, payload: dict[str, Any]) -> str:
+async def _submit(job_type: str, payload: dict[str, Any]) -> Submitted:
     """Validate and enqueue, in an executor thread: Dramatiq's send is synchronous."""
-    return await run_sync(partial(submit_job, services().broker, job_type, payload))()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        raise BadRequest(
+            f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+            code="invalid_parameter",
+        )
+    svc = services()
+    submit = partial(
+        submit_job,
+        svc.broker,
+        job_type,
+        payload,
+        idempotency_key=key,
+        idempotency_ttl=svc.settings.idempotency_ttl,
+    )
+    return await run_sync(submit)()
 
 
-def _accepted(job_id: str) -> tuple[Response, int, dict[str, str]]:
+async def _answer(submitted: Submitted) -> tuple[Response, int, dict[str, str]]:
+    """202 for a new job; 200 for a repeated Idempotency-Key, with the job's current status."""
+    if submitted.created:
+        return _accepted(submitted.job_id)
+    snapshot = await services().reader.snapshot(submitted.job_id)
+    body, _, headers = _accepted(submitted.job_id, snapshot)
+    return body, 200, headers
+
+
+def _accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> tuple[Response, int, dict[str, str]]:
+    """202 for a job just queued; 200, with its current status, for one ``snapshot`` shows."""
     status_url = url_for("jobs.get_job", job_id=job_id)
     body = {
         "job_id": job_id,
-        "status": JobStatus.PENDING.value,
-        "message": JobStatus.PENDING.default_message,
+        "status": snapshot["status"] if snapshot else JobStatus.PENDING.value,
+        "message": snapshot["message"] if snapshot else JobStatus.PENDING.default_message,
         "status_url": status_url,
         "events_url": url_for("events.job_events", job_id=job_id),
     }
-    return jsonify(body), 202, {"Location": status_url}
+    return jsonify(body), 200 if snapshot else 202, {"Location": status_url}
 
 
 async def _snapshot_or_404(job_id: str) -> dict[str, Any]:

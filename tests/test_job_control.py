@@ -125,3 +125,29 @@ async def test_a_job_over_its_time_limit_fails_with_a_timeout(client: httpx.Asyn
     final = await wait_for_status(client, job_id, "FAILURE")
     assert final["error"] == {"type": "timeout", "message": "The job ran longer than its time limit of 1 s"}
     assert final["attempt"] == 1, "a timeout is not retried"
+
+
+async def test_an_idempotency_key_replayed_returns_the_same_job(
+    client: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    key = {"Idempotency-Key": f"order-{uuid.uuid4()}"}
+    first = await client.post("/jobs/quick_steps", json={"steps": 1}, headers=key)
+    assert first.status_code == 202
+    job_id = first.json()["job_id"]
+    await wait_for_status(client, job_id, "SUCCESS")
+    again = await client.post("/jobs/quick_steps", json={"steps": 1}, headers=key)
+    assert again.status_code == 200, "not a new job"
+    assert again.json()["job_id"] == job_id and again.json()["status"] == "SUCCESS"
+    assert again.headers["location"] == f"/jobs/{job_id}"
+    other = await client.post("/jobs/quick_steps", json={"steps": 2}, headers=key)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    legacy = {"Idempotency-Key": f"score-{uuid.uuid4()}"}
+    body = {"criterion": "payment", "workspace_name": "acme"}
+    one = await client.post("/score", params={"async_mode": "true"}, json=body, headers=legacy)
+    two = await client.post("/score", params={"async_mode": "true"}, json=body, headers=legacy)
+    assert (one.status_code, two.status_code) == (202, 200) and one.json()["job_id"] == two.json()["job_id"]
+
+
+async def test_a_malformed_idempotency_key_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post("/jobs/quick_steps", json={}, headers={"Idempotency-Key": "x" * 300})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_parameter"
