@@ -23,7 +23,7 @@ from .records import decode_snapshot, encode_fields, redis_errors_as_unavailable
 from .settings import DEFAULT_EVENT_LOG_MAX, DEFAULT_PENDING_TTL, DEFAULT_RESULT_TTL
 from .states import SNAPSHOT_FIELDS, TERMINAL_STATES, EventType, JobStatus
 
-# KEYS: snapshot hash, event log stream.
+# KEYS: snapshot hash, event log stream, index of all jobs (creation time in µs -> job id).
 # ARGV: job id, channel, event name, ttl (s), mode ("create" | "update" | "if:<JSON status>", an
 #       update only from that status), log max length,
 #       terminal statuses (JSON-quoted, comma separated), workspace log prefix, workspace jobs
@@ -59,6 +59,13 @@ local snapshot = '{' .. table.concat(parts, ',') .. '}'
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
+local created
+if mode == 'create' then
+    local now = redis.call('TIME')
+    created = now[1] * 1000000 + now[2]
+    redis.call('ZADD', KEYS[3], created, job_id)
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, created - ws_ttl * 1000000)
+end
 local ws_prev, ws_id = '-', '-'
 local ws = redis.call('HGET', KEYS[1], 'workspace')
 if ws and ws ~= 'null' then
@@ -70,9 +77,8 @@ if ws and ws ~= 'null' then
         'job_id', job_id, 'event', event, 'snapshot', snapshot)
     redis.call('EXPIRE', ws_log, ws_ttl)
     if mode == 'create' then
-        local now = redis.call('TIME')
         local ws_jobs = ws_jobs_prefix .. name
-        redis.call('ZADD', ws_jobs, now[1] * 1000000 + now[2], job_id)
+        redis.call('ZADD', ws_jobs, created, job_id)
         redis.call('EXPIRE', ws_jobs, ws_ttl)
     end
 end
@@ -196,6 +202,7 @@ class JobStore:
         ]
         with redis_errors_as_unavailable():
             raw = self._apply(
-                keys=[keys.job(job_id), keys.job_log(job_id)], args=args + encode_fields(fields)
+                keys=[keys.job(job_id), keys.job_log(job_id), keys.JOBS_INDEX],
+                args=args + encode_fields(fields),
             )
         return json.loads(raw) if raw else None

@@ -13,6 +13,9 @@ import redis.asyncio as aioredis
 from actors import keys
 from actors.records import JobEvent, decode_snapshot, is_valid_job_id, redis_errors_as_unavailable
 
+#: Index entries read per round trip while filling a page of a listing.
+LIST_BATCH = 200
+
 
 class JobReader:
     def __init__(self, *, client: aioredis.Redis) -> None:
@@ -74,6 +77,45 @@ class JobReader:
                 entries, oldest = await pipe.execute()
         events = [JobEvent.from_workspace_entry(entry, fields) for entry, fields in entries]
         return events, oldest[0][0].decode() if oldest else None
+
+    async def list_jobs(
+        self,
+        *,
+        limit: int,
+        cursor: int | None = None,
+        status: str | None = None,
+        job_type: str | None = None,
+        workspace: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Jobs newest first, filtered; the page and the cursor of the next one (None at the end).
+
+        The index holds creation times in µs; the cursor is the last one returned (exclusive)."""
+        index = keys.workspace_jobs(workspace) if workspace is not None else keys.JOBS_INDEX
+        found: list[dict[str, Any]] = []
+        upper = f"({cursor}" if cursor is not None else "+inf"
+        with redis_errors_as_unavailable():
+            while len(found) < limit:
+                batch = await self.client.zrevrangebyscore(
+                    index, upper, "-inf", start=0, num=LIST_BATCH, withscores=True
+                )
+                if not batch:
+                    return found, None
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for job_id, _ in batch:
+                        pipe.hgetall(keys.job(job_id.decode()))
+                    replies = await pipe.execute()
+                for (_, created), raw in zip(batch, replies, strict=True):
+                    snapshot = decode_snapshot(raw)
+                    upper = f"({int(created)}"
+                    if snapshot is None:
+                        continue  # expired; the index forgets it when it ages out
+                    if (status is None or snapshot["status"] == status) and (
+                        job_type is None or snapshot["job_type"] == job_type
+                    ):
+                        found.append(snapshot)
+                        if len(found) == limit:
+                            return found, int(created)
+        return found, None
 
     async def ping(self) -> None:
         with redis_errors_as_unavailable():

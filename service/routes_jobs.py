@@ -1,6 +1,7 @@
 """Job endpoints: create, read (and long-poll), and the seed's ``/score`` and ``/audit`` routes.
 
 POST /jobs/<job_type>           202 {job_id, status, status_url, events_url} + Location
+GET  /jobs                      jobs newest first (?status=&job_type=&workspace=&limit=&cursor=)
 GET  /jobs/<job_id>             the snapshot (long-poll: ?wait=N&since=S)
 POST /jobs/<job_id>/cancel      200 cancelled, 202 stopping, 409 already finished
 POST /score, POST /audit        ?async_mode=true -> as POST /jobs; false (default) -> wait
@@ -30,6 +31,8 @@ blueprint = Blueprint("jobs", __name__)
 #: Largest JSON body accepted, in bytes (job arguments are small; documents have their own route).
 MAX_JSON_BODY_BYTES = 1024 * 1024
 MAX_IDEMPOTENCY_KEY = 255
+DEFAULT_LIST_LIMIT = 50
+MAX_LIST_LIMIT = 200
 #: Longest a long-poll may wait, in seconds (under every proxy's idle limit).
 MAX_LONG_POLL_WAIT = 60.0
 
@@ -41,6 +44,30 @@ _FALSE = {"false", "0", "no", "off", ""}
 async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
     submitted = await _submit(job_type, await _json_object_body())
     return await _answer(submitted)
+
+
+@blueprint.get("/jobs")
+async def list_jobs() -> Response:
+    """Jobs newest first: ``?status=&job_type=&workspace=&limit=&cursor=``; follow ``next_cursor``."""
+    status = request.args.get("status")
+    if status is not None and status not in JobStatus.__members__:
+        raise BadRequest(
+            f"status must be one of {', '.join(JobStatus.__members__)}", code="invalid_parameter"
+        )
+    limit = (
+        int(_number_arg("limit", default=DEFAULT_LIST_LIMIT, maximum=MAX_LIST_LIMIT)) or DEFAULT_LIST_LIMIT
+    )
+    raw_cursor = request.args.get("cursor")
+    if raw_cursor is not None and not raw_cursor.isdigit():
+        raise BadRequest("cursor must be the next_cursor of a previous page", code="invalid_parameter")
+    jobs, next_cursor = await services().reader.list_jobs(
+        limit=limit,
+        cursor=int(raw_cursor) if raw_cursor else None,
+        status=status,
+        job_type=request.args.get("job_type") or None,
+        workspace=request.args.get("workspace") or None,
+    )
+    return jsonify({"jobs": jobs, "next_cursor": str(next_cursor) if next_cursor is not None else None})
 
 
 @blueprint.get("/jobs/<job_id>")

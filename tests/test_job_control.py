@@ -151,3 +151,32 @@ async def test_an_idempotency_key_replayed_returns_the_same_job(
 async def test_a_malformed_idempotency_key_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post("/jobs/quick_steps", json={}, headers={"Idempotency-Key": "x" * 300})
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_parameter"
+
+
+async def test_jobs_are_listed_newest_first_filtered_and_paginated(
+    client: httpx.AsyncClient, job_store
+) -> None:  # type: ignore[no-untyped-def]
+    from actors.states import JobStatus
+
+    workspace = f"list-{uuid.uuid4().hex[:8]}"
+    made = []
+    for number in range(5):
+        job_id = str(uuid.uuid4())
+        job_store.create(job_id, "score_contracts" if number % 2 else "audit_contracts", workspace)
+        made.append(job_id)
+    job_store.transition(made[1], JobStatus.SUCCESS, result=None)
+    page = (await client.get("/jobs", params={"workspace": workspace, "limit": 2})).json()
+    assert [j["job_id"] for j in page["jobs"]] == [made[4], made[3]]
+    rest = (
+        await client.get("/jobs", params={"workspace": workspace, "limit": 10, "cursor": page["next_cursor"]})
+    ).json()
+    assert [j["job_id"] for j in rest["jobs"]] == [made[2], made[1], made[0]] and rest["next_cursor"] is None
+    done = (await client.get("/jobs", params={"workspace": workspace, "status": "SUCCESS"})).json()
+    assert [j["job_id"] for j in done["jobs"]] == [made[1]]
+    typed = (await client.get("/jobs", params={"workspace": workspace, "job_type": "audit_contracts"})).json()
+    assert [j["job_id"] for j in typed["jobs"]] == [made[4], made[2], made[0]]
+    everywhere = (await client.get("/jobs", params={"limit": 1})).json()
+    assert everywhere["jobs"][0]["job_id"] == made[4] and everywhere["next_cursor"]
+    for bad in ({"status": "DONE"}, {"limit": "-1"}, {"cursor": "abc"}, {"limit": 1000}):
+        response = await client.get("/jobs", params=bad)
+        assert response.status_code == 400, bad
