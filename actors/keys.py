@@ -7,6 +7,8 @@ guessing at its layout:
     jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field
     jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
     jobs:index                   zset   every job id by creation time (µs), for listings
+    jobs:metrics:transitions     hash   "<job_type>\t<status>" -> status changes counted
+    jobs:metrics:durations       hash   "<job_type>\t<bucket|sum|count>" -> run-time histogram
     jobs:events                  pubsub wake-up channel, one message per event (all jobs)
     jobs:wslog:<workspace>       stream the workspace's event log (all its jobs), auto ids
     jobs:wsjobs:<workspace>      zset   the workspace's job ids by creation time (µs)
@@ -27,6 +29,8 @@ from __future__ import annotations
 PREFIX = "jobs"
 EVENTS_CHANNEL = f"{PREFIX}:events"
 JOBS_INDEX = f"{PREFIX}:index"
+METRICS_TRANSITIONS = f"{PREFIX}:metrics:transitions"
+METRICS_DURATIONS = f"{PREFIX}:metrics:durations"
 WORKERS = f"{PREFIX}:workers"
 DRAMATIQ_NAMESPACE = "dramatiq"
 

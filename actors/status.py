@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
 from .errors import JobCancelled, StoreUnavailable
+from .metrics import record_duration
 from .records import utc_now
 from .registry import PUBLIC_JOB_OPTION
 from .settings import DEFAULT_MAX_RETRIES
@@ -41,6 +43,7 @@ class JobStatusMiddleware(Middleware):
     def __init__(self, *, store: JobStore, default_max_retries: int = DEFAULT_MAX_RETRIES) -> None:
         self.store = store
         self.default_max_retries = default_max_retries
+        self._started: dict[str, float] = {}  # message id -> monotonic start, for run-time metrics
 
     @property
     def actor_options(self) -> set[str]:
@@ -97,6 +100,7 @@ class JobStatusMiddleware(Middleware):
                 "Job %s skipped type=%s: it is finished or unknown", message.message_id, message.actor_name
             )
             raise SkipMessage()
+        self._started[message.message_id] = time.monotonic()
         logger.info("Job %s started type=%s attempt=%d", message.message_id, message.actor_name, attempt)
 
     def after_process_message(
@@ -109,6 +113,9 @@ class JobStatusMiddleware(Middleware):
     ) -> None:
         if not _is_public_job(broker, message):
             return
+        started = self._started.pop(message.message_id, None)
+        if started is not None:
+            record_duration(self.store.client, message.actor_name, time.monotonic() - started)
         if exception is None:
             self._succeed(message, result)
         elif isinstance(exception, JobCancelled):

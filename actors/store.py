@@ -23,7 +23,8 @@ from .records import decode_snapshot, encode_fields, redis_errors_as_unavailable
 from .settings import DEFAULT_EVENT_LOG_MAX, DEFAULT_PENDING_TTL, DEFAULT_RESULT_TTL
 from .states import SNAPSHOT_FIELDS, TERMINAL_STATES, EventType, JobStatus
 
-# KEYS: snapshot hash, event log stream, index of all jobs (creation time in µs -> job id).
+# KEYS: snapshot hash, event log stream, index of all jobs (creation time in µs -> job id),
+#       status-change counters (see actors.metrics).
 # ARGV: job id, channel, event name, ttl (s), mode ("create" | "update" | "if:<JSON status>", an
 #       update only from that status), log max length,
 #       terminal statuses (JSON-quoted, comma separated), workspace log prefix, workspace jobs
@@ -59,6 +60,11 @@ local snapshot = '{' .. table.concat(parts, ',') .. '}'
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
+if event == 'status' then
+    local job_type = cjson.decode(redis.call('HGET', KEYS[1], 'job_type'))
+    local status = cjson.decode(redis.call('HGET', KEYS[1], 'status'))
+    redis.call('HINCRBY', KEYS[4], job_type .. '\t' .. status, 1)
+end
 local created
 if mode == 'create' then
     local now = redis.call('TIME')
@@ -202,7 +208,7 @@ class JobStore:
         ]
         with redis_errors_as_unavailable():
             raw = self._apply(
-                keys=[keys.job(job_id), keys.job_log(job_id), keys.JOBS_INDEX],
+                keys=[keys.job(job_id), keys.job_log(job_id), keys.JOBS_INDEX, keys.METRICS_TRANSITIONS],
                 args=args + encode_fields(fields),
             )
         return json.loads(raw) if raw else None

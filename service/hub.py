@@ -119,6 +119,7 @@ class EventHub:
         self.connected = False
         self.shutting_down = False
         self.dropped_total = 0
+        self.events_sent = 0
         self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
         self._subscriptions: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -162,6 +163,7 @@ class EventHub:
             "watched_jobs": sum(1 for kind, _ in self._by_topic if kind == "job"),
             "watched_workspaces": sum(1 for kind, _ in self._by_topic if kind == "workspace"),
             "dropped_total": self.dropped_total,
+            "events_sent": self.events_sent,
         }
 
     @contextlib.contextmanager

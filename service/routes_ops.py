@@ -7,18 +7,15 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
+from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response, jsonify
 
-from actors import keys
 from actors.errors import StoreUnavailable
-from actors.heartbeat import MISSED_BEATS_ALLOWED
-from actors.records import redis_errors_as_unavailable
 
 from .context import services
 from .errors import ServiceUnavailable
+from .fleet import read_queues, read_workers
+from .metrics import render_metrics
 
 blueprint = Blueprint("ops", __name__)
 
@@ -34,10 +31,15 @@ async def readyz() -> Response:
     return jsonify({"status": "ready", "redis_connected": True})
 
 
+@blueprint.get("/metrics")
+async def metrics() -> Response:
+    return Response(await render_metrics(services()), content_type=CONTENT_TYPE_LATEST)
+
+
 @blueprint.get("/worker/status")
 async def worker_status() -> tuple[Response, int]:
     try:
-        workers, queues = await _read_workers(), await _read_queues()
+        workers, queues = await read_workers(services()), await read_queues(services())
     except StoreUnavailable:
         error = ServiceUnavailable("Redis is unavailable; worker status cannot be read")
         body = {
@@ -60,48 +62,3 @@ async def worker_status() -> tuple[Response, int]:
         "queues": queues,
     }
     return jsonify(body), 200
-
-
-async def _read_workers() -> list[dict[str, Any]]:
-    svc = services()
-    client = svc.reader.client
-    fresh_after = time.time() - svc.settings.worker_heartbeat * MISSED_BEATS_ALLOWED
-    with redis_errors_as_unavailable():
-        worker_ids = await client.zrangebyscore(keys.WORKERS, fresh_after, "+inf")
-        async with client.pipeline(transaction=False) as pipe:
-            for worker_id in worker_ids:
-                pipe.hgetall(keys.worker(worker_id.decode()))
-            infos = await pipe.execute()
-    workers = []
-    for info in infos:
-        if not info:
-            continue  # expired between the two reads
-        fields = {k.decode(): v.decode() for k, v in info.items()}
-        workers.append(
-            {
-                "id": fields["id"],
-                "host": fields["host"],
-                "pid": int(fields["pid"]),
-                "queues": [q for q in fields["queues"].split(",") if q],
-                "started_at": fields["started_at"],
-                "last_heartbeat": float(fields["last_heartbeat"]),
-                "seconds_since_heartbeat": round(max(0.0, time.time() - float(fields["last_heartbeat"])), 3),
-            }
-        )
-    return workers
-
-
-async def _read_queues() -> dict[str, dict[str, int]]:
-    svc = services()
-    names = sorted(svc.broker.get_declared_queues())
-    with redis_errors_as_unavailable():
-        async with svc.reader.client.pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.llen(keys.queue(name))
-                pipe.llen(keys.delay_queue(name))
-                pipe.zcard(keys.dead_letters(name))
-            counts = await pipe.execute()
-    return {
-        name: {"ready": counts[3 * i], "delayed": counts[3 * i + 1], "dead_letters": counts[3 * i + 2]}
-        for i, name in enumerate(names)
-    }

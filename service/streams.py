@@ -82,6 +82,8 @@ class EventStream:
         loop = asyncio.get_running_loop()
         with self._subscribe() as sub:
             async for chunk in self._chunks(sub):
+                if chunk.startswith(b"event:"):
+                    self.hub.events_sent += 1
                 sub.blocked_since = loop.time()
                 yield chunk
                 sub.blocked_since = None

@@ -180,3 +180,39 @@ async def test_jobs_are_listed_newest_first_filtered_and_paginated(
     for bad in ({"status": "DONE"}, {"limit": "-1"}, {"cursor": "abc"}, {"limit": 1000}):
         response = await client.get("/jobs", params=bad)
         assert response.status_code == 400, bad
+
+
+def scrape(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{base_url}/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_metrics_parse_and_move(client: httpx.AsyncClient, job_store) -> None:  # type: ignore[no-untyped-def]
+    base_url = str(client.base_url)
+    before = scrape(base_url)
+    success = ("jobservice_job_status_changes_total", (("job_type", "quick_steps"), ("status", "SUCCESS")))
+    runs = ("jobservice_job_duration_seconds_count", (("job_type", "quick_steps"),))
+    job_id = await start_job(client, "quick_steps", steps=2)
+    events = await stream_to_end(client, job_id)
+    assert events[-1].data["status"] == "SUCCESS"
+    idle = str(uuid.uuid4())
+    job_store.create(idle, "score_contracts")  # never queued: its stream stays open
+    async with client.stream("GET", f"/jobs/{idle}/events") as response:
+        await take_events(messages(response), 1)
+        during = scrape(base_url)
+    after = scrape(base_url)
+    assert after[success] == before.get(success, 0) + 1
+    assert after[runs] == before.get(runs, 0) + 1
+    assert (
+        after[("jobservice_job_duration_seconds_bucket", (("job_type", "quick_steps"), ("le", "+Inf")))] >= 1
+    )
+    assert during[("jobservice_open_streams", ())] >= 1
+    assert after[("jobservice_events_pushed_total", ())] > before[("jobservice_events_pushed_total", ())]
+    assert after[("jobservice_workers", ())] >= 1
+    assert ("jobservice_queue_messages", (("queue", "default"), ("state", "ready"))) in after
