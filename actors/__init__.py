@@ -52,6 +52,8 @@ job_store = JobStore(
 broker = RedisBroker(
     client=client,
     namespace=keys.DRAMATIQ_NAMESPACE,
+    heartbeat_timeout=int(settings.broker_heartbeat_timeout * 1000),
+    maintenance_chance=settings.broker_maintenance_chance,
     middleware=[
         AgeLimit(),
         TimeLimit(),

@@ -16,6 +16,8 @@ guessing at its layout:
     jobs:docs:<workspace>        hash   document id -> metadata (JSON)
     jobs:doctext:<ws>:<doc_id>   string the document's extracted text
     jobs:idem:<sha256 of key>    string the job an Idempotency-Key made, and its request's fingerprint
+    jobs:message:<job_id>        string the job's encoded Dramatiq message (for the reaper)
+    jobs:running                 zset   job id -> when it started (unix s), while STARTED
     jobs:cancel:<job_id>         string set when a job is asked to cancel (its workers look)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, started_at, last_heartbeat
@@ -70,6 +72,13 @@ def document_text(workspace: str, doc_id: str) -> str:
 
 def idempotency(key_digest: str) -> str:
     return f"{PREFIX}:idem:{key_digest}"
+
+
+RUNNING = f"{PREFIX}:running"
+
+
+def job_message(job_id: str) -> str:
+    return f"{PREFIX}:message:{job_id}"
 
 
 def cancel_flag(job_id: str) -> str:

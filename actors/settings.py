@@ -50,6 +50,12 @@ DEFAULT_LLM_RETRY_BASE = 2.0
 DEFAULT_LLM_MAX_CHARS = 20_000
 #: Seconds a running job has to stop by itself once asked to cancel, before it is interrupted.
 DEFAULT_CANCEL_GRACE = 10.0
+#: Seconds a job may sit STARTED on a dead worker before the reaper requeues or fails it.
+DEFAULT_ORPHAN_AFTER = 180.0
+#: Dramatiq's Redis broker: seconds without a heartbeat before a worker's unacknowledged messages
+#: are redelivered, and how many of a million broker commands also run that maintenance.
+DEFAULT_BROKER_HEARTBEAT_TIMEOUT = 60.0
+DEFAULT_BROKER_MAINTENANCE_CHANCE = 1000
 #: Seconds an Idempotency-Key is remembered.
 DEFAULT_IDEMPOTENCY_TTL = 24 * 3600
 #: Seconds a Redis command may take before the web side answers 503.
@@ -81,6 +87,9 @@ class Settings:
     redis_pool_size: int = DEFAULT_REDIS_POOL_SIZE
     cancel_grace: float = DEFAULT_CANCEL_GRACE
     idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL
+    orphan_after: float = DEFAULT_ORPHAN_AFTER
+    broker_heartbeat_timeout: float = DEFAULT_BROKER_HEARTBEAT_TIMEOUT
+    broker_maintenance_chance: int = DEFAULT_BROKER_MAINTENANCE_CHANCE
     #: Time limit per job type, in seconds (Dramatiq's default of 10 minutes for the others).
     job_time_limits: dict[str, float] = field(default_factory=dict)
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
@@ -116,6 +125,13 @@ class Settings:
             redis_pool_size=max(1, _number(env, "REDIS_POOL_SIZE", DEFAULT_REDIS_POOL_SIZE, int)),
             cancel_grace=_number(env, "CANCEL_GRACE", DEFAULT_CANCEL_GRACE, float),
             idempotency_ttl=_number(env, "IDEMPOTENCY_TTL", DEFAULT_IDEMPOTENCY_TTL, int),
+            orphan_after=_number(env, "ORPHAN_AFTER", DEFAULT_ORPHAN_AFTER, float),
+            broker_heartbeat_timeout=_number(
+                env, "BROKER_HEARTBEAT_TIMEOUT", DEFAULT_BROKER_HEARTBEAT_TIMEOUT, float
+            ),
+            broker_maintenance_chance=_number(
+                env, "BROKER_MAINTENANCE_CHANCE", DEFAULT_BROKER_MAINTENANCE_CHANCE, int
+            ),
             job_time_limits=_time_limits(env.get("JOB_TIME_LIMITS", "")),
             max_document_bytes=_number(env, "MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES, int),
             max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, int),

@@ -55,4 +55,5 @@ SNAPSHOT_FIELDS = (
     "started_at",
     "finished_at",
     "retry_at",
+    "worker",
 )

@@ -26,6 +26,7 @@ import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
 from .errors import JobCancelled, StoreUnavailable
+from .heartbeat import WorkerHeartbeat
 from .metrics import record_duration
 from .records import utc_now
 from .registry import PUBLIC_JOB_OPTION
@@ -62,6 +63,7 @@ class JobStatusMiddleware(Middleware):
             workspace = message.kwargs.get(WORKSPACE_ARGUMENT)
             workspace = workspace if isinstance(workspace, str) and workspace else None
             if self.store.create(message.message_id, message.actor_name, workspace) is not None:
+                self.store.remember_message(message.message_id, message.encode())
                 logger.info("Job %s queued type=%s", message.message_id, message.actor_name)
             return
         if delay is None:
@@ -93,7 +95,12 @@ class JobStatusMiddleware(Middleware):
             return
         attempt = message.options.get("retries", 0) + 1
         started = self.store.transition(
-            message.message_id, JobStatus.STARTED, attempt=attempt, started_at=utc_now(), retry_at=None
+            message.message_id,
+            JobStatus.STARTED,
+            attempt=attempt,
+            started_at=utc_now(),
+            retry_at=None,
+            worker=_worker_id(broker),
         )
         if started is None:  # finished already (cancelled while queued), or its record is gone
             logger.info(
@@ -189,6 +196,12 @@ def status_middleware(broker: dramatiq.Broker) -> JobStatusMiddleware:
         if isinstance(middleware, JobStatusMiddleware):
             return middleware
     raise RuntimeError("the broker has no JobStatusMiddleware")
+
+
+def _worker_id(broker: dramatiq.Broker) -> str | None:
+    """The id under which this worker process beats (``WorkerHeartbeat``), if it does."""
+    beat = next((m for m in broker.middleware if isinstance(m, WorkerHeartbeat)), None)
+    return beat.worker_id or None if beat is not None else None
 
 
 def _is_public_job(broker: dramatiq.Broker, message: dramatiq.Message) -> bool:

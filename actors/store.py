@@ -24,7 +24,7 @@ from .settings import DEFAULT_EVENT_LOG_MAX, DEFAULT_PENDING_TTL, DEFAULT_RESULT
 from .states import SNAPSHOT_FIELDS, TERMINAL_STATES, EventType, JobStatus
 
 # KEYS: snapshot hash, event log stream, index of all jobs (creation time in µs -> job id),
-#       status-change counters (see actors.metrics).
+#       status-change counters (see actors.metrics), running jobs (job id -> start, unix s).
 # ARGV: job id, channel, event name, ttl (s), mode ("create" | "update" | "if:<JSON status>", an
 #       update only from that status), log max length,
 #       terminal statuses (JSON-quoted, comma separated), workspace log prefix, workspace jobs
@@ -64,6 +64,11 @@ if event == 'status' then
     local job_type = cjson.decode(redis.call('HGET', KEYS[1], 'job_type'))
     local status = cjson.decode(redis.call('HGET', KEYS[1], 'status'))
     redis.call('HINCRBY', KEYS[4], job_type .. '\t' .. status, 1)
+    if status == 'STARTED' then
+        redis.call('ZADD', KEYS[5], 'NX', redis.call('TIME')[1], job_id)
+    else
+        redis.call('ZREM', KEYS[5], job_id)
+    end
 end
 local created
 if mode == 'create' then
@@ -167,6 +172,16 @@ class JobStore:
                 return changed
         return self.snapshot(job_id)
 
+    def remember_message(self, job_id: str, data: bytes) -> None:
+        """Keep the job's encoded Dramatiq message, so the reaper can requeue a job whose worker
+        died with it (``maintenance.reap_orphans``)."""
+        with redis_errors_as_unavailable():
+            self.client.set(keys.job_message(job_id), data, ex=self.pending_ttl)
+
+    def message(self, job_id: str) -> bytes | None:
+        with redis_errors_as_unavailable():
+            return self.client.get(keys.job_message(job_id))
+
     def cancel_requested(self, job_ids: list[str]) -> set[str]:
         """Which of ``job_ids`` have been asked to cancel."""
         if not job_ids:
@@ -208,7 +223,13 @@ class JobStore:
         ]
         with redis_errors_as_unavailable():
             raw = self._apply(
-                keys=[keys.job(job_id), keys.job_log(job_id), keys.JOBS_INDEX, keys.METRICS_TRANSITIONS],
+                keys=[
+                    keys.job(job_id),
+                    keys.job_log(job_id),
+                    keys.JOBS_INDEX,
+                    keys.METRICS_TRANSITIONS,
+                    keys.RUNNING,
+                ],
                 args=args + encode_fields(fields),
             )
         return json.loads(raw) if raw else None

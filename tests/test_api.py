@@ -58,6 +58,7 @@ async def test_create_job_answers_202_with_urls_and_location(client: httpx.Async
         "started_at",
         "finished_at",
         "retry_at",
+        "worker",
     ]
 
 
