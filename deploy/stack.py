@@ -165,7 +165,15 @@ def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     commands = [
         (
             "web",
-            [python, "-m", "service.serve", "--bind", bind, "--graceful-timeout", f"{WEB_GRACEFUL_TIMEOUT_S:g}"],
+            [
+                python,
+                "-m",
+                "service.serve",
+                "--bind",
+                bind,
+                "--graceful-timeout",
+                f"{WEB_GRACEFUL_TIMEOUT_S:g}",
+            ],
         ),
         (
             "worker",
@@ -194,7 +202,11 @@ def _periodiq_command(python: str) -> list[str]:
         script = folder / "periodiq"
         if script.is_file():
             return [python, str(script)]
-    return [python, "-c", "import sys; from periodiq import entrypoint; sys.argv[0] = 'periodiq'; entrypoint()"]
+    return [
+        python,
+        "-c",
+        "import sys; from periodiq import entrypoint; sys.argv[0] = 'periodiq'; entrypoint()",
+    ]
 
 
 def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Child | None, str]:

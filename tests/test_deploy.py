@@ -1,0 +1,75 @@
+"""The deployment files: they parse, name every part of the stack, and run commands that exist."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.metadata
+import importlib.util
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+
+
+def assert_runnable(command: list[str]) -> None:
+    """A command of ours: ``python -m <module>``, or a console script with ``actors`` as its module."""
+    program = Path(command[0]).name
+    if program.startswith("python"):
+        assert command[1] == "-m" and importlib.util.find_spec(command[2]) is not None, command
+    else:
+        scripts = {ep.name for ep in importlib.metadata.entry_points(group="console_scripts")}
+        assert program in scripts, f"{program} is not an installed command"
+        assert command[1] == "actors" and importlib.util.find_spec("actors") is not None
+
+
+def test_the_compose_file_runs_redis_web_workers_and_one_scheduler() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"redis", "web", "worker", "scheduler"}
+    assert "--appendonly" in services["redis"]["command"] and "yes" in services["redis"]["command"]
+    for name in ("web", "worker", "scheduler"):
+        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert_runnable(services[name]["command"])
+    assert services["web"]["command"][:3] == ["python", "-m", "service.serve"]
+    assert services["scheduler"]["deploy"]["replicas"] == 1
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "COPY actors" in dockerfile and "COPY service" in dockerfile
+
+
+def test_the_kubernetes_manifests_probe_readyz_and_run_our_commands() -> None:
+    documents = [d for d in yaml.safe_load_all((DEPLOY / "kubernetes" / "jobservice.yaml").read_text()) if d]
+    deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+    assert set(deployments) == {"jobservice-web", "jobservice-worker", "jobservice-scheduler"}
+    web = deployments["jobservice-web"]["spec"]["template"]["spec"]["containers"][0]
+    assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert deployments["jobservice-scheduler"]["spec"]["replicas"] == 1
+    for deployment in deployments.values():
+        assert_runnable(deployment["spec"]["template"]["spec"]["containers"][0]["command"])
+    assert any(d["kind"] == "Service" for d in documents) and any(d["kind"] == "ConfigMap" for d in documents)
+
+
+@pytest.mark.parametrize(
+    "unit", ["jobservice-web@.service", "jobservice-worker.service", "jobservice-scheduler.service"]
+)
+def test_systemd_units_start_our_commands(unit: str) -> None:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(DEPLOY / "systemd" / unit)
+    command = shlex.split(parser["Service"]["ExecStart"])
+    command[0] = Path(command[0]).name
+    assert_runnable(command)
+    assert parser["Service"]["EnvironmentFile"] == "/etc/jobservice/env"
+
+
+def test_the_nginx_site_neither_buffers_nor_compresses_streams() -> None:
+    site = (DEPLOY / "nginx" / "jobservice.conf").read_text()
+    streams = site[site.index("location ~") :]
+    for directive in (
+        "proxy_buffering off;",
+        "gzip off;",
+        "proxy_read_timeout 1h;",
+        "proxy_http_version 1.1;",
+    ):
+        assert directive in streams
