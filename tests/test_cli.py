@@ -1,0 +1,62 @@
+"""``jobctl``, the installed command-line client, against the live stack."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+import redis
+
+from .support.jobs import gate_key
+from .support.servers import WebServer
+
+pytestmark = pytest.mark.usefixtures("workers")
+
+
+def jobctl(web: WebServer, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["jobctl", "--url", web.base_url, *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_submit_and_watch_a_job_to_its_result(web: WebServer) -> None:
+    done = jobctl(web, "submit", "quick_steps", "steps=4", 'result="from the cli"', "--watch")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines[0]) == 36, "first the job id"
+    assert any("Step 2/4" in line and " 50.0%" in line for line in lines)
+    assert any("100.0%  SUCCESS" in line for line in lines)
+    assert '"result": "from the cli"' in done.stdout
+
+
+def test_a_failing_job_exits_1_with_its_error(web: WebServer) -> None:
+    failed = jobctl(web, "submit", "always_fails", "--json", '{"reason": "no contracts"}', "--watch")
+    assert failed.returncode == 1
+    assert "FAILURE: ValueError: no contracts" in failed.stdout
+
+
+def test_cancel_status_and_workers(web: WebServer, redis_client: redis.Redis) -> None:
+    gate = f"cli-{uuid.uuid4()}"
+    job_id = jobctl(web, "submit", "gated_steps", f"gate={gate}", "steps=2").stdout.strip()
+    assert jobctl(web, "status", job_id).returncode == 0
+    cancelled = jobctl(web, "cancel", job_id)
+    assert cancelled.returncode == 0 and job_id in cancelled.stdout
+    redis_client.rpush(gate_key(gate), 1, 1)
+    watched = jobctl(web, "watch", job_id)
+    assert watched.returncode == 1 and "CANCELLED" in watched.stdout
+    again = jobctl(web, "cancel", job_id)
+    assert again.returncode == 1 and "already finished: CANCELLED" in again.stdout
+    workers = jobctl(web, "workers")
+    assert workers.returncode == 0 and "status running, 1 worker process(es)" in workers.stdout
+
+
+def test_usage_and_api_errors_exit_2(web: WebServer) -> None:
+    unknown = jobctl(web, "submit", "no_such_job")
+    assert unknown.returncode == 2 and "404 unknown_job_type" in unknown.stderr
+    malformed = jobctl(web, "submit", "quick_steps", "steps")
+    assert malformed.returncode == 2 and "name=value" in malformed.stderr
+    unreachable = subprocess.run(
+        ["jobctl", "--url", "http://127.0.0.1:9", "workers"], capture_output=True, text=True
+    )
+    assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
