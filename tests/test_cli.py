@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -14,10 +16,12 @@ from .support.servers import WebServer
 pytestmark = pytest.mark.usefixtures("workers")
 
 
+#: The console script the package installs, beside this interpreter.
+JOBCTL = str(Path(sys.executable).with_name("jobctl"))
+
+
 def jobctl(web: WebServer, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["jobctl", "--url", web.base_url, *args], capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([JOBCTL, "--url", web.base_url, *args], capture_output=True, text=True, timeout=60)
 
 
 def test_submit_and_watch_a_job_to_its_result(web: WebServer) -> None:
@@ -57,6 +61,6 @@ def test_usage_and_api_errors_exit_2(web: WebServer) -> None:
     malformed = jobctl(web, "submit", "quick_steps", "steps")
     assert malformed.returncode == 2 and "name=value" in malformed.stderr
     unreachable = subprocess.run(
-        ["jobctl", "--url", "http://127.0.0.1:9", "workers"], capture_output=True, text=True
+        [JOBCTL, "--url", "http://127.0.0.1:9", "workers"], capture_output=True, text=True
     )
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
