@@ -31,6 +31,7 @@ from .cancellation import Cancellation
 from .documents import DocumentStore
 from .heartbeat import WorkerHeartbeat
 from .llm import LLMConfig
+from .logs import LogFormat
 from .settings import Settings, SettingsError
 from .status import JobStatusMiddleware
 from .store import JobStore
@@ -66,6 +67,7 @@ broker = RedisBroker(
         Cancellation(store=job_store, grace=settings.cancel_grace),
         WorkerHeartbeat(client=client, interval=settings.worker_heartbeat),
         PeriodiqMiddleware(skip_delay=30),
+        LogFormat(log_format=settings.log_format),
     ],
 )
 dramatiq.set_broker(broker)

@@ -88,6 +88,8 @@ class Settings:
     cancel_grace: float = DEFAULT_CANCEL_GRACE
     idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL
     orphan_after: float = DEFAULT_ORPHAN_AFTER
+    #: "text" (the seed's lines) or "json" (one object per line, with job_id and job_type).
+    log_format: str = "text"
     broker_heartbeat_timeout: float = DEFAULT_BROKER_HEARTBEAT_TIMEOUT
     broker_maintenance_chance: int = DEFAULT_BROKER_MAINTENANCE_CHANCE
     #: Time limit per job type, in seconds (Dramatiq's default of 10 minutes for the others).
@@ -126,6 +128,7 @@ class Settings:
             cancel_grace=_number(env, "CANCEL_GRACE", DEFAULT_CANCEL_GRACE, float),
             idempotency_ttl=_number(env, "IDEMPOTENCY_TTL", DEFAULT_IDEMPOTENCY_TTL, int),
             orphan_after=_number(env, "ORPHAN_AFTER", DEFAULT_ORPHAN_AFTER, float),
+            log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
             broker_heartbeat_timeout=_number(
                 env, "BROKER_HEARTBEAT_TIMEOUT", DEFAULT_BROKER_HEARTBEAT_TIMEOUT, float
             ),
@@ -144,6 +147,13 @@ class Settings:
             llm_max_chars=_number(env, "LLM_MAX_CHARS", DEFAULT_LLM_MAX_CHARS, int),
             job_modules=tuple(m.strip() for m in env.get("JOB_MODULES", "").split(",") if m.strip()),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
 
 
 def _time_limits(raw: str) -> dict[str, float]:

@@ -64,7 +64,7 @@ class JobStatusMiddleware(Middleware):
             workspace = workspace if isinstance(workspace, str) and workspace else None
             if self.store.create(message.message_id, message.actor_name, workspace) is not None:
                 self.store.remember_message(message.message_id, message.encode())
-                logger.info("Job %s queued type=%s", message.message_id, message.actor_name)
+                _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
             return
         if delay is None:
             return  # a delayed retry moving from the delay queue to its queue: no new state
@@ -80,7 +80,7 @@ class JobStatusMiddleware(Middleware):
             error=error,
             retry_at=utc_now(delay_s),
         )
-        logger.info(
+        _job_logger(message).info(
             "Job %s retrying type=%s attempt=%d/%d in %.1fs: %s",
             message.message_id,
             message.actor_name,
@@ -103,12 +103,14 @@ class JobStatusMiddleware(Middleware):
             worker=_worker_id(broker),
         )
         if started is None:  # finished already (cancelled while queued), or its record is gone
-            logger.info(
+            _job_logger(message).info(
                 "Job %s skipped type=%s: it is finished or unknown", message.message_id, message.actor_name
             )
             raise SkipMessage()
         self._started[message.message_id] = time.monotonic()
-        logger.info("Job %s started type=%s attempt=%d", message.message_id, message.actor_name, attempt)
+        _job_logger(message).info(
+            "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, attempt
+        )
 
     def after_process_message(
         self,
@@ -127,7 +129,7 @@ class JobStatusMiddleware(Middleware):
             self._succeed(message, result)
         elif isinstance(exception, JobCancelled):
             if self.store.transition(message.message_id, JobStatus.CANCELLED):
-                logger.info("Job %s cancelled type=%s", message.message_id, message.actor_name)
+                _job_logger(message).info("Job %s cancelled type=%s", message.message_id, message.actor_name)
         elif isinstance(exception, TimeLimitExceeded):
             limit = broker.get_actor(message.actor_name).options.get("time_limit")
             text = (
@@ -159,16 +161,16 @@ class JobStatusMiddleware(Middleware):
         if self.store.transition(
             message.message_id, JobStatus.SUCCESS, result=result, progress=100, error=None
         ):
-            logger.info("Job %s succeeded type=%s", message.message_id, message.actor_name)
+            _job_logger(message).info("Job %s succeeded type=%s", message.message_id, message.actor_name)
 
     def _fail(self, message: dramatiq.Message, error: dict[str, str]) -> None:
         try:
             changed = self.store.transition(message.message_id, JobStatus.FAILURE, error=error)
         except StoreUnavailable:
-            logger.exception("Job %s could not be marked failed", message.message_id)
+            _job_logger(message).exception("Job %s could not be marked failed", message.message_id)
             return
         if changed:
-            logger.warning(
+            _job_logger(message).warning(
                 "Job %s failed type=%s: %s: %s",
                 message.message_id,
                 message.actor_name,
@@ -188,6 +190,11 @@ def _seconds(seconds: float) -> str:
 class _ResultsStoredHere(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "haven't added the Results middleware" not in record.getMessage()
+
+
+def _job_logger(message: dramatiq.Message) -> logging.LoggerAdapter[logging.Logger]:
+    """The ``jobs`` logger with the job's id and type on every record (for structured logs)."""
+    return logging.LoggerAdapter(logger, {"job_id": message.message_id, "job_type": message.actor_name})
 
 
 def status_middleware(broker: dramatiq.Broker) -> JobStatusMiddleware:

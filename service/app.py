@@ -7,11 +7,12 @@ settings once); the web process uses that broker to enqueue jobs.
 
 from __future__ import annotations
 
-import logging
 import os
 
 import redis.asyncio as aioredis
 from quart import Quart
+
+from actors.logs import configure_logging
 
 from .context import EXTENSION_KEY, Services
 from .errors import register_error_handlers
@@ -27,7 +28,7 @@ def create_app() -> Quart:
     import actors  # configures the broker and registers every job type, from actors.settings
 
     settings = actors.settings
-    _configure_logging()
+    configure_logging(settings.log_format)
     app = Quart(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes  # JSON bodies have their own limit
     app.json.sort_keys = False  # snapshots keep their documented field order
@@ -85,8 +86,3 @@ async def begin_shutdown(app: Quart, *, timeout: float) -> None:
     if svc is not None:
         svc.hub.begin_shutdown()
         await svc.hub.drained(timeout)
-
-
-def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

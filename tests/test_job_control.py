@@ -216,3 +216,21 @@ async def test_metrics_parse_and_move(client: httpx.AsyncClient, job_store) -> N
     assert after[("jobservice_events_pushed_total", ())] > before[("jobservice_events_pushed_total", ())]
     assert after[("jobservice_workers", ())] >= 1
     assert ("jobservice_queue_messages", (("queue", "default"), ("state", "ready"))) in after
+
+
+def test_json_logs_carry_the_job_id_and_type(redis_server) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from .support.servers import WebServer
+
+    server = WebServer(redis_server, LOG_FORMAT="json")
+    try:
+        created = httpx.post(f"{server.base_url}/jobs/quick_steps", json={"steps": 1})
+        job_id = created.json()["job_id"]
+        wait_until(lambda: job_id in server.log_path.read_text(), timeout=10, what="the queued line")
+    finally:
+        server.stop()
+    entries = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+    queued = next(e for e in entries if e.get("job_id") == job_id)
+    assert queued["job_type"] == "quick_steps" and queued["message"].startswith(f"Job {job_id} queued")
+    assert queued["level"] == "INFO" and queued["logger"] == "jobs"
