@@ -46,6 +46,7 @@ class WorkerHeartbeat(Middleware):
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "queues": ",".join(queues),
+            "threads": len(worker.workers),
             "started_at": utc_now(),
         }
         self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)

@@ -18,6 +18,8 @@ guessing at its layout:
     jobs:idem:<sha256 of key>    string the job an Idempotency-Key made, and its request's fingerprint
     jobs:message:<job_id>        string the job's encoded Dramatiq message (for the reaper)
     jobs:running                 zset   job id -> when it started (unix s), while STARTED
+    jobs:waiting                 zset   job id -> creation time (µs), until its first start
+    jobs:metrics:recent:<type>   list   the job type's latest run times (s), newest first
     jobs:cancel:<job_id>         string set when a job is asked to cancel (its workers look)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, started_at, last_heartbeat
@@ -75,6 +77,11 @@ def idempotency(key_digest: str) -> str:
 
 
 RUNNING = f"{PREFIX}:running"
+WAITING = f"{PREFIX}:waiting"
+
+
+def recent_durations(job_type: str) -> str:
+    return f"{PREFIX}:metrics:recent:{job_type}"
 
 
 def job_message(job_id: str) -> str:

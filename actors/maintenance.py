@@ -114,7 +114,12 @@ def sweep(client: redis.Redis) -> dict[str, int]:
         status = client.hget(keys.job(job_id), "status")
         if status is None or JobStatus(status.decode().strip('"')).is_terminal:
             removed["finished jobs' messages"] += client.delete(key)
-    for index in (keys.JOBS_INDEX, *(k.decode() for k in client.scan_iter(match=keys.workspace_jobs("*")))):
+    indexes = (
+        keys.JOBS_INDEX,
+        keys.WAITING,
+        *(k.decode() for k in client.scan_iter(match=keys.workspace_jobs("*"))),
+    )
+    for index in indexes:
         for raw_id, _ in client.zscan_iter(index, count=SCAN_BATCH):
             if not client.exists(keys.job(raw_id.decode())):
                 removed["stale index entries"] += client.zrem(index, raw_id)

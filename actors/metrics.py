@@ -18,6 +18,8 @@ from .records import REDIS_UNAVAILABLE_ERRORS
 
 #: Upper bounds of the run-time histogram's buckets, in seconds (the last is +Inf).
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, math.inf)
+#: Run times kept per job type for queue-time estimates.
+RECENT_RUNS = 50
 #: Separates job type from status or bucket in the hashes' field names.
 FIELD_SEPARATOR = "\t"
 
@@ -34,5 +36,7 @@ def record_duration(client: redis.Redis, job_type: str, seconds: float) -> None:
             pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}{bucket_label(bound)}", 1)
     pipe.hincrbyfloat(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}sum", seconds)
     pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}count", 1)
+    pipe.lpush(keys.recent_durations(job_type), round(seconds, 3))
+    pipe.ltrim(keys.recent_durations(job_type), 0, RECENT_RUNS - 1)
     with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
         pipe.execute()

@@ -24,7 +24,8 @@ from .settings import DEFAULT_EVENT_LOG_MAX, DEFAULT_PENDING_TTL, DEFAULT_RESULT
 from .states import SNAPSHOT_FIELDS, TERMINAL_STATES, EventType, JobStatus
 
 # KEYS: snapshot hash, event log stream, index of all jobs (creation time in µs -> job id),
-#       status-change counters (see actors.metrics), running jobs (job id -> start, unix s).
+#       status-change counters (see actors.metrics), running jobs (job id -> start, unix s),
+#       jobs waiting for their first start (creation time in µs -> job id: queue positions).
 # ARGV: job id, channel, event name, ttl (s), mode ("create" | "update" | "if:<JSON status>", an
 #       update only from that status), log max length,
 #       terminal statuses (JSON-quoted, comma separated), workspace log prefix, workspace jobs
@@ -69,12 +70,16 @@ if event == 'status' then
     else
         redis.call('ZREM', KEYS[5], job_id)
     end
+    if status ~= 'PENDING' then
+        redis.call('ZREM', KEYS[6], job_id)
+    end
 end
 local created
 if mode == 'create' then
     local now = redis.call('TIME')
     created = now[1] * 1000000 + now[2]
     redis.call('ZADD', KEYS[3], created, job_id)
+    redis.call('ZADD', KEYS[6], created, job_id)
     redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, created - ws_ttl * 1000000)
 end
 local ws_prev, ws_id = '-', '-'
@@ -229,6 +234,7 @@ class JobStore:
                     keys.JOBS_INDEX,
                     keys.METRICS_TRANSITIONS,
                     keys.RUNNING,
+                    keys.WAITING,
                 ],
                 args=args + encode_fields(fields),
             )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
 from typing import Any
 
 from actors import keys
 from actors.heartbeat import MISSED_BEATS_ALLOWED
-from actors.records import redis_errors_as_unavailable
+from actors.records import redis_errors_as_unavailable, utc_now
 
 from .context import Services
 
@@ -33,6 +35,7 @@ async def read_workers(svc: Services) -> list[dict[str, Any]]:
                 "host": fields["host"],
                 "pid": int(fields["pid"]),
                 "queues": [q for q in fields["queues"].split(",") if q],
+                "threads": int(fields.get("threads", 0)),
                 "started_at": fields["started_at"],
                 "last_heartbeat": float(fields["last_heartbeat"]),
                 "seconds_since_heartbeat": round(max(0.0, time.time() - float(fields["last_heartbeat"])), 3),
@@ -54,4 +57,30 @@ async def read_queues(svc: Services) -> dict[str, dict[str, int]]:
     return {
         name: {"ready": counts[3 * i], "delayed": counts[3 * i + 1], "dead_letters": counts[3 * i + 2]}
         for i, name in enumerate(names)
+    }
+
+
+async def queue_estimate(svc: Services, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Where a PENDING job stands: its place among the jobs not yet started (1 = next), and when
+    it should start, from the median of its type's recent run times and the live worker threads.
+    Empty when the job is not waiting for its first start; ``eta`` is null when there is no
+    recent run or no live worker to estimate from."""
+    job_id = snapshot["job_id"]
+    with redis_errors_as_unavailable():
+        async with svc.reader.client.pipeline(transaction=False) as pipe:
+            pipe.zscore(keys.WAITING, job_id)
+            pipe.lrange(keys.recent_durations(snapshot["job_type"]), 0, -1)
+            created, recent = await pipe.execute()
+        if created is None:
+            return {}
+        ahead = await svc.reader.client.zcount(keys.WAITING, "-inf", f"({created}")
+    slots = sum(worker["threads"] for worker in await read_workers(svc))
+    position = ahead + 1
+    eta_seconds = None
+    if recent and slots:
+        eta_seconds = round(statistics.median(float(r) for r in recent) * math.ceil(position / slots), 1)
+    return {
+        "queue_position": position,
+        "eta_seconds": eta_seconds,
+        "eta": utc_now(eta_seconds) if eta_seconds is not None else None,
     }

@@ -22,6 +22,7 @@ from actors.submit import Submitted, submit_job
 
 from .context import services
 from .errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from .fleet import queue_estimate
 from .streams import is_terminal, wait_for
 
 logger = logging.getLogger("jobs.api")
@@ -86,6 +87,8 @@ async def get_job(job_id: str) -> Response:
             until=lambda s: s["seq"] > since or is_terminal(s),
         )
         snapshot = latest or snapshot
+    if snapshot["status"] == JobStatus.PENDING.value:
+        snapshot.update(await queue_estimate(services(), snapshot))
     return jsonify(snapshot)
 
 

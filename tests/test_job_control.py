@@ -234,3 +234,21 @@ def test_json_logs_carry_the_job_id_and_type(redis_server) -> None:  # type: ign
     queued = next(e for e in entries if e.get("job_id") == job_id)
     assert queued["job_type"] == "quick_steps" and queued["message"].startswith(f"Job {job_id} queued")
     assert queued["level"] == "INFO" and queued["logger"] == "jobs"
+
+
+async def test_a_waiting_job_shows_its_queue_position_and_eta(
+    client: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    await wait_for_status(client, await start_job(client, "quick_steps", steps=1), "SUCCESS")  # a recent run
+    gate = f"queue-{uuid.uuid4()}"
+    blockers = [await start_job(client, "gated_steps", gate=gate, steps=1) for _ in range(WORKER_THREADS)]
+    for blocker in blockers:
+        await wait_for_status(client, blocker, "STARTED")
+    first = await start_job(client, "quick_steps", steps=1)
+    second = await start_job(client, "quick_steps", steps=1)
+    one, two = [(await client.get(f"/jobs/{job_id}")).json() for job_id in (first, second)]
+    assert two["queue_position"] == one["queue_position"] + 1 >= 2
+    assert two["eta_seconds"] is not None and two["eta"] is not None
+    redis_client.rpush(gate_key(gate), *[1] * WORKER_THREADS)
+    await wait_for_status(client, second, "SUCCESS")
+    assert "queue_position" not in (await client.get(f"/jobs/{second}")).json()
