@@ -80,9 +80,17 @@ from . import contracts, maintenance  # noqa: E402  (actors need the broker abov
 for _module in settings.job_modules:
     importlib.import_module(_module)
 
+for _variable, _policies in (
+    ("JOB_TIME_LIMITS", settings.job_time_limits),
+    ("JOB_RETRIES", settings.job_retries),
+):
+    for _job_type in _policies.keys() - broker.actors.keys():
+        raise SettingsError(f"{_variable} names {_job_type!r}, which is not a job type")
 for _job_type, _seconds in settings.job_time_limits.items():
-    if _job_type not in broker.actors:
-        raise SettingsError(f"JOB_TIME_LIMITS names {_job_type!r}, which is not a job type")
     broker.actors[_job_type].options["time_limit"] = int(_seconds * 1000)
+for _job_type, (_retries, _first, _longest) in settings.job_retries.items():
+    broker.actors[_job_type].options.update(
+        max_retries=_retries, min_backoff=int(_first * 1000), max_backoff=int(_longest * 1000)
+    )
 
 __all__ = ["broker", "contracts", "documents", "job_store", "llm_config", "maintenance", "settings"]

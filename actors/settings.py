@@ -94,6 +94,8 @@ class Settings:
     broker_maintenance_chance: int = DEFAULT_BROKER_MAINTENANCE_CHANCE
     #: Time limit per job type, in seconds (Dramatiq's default of 10 minutes for the others).
     job_time_limits: dict[str, float] = field(default_factory=dict)
+    #: Retry policy per job type: (retries, first backoff s, longest backoff s).
+    job_retries: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     #: An OpenAI-compatible endpoint (``.../v1``); empty means no LLM scorer.
@@ -136,6 +138,7 @@ class Settings:
                 env, "BROKER_MAINTENANCE_CHANCE", DEFAULT_BROKER_MAINTENANCE_CHANCE, int
             ),
             job_time_limits=_time_limits(env.get("JOB_TIME_LIMITS", "")),
+            job_retries=_retry_policies(env.get("JOB_RETRIES", "")),
             max_document_bytes=_number(env, "MAX_DOCUMENT_BYTES", DEFAULT_MAX_DOCUMENT_BYTES, int),
             max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, int),
             llm_base_url=env.get("LLM_BASE_URL", "").strip().rstrip("/"),
@@ -147,6 +150,24 @@ class Settings:
             llm_max_chars=_number(env, "LLM_MAX_CHARS", DEFAULT_LLM_MAX_CHARS, int),
             job_modules=tuple(m.strip() for m in env.get("JOB_MODULES", "").split(",") if m.strip()),
         )
+
+
+def _retry_policies(raw: str) -> dict[str, tuple[int, float, float]]:
+    """``"score_contracts=5/15/600"`` -> 5 retries, backoff from 15 s doubling up to 600 s."""
+    policies = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, policy = entry.partition("=")
+        try:
+            retries, first, longest = policy.split("/")
+            parsed = (int(retries), float(first), float(longest))
+        except ValueError:
+            raise SettingsError(
+                f"JOB_RETRIES entry {entry!r} is not <job_type>=<retries>/<first s>/<max s>"
+            ) from None
+        if not name.strip() or parsed[0] < 0 or not 0 < parsed[1] <= parsed[2]:
+            raise SettingsError(f"JOB_RETRIES entry {entry!r} is not <job_type>=<retries>/<first s>/<max s>")
+        policies[name.strip()] = parsed
+    return policies
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

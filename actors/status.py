@@ -184,6 +184,8 @@ class JobStatusMiddleware(Middleware):
 
 
 def _seconds(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 import uuid
 
@@ -252,3 +254,29 @@ async def test_a_waiting_job_shows_its_queue_position_and_eta(
     redis_client.rpush(gate_key(gate), *[1] * WORKER_THREADS)
     await wait_for_status(client, second, "SUCCESS")
     assert "queue_position" not in (await client.get(f"/jobs/{second}")).json()
+
+
+async def test_a_retry_policy_per_job_type_and_poison_jobs_in_the_dead_letters(
+    client: httpx.AsyncClient,
+) -> None:
+    # The tests' workers run with JOB_RETRIES="always_fails=1/0.05/0.05": one retry, 50 ms later.
+    dead_before = (await client.get("/worker/status")).json()["queues"]["default"]["dead_letters"]
+    job_id = await start_job(client, "always_fails", reason="poison")
+    events = await stream_to_end(client, job_id, **{"Last-Event-ID": "0"})
+    assert [(e.data["status"], e.data["attempt"]) for e in events] == [
+        ("PENDING", 1),
+        ("STARTED", 1),
+        ("PENDING", 2),
+        ("STARTED", 2),
+        ("FAILURE", 2),
+    ]
+    assert re.fullmatch(r"Retrying in \d+ ms \(attempt 2 of 2\): poison", events[2].data["message"])
+    await asyncio.to_thread(
+        wait_until,
+        lambda: (
+            httpx.get(f"{client.base_url}/worker/status").json()["queues"]["default"]["dead_letters"]
+            > dead_before
+        ),
+        timeout=10,
+        what="the poison message in the dead letters",
+    )

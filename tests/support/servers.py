@@ -141,6 +141,7 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
         "WORKER_HEARTBEAT_INTERVAL": "1",
         "CANCEL_GRACE": "1",
         "JOB_TIME_LIMITS": "limited=1",
+        "JOB_RETRIES": "always_fails=1/0.05/0.05",
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
