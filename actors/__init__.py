@@ -70,6 +70,11 @@ broker = RedisBroker(
         LogFormat(log_format=settings.log_format),
     ],
 )
+if settings.worker_metrics:
+    # Imported only when asked for: the module creates its metrics folder when imported.
+    from dramatiq.middleware.prometheus import Prometheus
+
+    broker.add_middleware(Prometheus())
 dramatiq.set_broker(broker)
 
 documents = DocumentStore(client=client, max_document_bytes=settings.max_document_bytes)

@@ -88,6 +88,8 @@ class Settings:
     cancel_grace: float = DEFAULT_CANCEL_GRACE
     idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL
     orphan_after: float = DEFAULT_ORPHAN_AFTER
+    #: Dramatiq's own Prometheus exposition in each worker (its port: ``dramatiq_prom_port``).
+    worker_metrics: bool = False
     #: "text" (the seed's lines) or "json" (one object per line, with job_id and job_type).
     log_format: str = "text"
     broker_heartbeat_timeout: float = DEFAULT_BROKER_HEARTBEAT_TIMEOUT
@@ -131,6 +133,7 @@ class Settings:
             idempotency_ttl=_number(env, "IDEMPOTENCY_TTL", DEFAULT_IDEMPOTENCY_TTL, int),
             orphan_after=_number(env, "ORPHAN_AFTER", DEFAULT_ORPHAN_AFTER, float),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
+            worker_metrics=_choice(env, "WORKER_METRICS", ("false", "true")) == "true",
             broker_heartbeat_timeout=_number(
                 env, "BROKER_HEARTBEAT_TIMEOUT", DEFAULT_BROKER_HEARTBEAT_TIMEOUT, float
             ),

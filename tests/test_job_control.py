@@ -280,3 +280,34 @@ async def test_a_retry_policy_per_job_type_and_poison_jobs_in_the_dead_letters(
         timeout=10,
         what="the poison message in the dead letters",
     )
+
+
+def test_dramatiq_worker_metrics_can_be_switched_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from .support.servers import RedisServer, WebServer, free_port, start_workers
+
+    port = free_port()
+    own_redis = RedisServer()
+    own_redis.start()
+    worker = start_workers(
+        own_redis,
+        WORKER_METRICS="true",
+        dramatiq_prom_port=str(port),
+        dramatiq_prom_host="127.0.0.1",
+        dramatiq_prom_db=str(tmp_path),
+    )
+    web = WebServer(own_redis)
+    try:
+        job_id = httpx.post(f"{web.base_url}/jobs/quick_steps", json={"steps": 1}).json()["job_id"]
+        wait_until(
+            lambda: httpx.get(f"{web.base_url}/jobs/{job_id}").json()["status"] == "SUCCESS",
+            timeout=20,
+            what="the job to finish",
+        )
+        names = {f.name for f in text_string_to_metric_families(httpx.get(f"http://127.0.0.1:{port}/").text)}
+    finally:
+        web.stop()
+        worker.stop()
+        own_redis.stop()
+    assert {"dramatiq_messages", "dramatiq_message_duration_milliseconds"} <= names, names
