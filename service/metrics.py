@@ -29,13 +29,16 @@ async def render_metrics(svc: Services) -> bytes:
         async with svc.reader.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.METRICS_TRANSITIONS)
             pipe.hgetall(keys.METRICS_DURATIONS)
-            transitions, durations = await pipe.execute()
+            pipe.zcard(keys.WAITING)
+            pipe.zcard(keys.RUNNING)
+            transitions, durations, waiting, running = await pipe.execute()
     snapshot = _Snapshot(
         transitions={_text(k): int(v) for k, v in transitions.items()},
         durations={_text(k): float(v) for k, v in durations.items()},
         queues=await read_queues(svc),
         workers=len(await read_workers(svc)),
         hub=svc.hub.stats(),
+        current={"PENDING": waiting, "STARTED": running},
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(snapshot)
@@ -53,12 +56,14 @@ class _Snapshot(Collector):
         queues: dict[str, dict[str, int]],
         workers: int,
         hub: dict[str, int | bool],
+        current: dict[str, int],
     ) -> None:
         self.transitions = transitions
         self.durations = durations
         self.queues = queues
         self.workers = workers
         self.hub = hub
+        self.current = current
 
     def collect(self) -> Iterator[Metric]:
         changes = CounterMetricFamily(
@@ -70,6 +75,12 @@ class _Snapshot(Collector):
             job_type, _, status = field.partition(FIELD_SEPARATOR)
             changes.add_metric([job_type, status], count)
         yield changes
+        now = GaugeMetricFamily(
+            "jobservice_jobs", "Jobs waiting for their first start, and running", labels=["status"]
+        )
+        for status, count in self.current.items():
+            now.add_metric([status], count)
+        yield now
 
         runs = HistogramMetricFamily(
             "jobservice_job_duration_seconds", "How long jobs ran, by job type", labels=["job_type"]

@@ -217,6 +217,8 @@ async def test_metrics_parse_and_move(client: httpx.AsyncClient, job_store) -> N
     assert during[("jobservice_open_streams", ())] >= 1
     assert after[("jobservice_events_pushed_total", ())] > before[("jobservice_events_pushed_total", ())]
     assert after[("jobservice_workers", ())] >= 1
+    assert during[("jobservice_jobs", (("status", "PENDING"),))] >= 1, "the idle job waits"
+    assert ("jobservice_jobs", (("status", "STARTED"),)) in after
     assert ("jobservice_queue_messages", (("queue", "default"), ("state", "ready"))) in after
 
 
