@@ -88,6 +88,9 @@ class Settings:
     cancel_grace: float = DEFAULT_CANCEL_GRACE
     idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL
     orphan_after: float = DEFAULT_ORPHAN_AFTER
+    #: Origins allowed to call the API from a browser ("*" for any), and whether with cookies.
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    cors_credentials: bool = False
     #: Dramatiq's own Prometheus exposition in each worker (its port: ``dramatiq_prom_port``).
     worker_metrics: bool = False
     #: "text" (the seed's lines) or "json" (one object per line, with job_id and job_type).
@@ -134,6 +137,10 @@ class Settings:
             orphan_after=_number(env, "ORPHAN_AFTER", DEFAULT_ORPHAN_AFTER, float),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
             worker_metrics=_choice(env, "WORKER_METRICS", ("false", "true")) == "true",
+            cors_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()
+            ),
+            cors_credentials=_choice(env, "CORS_CREDENTIALS", ("false", "true")) == "true",
             broker_heartbeat_timeout=_number(
                 env, "BROKER_HEARTBEAT_TIMEOUT", DEFAULT_BROKER_HEARTBEAT_TIMEOUT, float
             ),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 
 import redis.asyncio as aioredis
-from quart import Quart
+from quart import Quart, Response
 
 from actors.logs import configure_logging
 
 from .context import EXTENSION_KEY, Services
+from .cors import register_cors
 from .errors import register_error_handlers
 from .hub import EventHub
 from .jobs_reader import JobReader
@@ -33,6 +34,12 @@ def create_app() -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes  # JSON bodies have their own limit
     app.json.sort_keys = False  # snapshots keep their documented field order
     register_error_handlers(app)
+    register_cors(app, origins=settings.cors_origins, credentials=settings.cors_credentials)
+
+    @app.get("/")
+    async def dashboard() -> Response:
+        return await app.send_static_file("index.html")
+
     app.register_blueprint(jobs_blueprint)
     app.register_blueprint(events_blueprint)
     app.register_blueprint(ops_blueprint)

@@ -1,0 +1,157 @@
+// app.js — the dashboard at /: upload contracts, start score and audit jobs, watch them live,
+// cancel them, read their results, and see the workers. Built on jobs-client.js only.
+import {
+  auditContracts, getWorkerStatus, listJobs, scoreContracts, uploadDocuments, watchJob,
+} from "./jobs-client.js";
+
+const $ = (selector) => document.querySelector(selector);
+const FLEET_REFRESH_MS = 5000;
+const watched = new Map(); // job id -> {row, handle}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function showError(message) {
+  $("#start-error").textContent = message || "";
+}
+
+async function refreshFleet() {
+  try {
+    const { data } = await getWorkerStatus();
+    const queued = data.jobs_in_queue;
+    $("#fleet").textContent = `${data.workers.length} worker process(es), ${queued} job(s) queued — ${data.status}`;
+    $("#fleet").dataset.state = data.status;
+  } catch (error) {
+    const data = error.response && error.response.data;
+    $("#fleet").textContent = data && data.status === "down" ? "Redis is unavailable" : "Service unreachable";
+    $("#fleet").dataset.state = "down";
+  }
+}
+
+async function refreshDocuments() {
+  const workspace = $("#workspace").value.trim();
+  const list = $("#documents");
+  list.replaceChildren();
+  try {
+    const response = await fetch(`/workspaces/${encodeURIComponent(workspace)}/documents`);
+    if (!response.ok) return;
+    for (const doc of (await response.json()).documents) {
+      list.append(element("li", { text: `${doc.filename} — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}` }));
+    }
+  } catch {
+    // the list is a convenience; the upload status says what went wrong
+  }
+}
+
+function renderResult(job) {
+  const box = $("#results");
+  const table = element("table", { "data-job": job.job_id });
+  const result = job.result;
+  if (job.job_type === "score_contracts") {
+    table.append(element("caption", { text: `Scores for “${result.criterion}” (out of ${result.max_score})` }));
+    table.append(element("tr", {}, element("th", { text: "Contract" }), element("th", { text: "Score" }),
+      element("th", { text: "Best evidence" })));
+    for (const contract of [...result.contracts].sort((a, b) => b.score - a.score)) {
+      const evidence = contract.evidence[0] ? contract.evidence[0].text : "—";
+      table.append(element("tr", {}, element("td", { text: contract.filename }),
+        element("td", { text: String(contract.score) }), element("td", { text: evidence })));
+    }
+  } else if (job.job_type === "audit_contracts") {
+    table.append(element("caption", { text: "Audit" }));
+    table.append(element("tr", {}, element("th", { text: "Contract" }), element("th", { text: "Summary" })));
+    for (const contract of result.contracts) {
+      table.append(element("tr", {}, element("td", { text: contract.filename }),
+        element("td", { text: contract.summary })));
+    }
+  } else {
+    table.append(element("tr", {}, element("td", { text: JSON.stringify(result) })));
+  }
+  box.prepend(table);
+}
+
+function follow(jobId, label) {
+  if (watched.has(jobId)) return;
+  const status = element("span", { class: "job-status", text: "…" });
+  const bar = element("progress", { max: "100", "aria-label": `Progress of ${label}` });
+  const message = element("span", { class: "job-message" });
+  const cancel = element("button", { type: "button", class: "secondary", text: "Cancel" });
+  const row = element("li", { "data-job": jobId },
+    element("span", { class: "job-title", text: `${label} · ${jobId.slice(0, 8)}` }), cancel, bar, status, message);
+  $("#jobs").prepend(row);
+  const show = (job) => {
+    row.dataset.transport = handle.transport; // callbacks come later: handle is set by then
+    status.textContent = job.status;
+    status.dataset.status = job.status;
+    row.dataset.status = job.status;
+    message.textContent = job.message;
+    if (job.progress !== null && job.progress !== undefined) bar.value = job.progress;
+  };
+  const finished = () => { cancel.disabled = true; };
+  const handle = watchJob(jobId, {
+    onProgress: show,
+    onComplete: (_, job) => { finished(); bar.value = 100; renderResult(job); },
+    onError: (text, job) => { finished(); if (job) show(job); else message.textContent = text; },
+  });
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try { await handle.cancel(); } catch (error) { message.textContent = error.message; }
+  });
+  row.dataset.transport = handle.transport;
+  watched.set(jobId, { row, handle });
+}
+
+async function start(kind) {
+  showError("");
+  const workspace = $("#workspace").value.trim();
+  try {
+    const response = kind === "score"
+      ? await scoreContracts($("#criterion").value, workspace, Number($("#max-score").value), false, false, true)
+      : await auditContracts(workspace, null, true);
+    follow(response.data.job_id, kind === "score" ? "Score" : "Audit");
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+$("#upload-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const files = $("#files").files;
+  if (!files.length) { $("#upload-status").textContent = "Choose at least one file."; return; }
+  $("#upload-status").textContent = "Uploading…";
+  try {
+    const { data } = await uploadDocuments($("#workspace").value.trim(), files);
+    $("#upload-status").textContent = `Uploaded ${data.documents.length} document(s).`;
+  } catch (error) {
+    $("#upload-status").textContent = error.message;
+  }
+  refreshDocuments();
+});
+$("#score-form").addEventListener("submit", (event) => { event.preventDefault(); start("score"); });
+$("#audit-button").addEventListener("click", () => start("audit"));
+$("#watch-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const jobId = $("#watch-id").value.trim();
+  if (jobId) follow(jobId, "Job");
+});
+$("#workspace").addEventListener("change", refreshDocuments);
+
+async function showRecentJobs() {
+  try {
+    const { data } = await listJobs({ workspace: $("#workspace").value.trim(), limit: 10 });
+    for (const job of data.jobs.reverse()) follow(job.job_id, job.job_type === "audit_contracts" ? "Audit" : "Score");
+  } catch {
+    // an empty list is fine
+  }
+}
+
+refreshFleet();
+setInterval(refreshFleet, FLEET_REFRESH_MS);
+refreshDocuments();
+showRecentJobs();

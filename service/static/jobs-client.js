@@ -1,0 +1,184 @@
+// jobs-client.js — the job service's browser client: a dependency-free ES module.
+//
+// The seed's API, same names and defaults, so existing code keeps working: scoreContracts,
+// createJob, getJobStatus, getWorkerStatus and pollJobStatus resolve to axios-like responses
+// ({data, status, headers}) and reject with an Error carrying `response` ({status, data}).
+// watchJob() follows a job over Server-Sent Events, resumes after drops, and falls back to
+// (long-)polling by itself when streams fail — a proxy that buffers them, a non-200 answer, no
+// EventSource — so the caller never notices which transport ran.
+
+const settings = { baseUrl: "", credentials: "same-origin" };
+const TERMINAL = new Set(["SUCCESS", "FAILURE", "CANCELLED"]);
+// A stream that brings no event this long after opening is taken to be buffered by a proxy.
+const FIRST_EVENT_TIMEOUT_MS = 10000;
+// Errors in a row, without any event, after which the stream is given up for polling.
+const MAX_STREAM_ERRORS = 2;
+const LONG_POLL_WAIT_S = 25;
+
+/** Where the service is (default: this page's origin) and whether to send cookies. */
+export function configure({ baseUrl = "", credentials = "same-origin" } = {}) {
+  settings.baseUrl = baseUrl.replace(/\/$/, "");
+  settings.credentials = credentials;
+}
+
+async function request(method, path, { body, params, headers = {} } = {}) {
+  const url = new URL(settings.baseUrl + path, window.location.href);
+  for (const [name, value] of Object.entries(params || {})) url.searchParams.set(name, String(value));
+  const init = { method, credentials: settings.credentials, headers: { ...headers } };
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  const result = { data, status: response.status, headers: response.headers };
+  if (!response.ok) {
+    const error = new Error(data && data.error ? data.error.message : `HTTP ${response.status}`);
+    error.response = result;
+    throw error;
+  }
+  return result;
+}
+
+// Async scoring with optional async mode (the seed's signature and default).
+export const scoreContracts = (criterion, workspaceName, maxScore, compareChatgpt, shareDataWithChatgpt, asyncMode = false) =>
+  request("POST", "/score", {
+    body: {
+      criterion,
+      workspace_name: workspaceName,
+      max_score: maxScore,
+      compare_chatgpt: compareChatgpt,
+      share_data_with_chatgpt: shareDataWithChatgpt,
+    },
+    params: { async_mode: asyncMode },
+  });
+
+export const auditContracts = (workspaceName, checklist = null, asyncMode = false) =>
+  request("POST", "/audit", { body: { workspace_name: workspaceName, checklist }, params: { async_mode: asyncMode } });
+
+export const createJob = (jobType, payload) => request("POST", `/jobs/${jobType}`, { body: payload });
+export const getJobStatus = (jobId) => request("GET", `/jobs/${jobId}`);
+export const getWorkerStatus = () => request("GET", "/worker/status");
+export const cancelJob = (jobId) => request("POST", `/jobs/${jobId}/cancel`);
+export const listJobs = (params = {}) => request("GET", "/jobs", { params });
+
+export function uploadDocuments(workspaceName, files) {
+  const form = new FormData();
+  for (const file of files) form.append("file", file);
+  return request("POST", `/workspaces/${encodeURIComponent(workspaceName)}/documents`, { body: form });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Polling utility (the seed's signature and defaults: every 2 s, 150 times = 5 minutes).
+export const pollJobStatus = async (jobId, onProgress, onComplete, onError, pollInterval = 2000, maxAttempts = 150) => {
+  for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
+    try {
+      const { data: job } = await getJobStatus(jobId);
+      onProgress && onProgress(job);
+      if (job.status === "SUCCESS") return onComplete && onComplete(job.result, job);
+      if (TERMINAL.has(job.status)) return onError && onError(errorText(job), job);
+    } catch (error) {
+      return onError && onError(error.message, null);
+    }
+    await sleep(pollInterval);
+  }
+  return onError && onError("Timed out waiting for the job", null);
+};
+
+function errorText(job) {
+  if (job.status === "CANCELLED") return job.message || "Job cancelled";
+  return job.error ? `${job.error.type}: ${job.error.message}` : job.message || "Job failed";
+}
+
+/**
+ * Follow a job until it ends. Callbacks: onProgress(job) for every change, then onComplete(result,
+ * job) or onError(message, job). Returns a handle: stop() stops watching, cancel() cancels the job,
+ * transport tells which transport is running ("sse" or "poll").
+ */
+export function watchJob(jobId, { onProgress, onComplete, onError, pollInterval = 2000, transport = "auto" } = {}) {
+  const state = { stopped: false, transport: null, lastSeq: 0, source: null };
+
+  const deliver = (job) => {
+    if (state.stopped || job.seq <= state.lastSeq) return false;
+    state.lastSeq = job.seq;
+    onProgress && onProgress(job);
+    if (!TERMINAL.has(job.status)) return false;
+    stop();
+    if (job.status === "SUCCESS") onComplete && onComplete(job.result, job);
+    else onError && onError(errorText(job), job);
+    return true;
+  };
+
+  const poll = async () => {
+    state.transport = "poll";
+    while (!state.stopped) {
+      const started = Date.now();
+      try {
+        const params = { wait: LONG_POLL_WAIT_S, since: state.lastSeq };
+        const { data: job } = await request("GET", `/jobs/${jobId}`, { params });
+        if (deliver(job)) return;
+      } catch (error) {
+        if (error.response && error.response.status === 404) {
+          stop();
+          onError && onError(error.message, null);
+          return;
+        }
+      }
+      // A server that answers at once (no long-poll support, or an error) is asked again later.
+      if (Date.now() - started < 1000) await sleep(pollInterval);
+    }
+  };
+
+  const stream = () => {
+    state.transport = "sse";
+    let errors = 0;
+    let heardAnything = false;
+    // since: the whole history first (each state the job went through), then live changes; a
+    // reconnecting EventSource sends Last-Event-ID, which the server prefers.
+    const url = new URL(`${settings.baseUrl}/jobs/${jobId}/events`, window.location.href);
+    url.searchParams.set("since", String(state.lastSeq));
+    const source = new EventSource(url, { withCredentials: settings.credentials === "include" });
+    state.source = source;
+    const fallBack = () => {
+      source.close();
+      if (!state.stopped) poll();
+    };
+    const timer = setTimeout(() => heardAnything || fallBack(), FIRST_EVENT_TIMEOUT_MS);
+    const onEvent = (event) => {
+      heardAnything = true;
+      errors = 0;
+      if (deliver(JSON.parse(event.data))) clearTimeout(timer);
+    };
+    for (const name of ["status", "progress", "snapshot"]) source.addEventListener(name, onEvent);
+    source.onerror = () => {
+      if (state.stopped) return;
+      errors += 1;
+      // CLOSED: a non-200 answer (or 204: nothing left to send); too many errors: streams do not
+      // get through. Either way polling takes over, from the last seq seen.
+      if (source.readyState === EventSource.CLOSED || (!heardAnything && errors >= MAX_STREAM_ERRORS)) {
+        clearTimeout(timer);
+        fallBack();
+      }
+    };
+  };
+
+  function stop() {
+    state.stopped = true;
+    if (state.source) state.source.close();
+  }
+
+  if (transport === "poll" || typeof EventSource === "undefined") poll();
+  else stream();
+
+  return {
+    stop,
+    cancel: () => cancelJob(jobId),
+    get transport() {
+      return state.transport;
+    },
+  };
+}

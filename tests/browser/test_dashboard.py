@@ -1,0 +1,211 @@
+"""The browser side in real headless Chromium (Debian's package, driven by Playwright) against the
+live stack: the dashboard at /, the polling fallback, cancelling, and useAsyncJob in a React page
+served from another origin. Screenshots go to var/screenshots/."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from ..support.contracts import LEASE, NDA, SUPPLY
+from ..support.jobs import gate_key
+from ..support.servers import REPO_ROOT, RedisServer, WebServer, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
+TIMEOUT_MS = 30_000
+
+pytestmark = pytest.mark.usefixtures("workers")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    # Every status each job row shows, in order, as the page shows them.
+    page.add_init_script("""
+        window.__statuses = {};
+        new MutationObserver(() => {
+          for (const row of document.querySelectorAll("#jobs li")) {
+            const seen = (window.__statuses[row.dataset.job] ||= []);
+            const status = row.querySelector(".job-status").textContent;
+            const message = row.querySelector(".job-message").textContent;
+            const last = seen[seen.length - 1];
+            if (!last || last[0] !== status || last[1] !== message) seen.push([status, message]);
+          }
+        }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+    """)
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def upload(page: Page, tmp_path: Path, workspace: str) -> None:
+    files = []
+    for name, text in (("lease.txt", LEASE), ("supply.txt", SUPPLY), ("nda.txt", NDA)):
+        path = tmp_path / name
+        path.write_text(text)
+        files.append(str(path))
+    page.fill("#workspace", workspace)
+    page.set_input_files("#files", files)
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.locator("#upload-status")).to_have_text("Uploaded 3 document(s).")
+    expect(page.locator("#documents li")).to_have_count(3)
+
+
+def test_a_job_started_from_the_page_shows_every_state_and_its_results(
+    page: Page, web: WebServer, tmp_path: Path
+) -> None:
+    page.goto(web.base_url)
+    expect(page.locator("#fleet")).to_contain_text("worker process(es)")
+    shot(page, "1-dashboard")
+    upload(page, tmp_path, f"browser-{uuid.uuid4().hex[:6]}")
+    page.fill("#criterion", "Invoices are paid within 30 days")
+    page.get_by_role("button", name="Score contracts").click()
+    row = page.locator("#jobs li").first
+    expect(row).to_have_attribute("data-status", "SUCCESS")
+    shot(page, "2-scored")
+    statuses = page.evaluate("window.__statuses[document.querySelector('#jobs li').dataset.job]")
+    order = [status for status, _ in statuses]
+    assert order.index("PENDING") < order.index("STARTED") < order.index("SUCCESS"), statuses
+    assert any(message.startswith("Scoring 1/3") for _, message in statuses), "progress was shown"
+    assert row.get_attribute("data-transport") == "sse"
+    table = page.locator("#results table").first
+    expect(table).to_contain_text("lease.txt")
+    first_row = table.locator("tr").nth(1)
+    expect(first_row).to_contain_text("lease.txt")  # sorted by score: the one that states it first
+    expect(first_row).to_contain_text("within 30 days")
+
+
+def test_with_streams_blocked_the_page_completes_by_polling(
+    page: Page, web: WebServer, tmp_path: Path
+) -> None:
+    page.route("**/events*", lambda route: route.abort())  # a proxy that kills event streams
+    page.goto(web.base_url)
+    upload(page, tmp_path, f"fallback-{uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name="Audit contracts").click()
+    row = page.locator("#jobs li").first
+    expect(row).to_have_attribute("data-status", "SUCCESS")
+    assert row.get_attribute("data-transport") == "poll"
+    expect(page.locator("#results table").first).to_contain_text("items found")
+    shot(page, "3-polling-fallback")
+
+
+def test_a_job_cancelled_from_the_page_shows_cancelled(
+    page: Page, web: WebServer, redis_client: redis.Redis
+) -> None:
+    import httpx
+
+    gate = f"page-{uuid.uuid4()}"
+    job_id = httpx.post(f"{web.base_url}/jobs/gated_steps", json={"gate": gate, "steps": 3}).json()["job_id"]
+    page.goto(web.base_url)
+    page.fill("#watch-id", job_id)
+    page.get_by_role("button", name="Watch", exact=True).click()
+    row = page.locator(f"#jobs li[data-job='{job_id}']")
+    expect(row).to_have_attribute("data-status", "STARTED")
+    row.get_by_role("button", name="Cancel").click()
+    expect(row).to_have_attribute("data-status", "CANCELLED")
+    expect(row.locator(".job-status")).to_have_text("CANCELLED")
+    shot(page, "4-cancelled")
+    redis_client.rpush(gate_key(gate), 1, 1, 1)
+
+
+def test_the_page_fits_a_phone(browser: Browser, web: WebServer) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(web.base_url)
+    expect(page.locator("#fleet")).to_contain_text("worker process(es)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    shot(page, "5-phone")
+    context.close()
+
+
+# -- useAsyncJob in a React page on another origin --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def page_origin() -> Iterator[str]:
+    """A static server for tests/browser/ (the React page, its vendored React), another origin."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(Path(__file__).parent))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cors_web(redis_server: RedisServer, page_origin: str) -> Iterator[WebServer]:
+    server = WebServer(redis_server, CORS_ORIGINS=page_origin)
+    yield server
+    server.stop()
+
+
+def test_use_async_job_runs_a_job_in_a_react_page_across_origins(
+    browser: Browser, cors_web: WebServer, page_origin: str
+) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{page_origin}/react-page.html?api={cors_web.base_url}")
+    page.click("#start")
+    expect(page.locator("#result")).to_have_text('{"steps":3,"result":"from react"}')
+    expect(page.locator("#loading")).to_have_text("false")
+    seen = page.locator("#seen").text_content() or ""
+    assert seen.split()[-1] == "SUCCESS" and "PENDING" in seen, seen
+    page.click("#start-slow")
+    expect(page.locator("#status")).to_have_text("STARTED")
+    page.click("#cancel")
+    expect(page.locator("#status")).to_have_text("CANCELLED")
+    expect(page.locator("#error")).to_have_text("Job cancelled")
+    page.close()
+
+
+def test_an_origin_not_on_the_list_gets_no_cors_headers(cors_web: WebServer, page_origin: str) -> None:
+    import httpx
+
+    allowed = httpx.get(f"{cors_web.base_url}/worker/status", headers={"Origin": page_origin})
+    assert allowed.headers["access-control-allow-origin"] == page_origin
+    refused = httpx.get(f"{cors_web.base_url}/worker/status", headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in refused.headers
+    preflight = httpx.options(
+        f"{cors_web.base_url}/jobs/quick_steps",
+        headers={
+            "Origin": page_origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, idempotency-key",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "Idempotency-Key" in preflight.headers["access-control-allow-headers"]
