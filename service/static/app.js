@@ -1,12 +1,18 @@
 // app.js — the dashboard at /: upload contracts, start score and audit jobs, watch them live,
 // cancel them, read their results, and see the workers. Built on jobs-client.js only.
 import {
-  auditContracts, getWorkerStatus, listJobs, scoreContracts, uploadDocuments, watchJob,
+  auditContracts, cancelJob, createJobsWatcher, getWorkerStatus, listJobs, scoreContracts, uploadDocuments,
 } from "./jobs-client.js";
 
 const $ = (selector) => document.querySelector(selector);
 const FLEET_REFRESH_MS = 5000;
-const watched = new Map(); // job id -> {row, handle}
+const rows = new Map(); // job id -> {show, done}
+// One multiplexed event stream for every job on the page (browsers allow six connections).
+const watcher = createJobsWatcher({
+  onProgress: (job) => rows.get(job.job_id)?.show(job),
+  onComplete: (_, job) => rows.get(job.job_id)?.done(job, true),
+  onError: (text, job) => job && rows.get(job.job_id)?.done(job, false),
+});
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -77,7 +83,7 @@ function renderResult(job) {
 }
 
 function follow(jobId, label) {
-  if (watched.has(jobId)) return;
+  if (rows.has(jobId)) return;
   const status = element("span", { class: "job-status", text: "…" });
   const bar = element("progress", { max: "100", "aria-label": `Progress of ${label}` });
   const message = element("span", { class: "job-message" });
@@ -86,25 +92,26 @@ function follow(jobId, label) {
     element("span", { class: "job-title", text: `${label} · ${jobId.slice(0, 8)}` }), cancel, bar, status, message);
   $("#jobs").prepend(row);
   const show = (job) => {
-    row.dataset.transport = handle.transport; // callbacks come later: handle is set by then
+    row.dataset.transport = watcher.transport;
     status.textContent = job.status;
     status.dataset.status = job.status;
     row.dataset.status = job.status;
     message.textContent = job.message;
     if (job.progress !== null && job.progress !== undefined) bar.value = job.progress;
   };
-  const finished = () => { cancel.disabled = true; };
-  const handle = watchJob(jobId, {
-    onProgress: show,
-    onComplete: (_, job) => { finished(); bar.value = 100; renderResult(job); },
-    onError: (text, job) => { finished(); if (job) show(job); else message.textContent = text; },
-  });
+  const done = (job, succeeded) => {
+    cancel.disabled = true;
+    if (succeeded) {
+      bar.value = 100;
+      renderResult(job);
+    }
+  };
   cancel.addEventListener("click", async () => {
     cancel.disabled = true;
-    try { await handle.cancel(); } catch (error) { message.textContent = error.message; }
+    try { await cancelJob(jobId); } catch (error) { message.textContent = error.message; }
   });
-  row.dataset.transport = handle.transport;
-  watched.set(jobId, { row, handle });
+  rows.set(jobId, { show, done });
+  watcher.add(jobId);
 }
 
 async function start(kind) {

@@ -154,6 +154,9 @@ export function watchJob(jobId, { onProgress, onComplete, onError, pollInterval 
       if (deliver(JSON.parse(event.data))) clearTimeout(timer);
     };
     for (const name of ["status", "progress", "snapshot"]) source.addEventListener(name, onEvent);
+    source.onopen = () => {
+      errors = 0;
+    };
     source.onerror = () => {
       if (state.stopped) return;
       errors += 1;
@@ -179,6 +182,104 @@ export function watchJob(jobId, { onProgress, onComplete, onError, pollInterval 
     cancel: () => cancelJob(jobId),
     get transport() {
       return state.transport;
+    },
+  };
+}
+
+/**
+ * Follow many jobs on one multiplexed stream (GET /events?job=…&job=…), so that a page with many
+ * jobs stays within the browser's six connections per origin on HTTP/1.1. Add jobs as they come;
+ * each ends by itself. Callbacks get the job: onProgress(job), onComplete(result, job),
+ * onError(message, job). When the stream cannot be used, each job falls back to watchJob's polling.
+ */
+export function createJobsWatcher({ onProgress, onComplete, onError } = {}) {
+  const jobs = new Map(); // job id -> last seq seen
+  let failures = 0; // stream errors since the last event: too many, and polling takes over
+  let source = null;
+  let polling = false;
+  let closed = false;
+
+  const finish = (job) => {
+    jobs.delete(job.job_id);
+    if (job.status === "SUCCESS") onComplete && onComplete(job.result, job);
+    else onError && onError(errorText(job), job);
+  };
+
+  const deliver = (job) => {
+    const last = jobs.get(job.job_id);
+    if (last === undefined || job.seq <= last) return;
+    jobs.set(job.job_id, job.seq);
+    onProgress && onProgress(job);
+    if (TERMINAL.has(job.status)) finish(job);
+  };
+
+  const fallBack = () => {
+    polling = true;
+    if (source) source.close();
+    for (const jobId of jobs.keys()) pollOne(jobId);
+  };
+
+  const pollOne = (jobId) =>
+    watchJob(jobId, {
+      transport: "poll",
+      onProgress: (job) => deliver(job),
+      onComplete: () => {},
+      onError: (message, job) => { if (!job) { jobs.delete(jobId); onError && onError(message, null); } },
+    });
+
+  const open = () => {
+    if (source) source.close();
+    source = null;
+    if (closed || polling || jobs.size === 0) return;
+    const ids = [...jobs.keys()];
+    const url = new URL(`${settings.baseUrl}/events`, window.location.href);
+    for (const id of ids) url.searchParams.append("job", id);
+    url.searchParams.set("since", ids.map((id) => jobs.get(id)).join("."));
+    const stream = new EventSource(url, { withCredentials: settings.credentials === "include" });
+    source = stream;
+    let heard = false;
+    const timer = setTimeout(() => heard || fallBack(), FIRST_EVENT_TIMEOUT_MS);
+    const onEvent = (event) => {
+      heard = true;
+      failures = 0;
+      deliver(JSON.parse(event.data));
+    };
+    for (const name of ["status", "progress", "snapshot"]) stream.addEventListener(name, onEvent);
+    stream.onopen = () => {
+      failures = 0; // connected: a later drop (rotation, a redeploy) is not a failing transport
+    };
+    stream.onerror = () => {
+      if (source !== stream) return;
+      failures += 1;
+      clearTimeout(timer);
+      if (jobs.size === 0) {
+        stream.close(); // every job ended: the server closed the stream
+      } else if (stream.readyState === EventSource.CLOSED || failures >= MAX_STREAM_ERRORS) {
+        fallBack();
+      } else if (stream.readyState === EventSource.CONNECTING) {
+        // Reconnecting reuses the old URL; reopen with the current jobs and positions instead.
+        open();
+      }
+    };
+  };
+
+  return {
+    add(jobId) {
+      if (closed || jobs.has(jobId)) return;
+      jobs.set(jobId, 0);
+      if (polling || typeof EventSource === "undefined") {
+        polling = true;
+        pollOne(jobId);
+      } else {
+        open();
+      }
+    },
+    close() {
+      closed = true;
+      if (source) source.close();
+    },
+    get transport() {
+      return polling ? "poll" : "sse";
     },
   };
 }

@@ -34,6 +34,7 @@ SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.usefixtures("workers")
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +210,25 @@ def test_an_origin_not_on_the_list_gets_no_cors_headers(cors_web: WebServer, pag
     assert preflight.status_code == 200
     assert "POST" in preflight.headers["access-control-allow-methods"]
     assert "Idempotency-Key" in preflight.headers["access-control-allow-headers"]
+
+
+def test_many_jobs_share_one_event_stream(page: Page, web: WebServer, redis_client: redis.Redis) -> None:
+    import httpx
+
+    gate = f"many-{uuid.uuid4()}"
+    job_ids = [
+        httpx.post(f"{web.base_url}/jobs/gated_steps", json={"gate": gate, "steps": 1}).json()["job_id"]
+        for _ in range(8)
+    ]
+    streams: list[str] = []
+    page.on("request", lambda request: "/events" in request.url and streams.append(request.url))
+    page.goto(web.base_url)
+    for job_id in job_ids:  # more jobs than the six connections a browser allows per origin
+        page.fill("#watch-id", job_id)
+        page.get_by_role("button", name="Watch", exact=True).click()
+    redis_client.rpush(gate_key(gate), *[1] * len(job_ids))
+    for job_id in job_ids:
+        expect(page.locator(f"#jobs li[data-job='{job_id}']")).to_have_attribute("data-status", "SUCCESS")
+    expect(page.locator("#fleet")).to_contain_text("worker process(es)")  # the page still gets through
+    assert all("/events?" in url and "/jobs/" not in url for url in streams), streams
+    assert len(streams) <= len(job_ids), "one multiplexed stream, reopened as jobs were added"
