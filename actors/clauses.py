@@ -32,7 +32,6 @@ this those to under upon was we were what when where which while who will with w
 would you your all also each every herein hereof hereto thereof hereunder
 """
 STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
-_stemmer = snowballstemmer.stemmer("english")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +46,14 @@ def quote(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+@functools.cache
+def _english_stemmer() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("english")
+
+
 @functools.lru_cache(maxsize=100_000)  # contract vocabulary is small; stemming is the slow part
 def stem(word: str) -> str:
-    stemmed = _stemmer.stemWord(word)
+    stemmed = _english_stemmer().stemWord(word)
     return _SAME_AS.get(stemmed, stemmed)
 
 

@@ -40,6 +40,9 @@ def configure_logging(log_format: str) -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format=PLAIN_FORMAT)
+        # Hypercorn's loggers have handlers of their own: without this, each line shows twice.
+        for name in ("hypercorn.error", "hypercorn.access"):
+            logging.getLogger(name).propagate = False
     if log_format == "json":
         for handler in root.handlers:
             handler.setFormatter(JsonFormatter())
