@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
@@ -35,6 +35,7 @@ from .states import JobStatus
 from .store import JobStore
 
 logger = logging.getLogger("jobs")
+_M = TypeVar("_M", bound=Middleware)
 
 #: The job argument that places a job in a workspace (the seed's name for it).
 WORKSPACE_ARGUMENT = "workspace_name"
@@ -200,17 +201,22 @@ def _job_logger(message: dramatiq.Message) -> logging.LoggerAdapter[logging.Logg
 
 
 def status_middleware(broker: dramatiq.Broker) -> JobStatusMiddleware:
-    """The broker's status middleware (as Dramatiq's own code finds its Results middleware)."""
-    for middleware in broker.middleware:
-        if isinstance(middleware, JobStatusMiddleware):
-            return middleware
-    raise RuntimeError("the broker has no JobStatusMiddleware")
+    """The broker's status middleware, which holds the job store."""
+    found = _middleware(broker, JobStatusMiddleware)
+    if found is None:
+        raise RuntimeError("the broker has no JobStatusMiddleware")
+    return found
 
 
 def _worker_id(broker: dramatiq.Broker) -> str | None:
     """The id under which this worker process beats (``WorkerHeartbeat``), if it does."""
-    beat = next((m for m in broker.middleware if isinstance(m, WorkerHeartbeat)), None)
+    beat = _middleware(broker, WorkerHeartbeat)
     return beat.worker_id or None if beat is not None else None
+
+
+def _middleware(broker: dramatiq.Broker, kind: type[_M]) -> _M | None:
+    """The broker's middleware of ``kind`` (as Dramatiq's own code finds its Results middleware)."""
+    return next((m for m in broker.middleware if isinstance(m, kind)), None)
 
 
 def _is_public_job(broker: dramatiq.Broker, message: dramatiq.Message) -> bool:

@@ -100,30 +100,55 @@ function errorText(job) {
  * transport tells which transport is running ("sse" or "poll").
  */
 export function watchJob(jobId, { onProgress, onComplete, onError, pollInterval = 2000, transport = "auto" } = {}) {
-  const state = { stopped: false, transport: null, lastSeq: 0, source: null };
+  const watcher = createJobsWatcher({ onProgress, onComplete, onError, pollInterval, poll: transport === "poll" });
+  watcher.add(jobId);
+  return {
+    stop: () => watcher.close(),
+    cancel: () => cancelJob(jobId),
+    get transport() {
+      return watcher.transport;
+    },
+  };
+}
 
+/**
+ * Follow many jobs on one multiplexed stream (GET /events?job=…&job=…), so that a page with many
+ * jobs stays within the browser's six connections per origin on HTTP/1.1. Add jobs as they come;
+ * each ends by itself. Callbacks get the job: onProgress(job), onComplete(result, job),
+ * onError(message, job). Every state is delivered once, in order, from the job's first event.
+ * When streams do not get through — a non-200 answer, errors before any event, no event within
+ * 10 s (a buffering proxy), no EventSource — each job is long-polled instead, from where it was.
+ */
+export function createJobsWatcher({ onProgress, onComplete, onError, pollInterval = 2000, poll = false } = {}) {
+  const jobs = new Map(); // job id -> last seq delivered
+  let polling = poll || typeof EventSource === "undefined";
+  let failures = 0; // stream errors since the stream last connected
+  let source = null;
+  let closed = false;
+
+  // Hands a job's state to the callbacks once; true when the job has ended.
   const deliver = (job) => {
-    if (state.stopped || job.seq <= state.lastSeq) return false;
-    state.lastSeq = job.seq;
+    const last = jobs.get(job.job_id);
+    if (closed || last === undefined || job.seq <= last) return false;
+    jobs.set(job.job_id, job.seq);
     onProgress && onProgress(job);
     if (!TERMINAL.has(job.status)) return false;
-    stop();
+    jobs.delete(job.job_id);
     if (job.status === "SUCCESS") onComplete && onComplete(job.result, job);
     else onError && onError(errorText(job), job);
     return true;
   };
 
-  const poll = async () => {
-    state.transport = "poll";
-    while (!state.stopped) {
+  const pollOne = async (jobId) => {
+    while (!closed && jobs.has(jobId)) {
       const started = Date.now();
       try {
-        const params = { wait: LONG_POLL_WAIT_S, since: state.lastSeq };
+        const params = { wait: LONG_POLL_WAIT_S, since: jobs.get(jobId) };
         const { data: job } = await request("GET", `/jobs/${jobId}`, { params });
         if (deliver(job)) return;
       } catch (error) {
         if (error.response && error.response.status === 404) {
-          stop();
+          jobs.delete(jobId);
           onError && onError(error.message, null);
           return;
         }
@@ -133,99 +158,12 @@ export function watchJob(jobId, { onProgress, onComplete, onError, pollInterval 
     }
   };
 
-  const stream = () => {
-    state.transport = "sse";
-    let errors = 0;
-    let heardAnything = false;
-    // since: the whole history first (each state the job went through), then live changes; a
-    // reconnecting EventSource sends Last-Event-ID, which the server prefers.
-    const url = new URL(`${settings.baseUrl}/jobs/${jobId}/events`, window.location.href);
-    url.searchParams.set("since", String(state.lastSeq));
-    const source = new EventSource(url, { withCredentials: settings.credentials === "include" });
-    state.source = source;
-    const fallBack = () => {
-      source.close();
-      if (!state.stopped) poll();
-    };
-    const timer = setTimeout(() => heardAnything || fallBack(), FIRST_EVENT_TIMEOUT_MS);
-    const onEvent = (event) => {
-      heardAnything = true;
-      errors = 0;
-      if (deliver(JSON.parse(event.data))) clearTimeout(timer);
-    };
-    for (const name of ["status", "progress", "snapshot"]) source.addEventListener(name, onEvent);
-    source.onopen = () => {
-      errors = 0;
-    };
-    source.onerror = () => {
-      if (state.stopped) return;
-      errors += 1;
-      // CLOSED: a non-200 answer (or 204: nothing left to send); too many errors: streams do not
-      // get through. Either way polling takes over, from the last seq seen.
-      if (source.readyState === EventSource.CLOSED || (!heardAnything && errors >= MAX_STREAM_ERRORS)) {
-        clearTimeout(timer);
-        fallBack();
-      }
-    };
-  };
-
-  function stop() {
-    state.stopped = true;
-    if (state.source) state.source.close();
-  }
-
-  if (transport === "poll" || typeof EventSource === "undefined") poll();
-  else stream();
-
-  return {
-    stop,
-    cancel: () => cancelJob(jobId),
-    get transport() {
-      return state.transport;
-    },
-  };
-}
-
-/**
- * Follow many jobs on one multiplexed stream (GET /events?job=…&job=…), so that a page with many
- * jobs stays within the browser's six connections per origin on HTTP/1.1. Add jobs as they come;
- * each ends by itself. Callbacks get the job: onProgress(job), onComplete(result, job),
- * onError(message, job). When the stream cannot be used, each job falls back to watchJob's polling.
- */
-export function createJobsWatcher({ onProgress, onComplete, onError } = {}) {
-  const jobs = new Map(); // job id -> last seq seen
-  let failures = 0; // stream errors since the last event: too many, and polling takes over
-  let source = null;
-  let polling = false;
-  let closed = false;
-
-  const finish = (job) => {
-    jobs.delete(job.job_id);
-    if (job.status === "SUCCESS") onComplete && onComplete(job.result, job);
-    else onError && onError(errorText(job), job);
-  };
-
-  const deliver = (job) => {
-    const last = jobs.get(job.job_id);
-    if (last === undefined || job.seq <= last) return;
-    jobs.set(job.job_id, job.seq);
-    onProgress && onProgress(job);
-    if (TERMINAL.has(job.status)) finish(job);
-  };
-
   const fallBack = () => {
     polling = true;
     if (source) source.close();
+    source = null;
     for (const jobId of jobs.keys()) pollOne(jobId);
   };
-
-  const pollOne = (jobId) =>
-    watchJob(jobId, {
-      transport: "poll",
-      onProgress: (job) => deliver(job),
-      onComplete: () => {},
-      onError: (message, job) => { if (!job) { jobs.delete(jobId); onError && onError(message, null); } },
-    });
 
   const open = () => {
     if (source) source.close();
@@ -241,7 +179,6 @@ export function createJobsWatcher({ onProgress, onComplete, onError } = {}) {
     const timer = setTimeout(() => heard || fallBack(), FIRST_EVENT_TIMEOUT_MS);
     const onEvent = (event) => {
       heard = true;
-      failures = 0;
       deliver(JSON.parse(event.data));
     };
     for (const name of ["status", "progress", "snapshot"]) stream.addEventListener(name, onEvent);
@@ -256,9 +193,8 @@ export function createJobsWatcher({ onProgress, onComplete, onError } = {}) {
         stream.close(); // every job ended: the server closed the stream
       } else if (stream.readyState === EventSource.CLOSED || failures >= MAX_STREAM_ERRORS) {
         fallBack();
-      } else if (stream.readyState === EventSource.CONNECTING) {
-        // Reconnecting reuses the old URL; reopen with the current jobs and positions instead.
-        open();
+      } else {
+        open(); // the browser would reconnect with the old URL; reopen with the current positions
       }
     };
   };
@@ -267,12 +203,8 @@ export function createJobsWatcher({ onProgress, onComplete, onError } = {}) {
     add(jobId) {
       if (closed || jobs.has(jobId)) return;
       jobs.set(jobId, 0);
-      if (polling || typeof EventSource === "undefined") {
-        polling = true;
-        pollOne(jobId);
-      } else {
-        open();
-      }
+      if (polling) pollOne(jobId);
+      else open();
     },
     close() {
       closed = true;
