@@ -12,6 +12,7 @@ Each run logs one line saying what it did.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -24,6 +25,7 @@ from . import keys
 from .heartbeat import MISSED_BEATS_ALLOWED, prune_stale_workers
 from .settings import Settings
 from .states import JobStatus
+from .status import status_middleware
 from .store import JobStore
 
 logger = logging.getLogger("jobs.maintenance")
@@ -81,10 +83,12 @@ def reap(broker: dramatiq.Broker, store: JobStore, settings: Settings) -> tuple[
         if snapshot.get("worker") in live or now - started < settings.orphan_after:
             continue
         encoded = store.message(job_id)
-        actor = broker.actors.get(snapshot["job_type"])
-        max_retries = actor.options.get("max_retries", settings.max_retries) if actor else 0
-        if encoded is not None and actor is not None and snapshot["attempt"] <= max_retries:
-            message = dramatiq.Message.decode(encoded)
+        message = dramatiq.Message.decode(encoded) if encoded is not None else None
+        if (
+            message is not None
+            and message.actor_name in broker.actors
+            and snapshot["attempt"] <= status_middleware(broker).max_retries(broker, message)
+        ):
             retry = message.copy(
                 options={"retries": snapshot["attempt"], "traceback": f"WorkerLost: {WORKER_LOST}"}
             )
@@ -111,8 +115,8 @@ def sweep(client: redis.Redis) -> dict[str, int]:
             removed["orphaned logs"] += client.delete(key)
     for key in client.scan_iter(match=keys.job_message("*"), count=SCAN_BATCH):
         job_id = key.decode().removeprefix(keys.job_message(""))
-        status = client.hget(keys.job(job_id), "status")
-        if status is None or JobStatus(status.decode().strip('"')).is_terminal:
+        status = client.hget(keys.job(job_id), "status")  # a JSON-encoded field, like every other
+        if status is None or JobStatus(json.loads(status)).is_terminal:
             removed["finished jobs' messages"] += client.delete(key)
     indexes = (
         keys.JOBS_INDEX,

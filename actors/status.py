@@ -69,7 +69,7 @@ class JobStatusMiddleware(Middleware):
             return
         if delay is None:
             return  # a delayed retry moving from the delay queue to its queue: no new state
-        max_attempts = 1 + self._max_retries(broker, message)
+        max_attempts = 1 + self.max_retries(broker, message)
         delay_s = (delay or 0) / 1000
         error = _error_from_traceback(message.options.get("traceback", ""))
         attempt_text = f"attempt {retries + 1} of {max_attempts}"
@@ -179,7 +179,8 @@ class JobStatusMiddleware(Middleware):
                 error["message"],
             )
 
-    def _max_retries(self, broker: dramatiq.Broker, message: dramatiq.Message) -> int:
+    def max_retries(self, broker: dramatiq.Broker, message: dramatiq.Message) -> int:
+        """Retries allowed for ``message``: its own option, else its actor's, else the default."""
         actor_options = broker.get_actor(message.actor_name).options
         return message.options.get("max_retries", actor_options.get("max_retries", self.default_max_retries))
 
