@@ -73,11 +73,10 @@ async def workspace_events(workspace: str) -> Response:
         raise BadRequest(
             f"A workspace name has 1 to {MAX_WORKSPACE_NAME} characters", code="invalid_parameter"
         )
-    raw = request.headers.get("Last-Event-ID") or request.args.get("since") or ""
-    since = raw.strip() or None
+    since = _raw_position()
     if since is not None and parse_entry_id(since) is None:
         raise BadRequest(
-            f"Last-Event-ID/since must be a workspace event id like 1732845-0, not {raw!r}",
+            f"Last-Event-ID/since must be a workspace event id like 1732845-0, not {since!r}",
             code="invalid_parameter",
         )
     return _event_stream_response(WorkspaceStream(workspace=workspace, since=since, **_common()))
@@ -105,12 +104,18 @@ def _event_stream_response(stream: EventStream) -> Response:
     return response
 
 
+def _raw_position() -> str | None:
+    """What the client says it has seen: ``Last-Event-ID`` (EventSource), else ``?since=``."""
+    raw = (request.headers.get("Last-Event-ID") or request.args.get("since") or "").strip()
+    return raw or None
+
+
 def _position(job_ids: list[str]) -> dict[str, int] | None:
     """The client's position (``Last-Event-ID``, else ``?since=``): a seq per job, or None."""
-    raw = request.headers.get("Last-Event-ID") or request.args.get("since")
-    if raw is None or raw.strip() == "":
+    raw = _raw_position()
+    if raw is None:
         return None
-    parts = raw.strip().split(".")
+    parts = raw.split(".")
     if len(parts) != len(job_ids) or not all(part.isdigit() for part in parts):
         shape = "a non-negative integer" if len(job_ids) == 1 else f"{len(job_ids)} integers joined by dots"
         raise BadRequest(f"Last-Event-ID/since must be {shape}, not {raw!r}", code="invalid_parameter")
