@@ -192,11 +192,11 @@ def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ),
     ]
     if not args.no_scheduler:
-        commands.append(("scheduler", [*_periodiq_command(python), "actors"]))
+        commands.append(("scheduler", [*periodiq_command(python), "actors"]))
     return commands
 
 
-def _periodiq_command(python: str) -> list[str]:
+def periodiq_command(python: str) -> list[str]:
     """periodiq has no ``__main__`` module: run its console script, or its entry point, with ``python``."""
     for folder in (Path(sysconfig.get_path("scripts")), Path(python).parent):
         script = folder / "periodiq"
@@ -216,13 +216,13 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
         return configured, None, "(from REDIS_URL)"
     if not args.embedded and _answers_ping(LOCAL_REDIS_HOST, LOCAL_REDIS_PORT):
         return f"redis://{LOCAL_REDIS_HOST}:{LOCAL_REDIS_PORT}/0", None, "(already running)"
-    port = args.redis_port or _free_port()
+    port = args.redis_port or free_port()
     if _port_in_use(port):
         raise StackError(f"port {port} on 127.0.0.1 is in use; choose another --redis-port")
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        _redis_binary(),
+        redis_server_binary(),
         "--bind",
         "127.0.0.1",
         "--port",
@@ -248,7 +248,7 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
     return f"redis://127.0.0.1:{port}/0", child, f"(embedded), data in {data_dir}"
 
 
-def _redis_binary() -> str:
+def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
@@ -281,7 +281,7 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -1,8 +1,9 @@
 """The Quart application factory: ``hypercorn "service:create_app()"`` serves what it returns.
 
-Redis connections are made at start-up and closed at shutdown: a pool for reads, and the hub's
-own single pub/sub connection. Importing ``actors`` configures the Dramatiq broker (and reads the
-settings once); the web process uses that broker to enqueue jobs.
+Importing ``actors`` builds the job engine and declares every job type (reading the engine's and
+the domain's settings once); the web process sends jobs on that engine's broker. The web's own
+settings are read here. Redis connections are made at start-up and closed at shutdown: a pool
+for reads, and the hub's own single pub/sub connection.
 """
 
 from __future__ import annotations
@@ -12,24 +13,24 @@ import os
 import redis.asyncio as aioredis
 from quart import Quart, Response
 
-from actors.logs import configure_logging
+import actors
+from actors.jobs.fleet import Fleet
+from actors.jobs.middleware import configure_logging
+from actors.jobs.reader import JobReader
 
 from .context import EXTENSION_KEY, Services
 from .cors import register_cors
 from .errors import register_error_handlers
-from .hub import EventHub
-from .jobs_reader import JobReader
-from .routes_events import blueprint as events_blueprint
-from .routes_jobs import blueprint as jobs_blueprint
-from .routes_ops import blueprint as ops_blueprint
-from .routes_workspaces import blueprint as workspaces_blueprint
+from .routes import register_routes
+from .settings import WebSettings
+from .sse.hub import EventHub
 
 
 def create_app() -> Quart:
-    import actors  # configures the broker and registers every job type, from actors.settings
-
-    settings = actors.settings
-    configure_logging(settings.log_format)
+    engine = actors.engine
+    settings = WebSettings.from_env()
+    redis_url, redis_timeout = engine.settings.redis_url, engine.settings.redis_timeout
+    configure_logging(engine.settings.log_format)
     app = Quart(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes  # JSON bodies have their own limit
     app.json.sort_keys = False  # snapshots keep their documented field order
@@ -40,28 +41,25 @@ def create_app() -> Quart:
     async def dashboard() -> Response:
         return await app.send_static_file("index.html")
 
-    app.register_blueprint(jobs_blueprint)
-    app.register_blueprint(events_blueprint)
-    app.register_blueprint(ops_blueprint)
-    app.register_blueprint(workspaces_blueprint)
+    register_routes(app)
 
     @app.before_serving
     async def _connect() -> None:
         # A bounded pool: a burst of requests waits for a connection instead of opening more.
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url,
+            redis_url,
             max_connections=settings.redis_pool_size,
-            timeout=settings.redis_timeout,
-            socket_connect_timeout=settings.redis_timeout,
-            socket_timeout=settings.redis_timeout,
+            timeout=redis_timeout,
+            socket_connect_timeout=redis_timeout,
+            socket_timeout=redis_timeout,
             client_name=f"jobs-web-{os.getpid()}",
         )
-        reader = JobReader(client=aioredis.Redis(connection_pool=pool))
+        client = aioredis.Redis(connection_pool=pool)
         # The hub's connection idles between events, so it has no read timeout; it pings instead.
         hub = EventHub(
             client=aioredis.Redis.from_url(
-                settings.redis_url,
-                socket_connect_timeout=settings.redis_timeout,
+                redis_url,
+                socket_connect_timeout=redis_timeout,
                 socket_keepalive=True,
                 client_name=f"jobs-web-hub-{os.getpid()}",
             ),
@@ -71,11 +69,15 @@ def create_app() -> Quart:
         await hub.start()
         app.extensions[EXTENSION_KEY] = Services(
             settings=settings,
-            broker=actors.broker,
-            reader=reader,
+            engine=engine,
+            documents=actors.resources.documents,
+            reader=JobReader(client=client, fields=engine.store.fields),
+            fleet=Fleet(
+                client=client,
+                heartbeat_interval=engine.settings.worker_heartbeat_interval,
+                queues=engine.broker.get_declared_queues(),
+            ),
             hub=hub,
-            documents=actors.documents,
-            store=actors.job_store,
         )
 
     @app.after_serving

@@ -1,30 +1,30 @@
-"""What the routes share, built at start-up: settings, broker, Redis reader and event hub."""
+"""What the routes share, built at start-up: settings, the engine, the documents, readers, the hub."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dramatiq
 from quart import current_app
 
-from actors.documents import DocumentStore
-from actors.settings import Settings
-from actors.store import JobStore
+from actors.contracts.documents import DocumentStore
+from actors.jobs.engine import JobEngine
+from actors.jobs.fleet import Fleet
+from actors.jobs.reader import JobReader
 
-from .hub import EventHub
-from .jobs_reader import JobReader
+from .settings import WebSettings
+from .sse.hub import EventHub
 
 EXTENSION_KEY = "jobservice"
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    settings: Settings
-    broker: dramatiq.Broker
-    reader: JobReader
-    hub: EventHub
+    settings: WebSettings
+    engine: JobEngine  # its broker sends jobs; its store writes only to cancel
     documents: DocumentStore
-    store: JobStore  # the workers' store: the web side writes only to cancel
+    reader: JobReader
+    fleet: Fleet
+    hub: EventHub
 
 
 def services() -> Services:

@@ -1,44 +1,45 @@
-"""HTTP errors: every failure a client can see is JSON ``{"error": {"code", "message"}}``.
+"""HTTP errors: every failure a client can see is JSON ``{"error": {"code", "message", ...}}``.
 
-    ApiError (status, code)
-    ├── BadRequest            400  invalid_json, invalid_parameter, data_sharing_not_allowed
-    ├── NotFound              404  job_not_found, unknown_job_type, workspace_not_found,
-    │                              document_not_found, not_found
+    ApiError (status, code)        raised by the routes themselves
+    ├── BadRequest            400  invalid_json, invalid_parameter
+    ├── NotFound              404  job_not_found, not_found
     ├── Conflict              409  job_finished
-    ├── PayloadTooLarge       413  request_entity_too_large, document_too_large
-    ├── UnsupportedMediaType  415  unsupported_document
-    ├── UnprocessableEntity   422  invalid_payload, workspace_empty, unreadable_document,
-    │                              idempotency_key_reused
+    ├── PayloadTooLarge       413  request_entity_too_large
     └── ServiceUnavailable    503  redis_unavailable
 
-``register_error_handlers`` maps the ``actors`` exception tree, Werkzeug's HTTP errors and any
-unexpected exception onto that shape; an unexpected exception is logged and answered 500 with
-no traceback (DESIGN invariant 7), a Redis outage is answered 503.
+The engine's and the domain's own errors (``actors.jobs.errors``, ``actors.contracts.errors``)
+are answered from one table, ``ERROR_TABLE``: each class's status and code, the most specific
+class winning. Werkzeug's HTTP errors keep their status; an unexpected exception is logged and
+answered 500 with no traceback (docs/design.md, invariant 7); a Redis outage is answered 503.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import partial
+from collections.abc import Callable
 from typing import Any
 
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from actors.errors import (
+from actors.contracts.errors import (
+    ContractError,
     DataSharingRefused,
     DocumentTooLarge,
     EmptyWorkspace,
-    IdempotencyKeyReused,
-    InvalidPayload,
-    StoreUnavailable,
     UnknownDocument,
-    UnknownJobType,
     UnknownWorkspace,
     UnreadableDocument,
     UnsupportedDocument,
 )
-from actors.records import REDIS_UNAVAILABLE_ERRORS
+from actors.jobs.errors import (
+    IdempotencyKeyReused,
+    InvalidPayload,
+    JobError,
+    StoreUnavailable,
+    UnknownJobType,
+)
+from actors.jobs.events import REDIS_UNAVAILABLE_ERRORS
 
 logger = logging.getLogger("jobs.api")
 
@@ -79,35 +80,40 @@ class PayloadTooLarge(ApiError):
     code = "request_entity_too_large"
 
 
-class UnsupportedMediaType(ApiError):
-    status = 415
-    code = "unsupported_document"
-
-
-class UnprocessableEntity(ApiError):
-    status = 422
-    code = "invalid_payload"
-
-
 class ServiceUnavailable(ApiError):
     status = 503
     code = "redis_unavailable"
 
 
-async def _as_api_error(api_error: type[ApiError], code: str, error: Exception) -> Response:
-    return api_error(str(error), code=code).to_response()
+def _fields(error: Any) -> dict[str, Any]:
+    return {"fields": error.problems}
 
 
-#: The actors' errors that map one-to-one onto an HTTP error and code.
-_SERVICE_ERRORS: dict[type[Exception], tuple[type[ApiError], str]] = {
-    UnknownWorkspace: (NotFound, "workspace_not_found"),
-    UnknownDocument: (NotFound, "document_not_found"),
-    EmptyWorkspace: (UnprocessableEntity, "workspace_empty"),
-    UnreadableDocument: (UnprocessableEntity, "unreadable_document"),
-    UnsupportedDocument: (UnsupportedMediaType, "unsupported_document"),
-    DocumentTooLarge: (PayloadTooLarge, "document_too_large"),
-    IdempotencyKeyReused: (UnprocessableEntity, "idempotency_key_reused"),
+#: The engine's and the domain's errors as clients see them: status, code, and extra details.
+ERROR_TABLE: dict[type[Exception], tuple[int, str, Callable[[Any], dict[str, Any]] | None]] = {
+    StoreUnavailable: (503, "redis_unavailable", None),
+    UnknownJobType: (404, "unknown_job_type", lambda error: {"valid_job_types": error.valid}),
+    InvalidPayload: (422, "invalid_payload", _fields),
+    IdempotencyKeyReused: (422, "idempotency_key_reused", None),
+    DataSharingRefused: (400, "data_sharing_not_allowed", _fields),
+    UnknownWorkspace: (404, "workspace_not_found", None),
+    UnknownDocument: (404, "document_not_found", None),
+    EmptyWorkspace: (422, "workspace_empty", None),
+    UnreadableDocument: (422, "unreadable_document", None),
+    UnsupportedDocument: (415, "unsupported_document", None),
+    DocumentTooLarge: (413, "document_too_large", None),
 }
+
+
+def as_api_error(error: Exception) -> ApiError | None:
+    """The answer ``ERROR_TABLE`` gives for ``error`` (its most specific listed class), if any."""
+    entry = next((ERROR_TABLE[kind] for kind in type(error).__mro__ if kind in ERROR_TABLE), None)
+    if entry is None:
+        return None
+    status, code, details = entry
+    api_error = ApiError(str(error), code=code, **(details(error) if details else {}))
+    api_error.status = status
+    return api_error
 
 
 def register_error_handlers(app: Quart) -> None:
@@ -115,27 +121,23 @@ def register_error_handlers(app: Quart) -> None:
     async def _api_error(error: ApiError) -> Response:
         return error.to_response()
 
-    async def _store_unavailable(error: Exception) -> Response:
-        logger.warning("Answering 503: %s", error)
-        return ServiceUnavailable("Redis is unavailable; try again shortly").to_response()
+    async def _layer_error(error: Exception) -> Response:
+        api_error = as_api_error(error)
+        if api_error is None:
+            return await _unexpected(error)
+        if api_error.status == ServiceUnavailable.status:
+            logger.warning("Answering 503: %s", error)
+            api_error.message = "Redis is unavailable; try again shortly"
+        return api_error.to_response()
 
-    for unavailable in (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS):
-        app.register_error_handler(unavailable, _store_unavailable)
+    for layer in (JobError, ContractError):
+        app.register_error_handler(layer, _layer_error)
 
-    @app.errorhandler(UnknownJobType)
-    async def _unknown_job_type(error: UnknownJobType) -> Response:
-        return NotFound(str(error), code="unknown_job_type", valid_job_types=error.valid).to_response()
+    async def _redis_unavailable(error: Exception) -> Response:
+        return await _layer_error(StoreUnavailable(str(error)))
 
-    @app.errorhandler(InvalidPayload)
-    async def _invalid_payload(error: InvalidPayload) -> Response:
-        return UnprocessableEntity(str(error), fields=error.problems).to_response()
-
-    @app.errorhandler(DataSharingRefused)
-    async def _data_sharing_refused(error: DataSharingRefused) -> Response:
-        return BadRequest(str(error), code="data_sharing_not_allowed", fields=error.problems).to_response()
-
-    for error_class, (api_error, code) in _SERVICE_ERRORS.items():
-        app.register_error_handler(error_class, partial(_as_api_error, api_error, code))
+    for unavailable in REDIS_UNAVAILABLE_ERRORS:
+        app.register_error_handler(unavailable, _redis_unavailable)
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
@@ -146,5 +148,5 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
-        logger.exception("Unexpected error")
+        logger.exception("Unexpected error", exc_info=error)
         return ApiError("Internal error; it has been logged").to_response()

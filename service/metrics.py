@@ -1,7 +1,7 @@
 """``GET /metrics``: the service in Prometheus's text format.
 
-Fleet-wide figures come from Redis (so every web process reports the same): status changes per
-job type and status, the run-time histogram per job type (both kept by ``actors.metrics``), queue
+Fleet-wide figures come from Redis (so every web process reports the same, read by the engine's
+``Fleet``): status changes per job type and status, the run-time histogram per job type, queue
 depths and live workers. Per-process figures come from this process's hub: open streams, events
 pushed, streams dropped. Dramatiq's own worker metrics are served by its Prometheus middleware in
 each worker process when ``WORKER_METRICS`` is set (see the README).
@@ -16,29 +16,20 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from actors import keys
-from actors.metrics import DURATION_BUCKETS, FIELD_SEPARATOR, bucket_label
-from actors.records import redis_errors_as_unavailable
+from actors.jobs.metrics import DURATION_BUCKETS, FIELD_SEPARATOR, bucket_label
 
 from .context import Services
-from .fleet import read_queues, read_workers
 
 
 async def render_metrics(svc: Services) -> bytes:
-    with redis_errors_as_unavailable():
-        async with svc.reader.client.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.METRICS_TRANSITIONS)
-            pipe.hgetall(keys.METRICS_DURATIONS)
-            pipe.zcard(keys.WAITING)
-            pipe.zcard(keys.RUNNING)
-            transitions, durations, waiting, running = await pipe.execute()
+    figures = await svc.fleet.figures()
     snapshot = _Snapshot(
-        transitions={_text(k): int(v) for k, v in transitions.items()},
-        durations={_text(k): float(v) for k, v in durations.items()},
-        queues=await read_queues(svc),
-        workers=len(await read_workers(svc)),
+        transitions=figures.transitions,
+        durations=figures.durations,
+        queues=await svc.fleet.queues(),
+        workers=len(await svc.fleet.workers()),
         hub=svc.hub.stats(),
-        current={"PENDING": waiting, "STARTED": running},
+        current={"PENDING": figures.waiting, "STARTED": figures.running},
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(snapshot)
@@ -119,7 +110,3 @@ class _Snapshot(Collector):
             "Streams dropped because their client stopped reading",
             value=int(self.hub["dropped_total"]),
         )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

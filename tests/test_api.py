@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import redis
 
-from actors import keys
+from actors.contracts.documents import DocumentStore
+from actors.jobs import keys
 
-from .conftest import WORKER_THREADS, WORKSPACE
+from .conftest import WORKSPACE
 from .support.api import start_job, stream_to_end
+from .support.contracts import NDA
 from .support.jobs import gate_key
 from .support.sse import messages
+from .support.stack import Stack
+
+pytestmark = pytest.mark.usefixtures("workspace")
 
 SCORE_BODY = {
     "criterion": "Payment within 30 days",
@@ -80,25 +86,33 @@ async def test_audit_sync_mode_returns_the_finished_job(client: httpx.AsyncClien
     assert body["result"]["workspace_name"] == WORKSPACE
 
 
-@pytest.mark.usefixtures("workers")
+@pytest.fixture
+def one_thread() -> Iterator[Stack]:
+    """A stack whose only worker thread a test may keep busy."""
+    stack = Stack.start(threads=1, SYNC_WAIT_LIMIT="1")
+    yield stack
+    stack.stop()
+
+
 async def test_sync_mode_answers_202_when_the_job_outlasts_the_wait_and_loses_nothing(
-    client: httpx.AsyncClient, redis_client: redis.Redis
+    one_thread: Stack,
 ) -> None:
-    # Occupy every worker thread so the scoring job waits in the queue past the sync limit.
-    gate = f"busy-{uuid.uuid4()}"
-    blockers = [await start_job(client, "gated_steps", gate=gate, steps=1) for _ in range(WORKER_THREADS)]
-    for blocker in blockers:
+    DocumentStore(client=one_thread.redis.client()).add(WORKSPACE, [("nda.txt", NDA.encode())])
+    async with httpx.AsyncClient(base_url=one_thread.web.base_url, timeout=30) as client:
+        # Occupy the only worker thread, so the scoring job waits in the queue past the sync limit.
+        gate = f"busy-{uuid.uuid4()}"
+        blocker = await start_job(client, "gated_steps", gate=gate, steps=1)
         async with client.stream("GET", f"/jobs/{blocker}/events") as stream:
             async for message in messages(stream):
                 if message.data_lines and message.data["status"] == "STARTED":
                     break
-    response = await client.post("/score", params={"async_mode": "false"}, json=SCORE_BODY)
-    assert response.status_code == 202, response.text
-    job_id = response.json()["job_id"]
-    assert response.headers["location"] == f"/jobs/{job_id}"
+        response = await client.post("/score", params={"async_mode": "false"}, json=SCORE_BODY)
+        assert response.status_code == 202, response.text
+        job_id = response.json()["job_id"]
+        assert response.headers["location"] == f"/jobs/{job_id}"
 
-    redis_client.rpush(gate_key(gate), *[1] * WORKER_THREADS)
-    events = await stream_to_end(client, job_id)
+        one_thread.redis.client().rpush(gate_key(gate), 1)
+        events = await stream_to_end(client, job_id)
     assert events[-1].data["status"] == "SUCCESS", "the job answered 202 still finishes"
 
 
@@ -191,7 +205,8 @@ async def test_worker_status_keeps_the_seed_keys_and_lists_workers(client: httpx
     assert body["redis_connected"] is True
     assert body["worker_thread_alive"] is True
     assert isinstance(body["jobs_in_queue"], int)
-    [worker] = body["workers"]
-    assert worker["pid"] > 0 and worker["host"] and "default" in worker["queues"]
-    assert worker["seconds_since_heartbeat"] < 5
+    assert body["workers"], "this module's worker is listed"
+    for worker in body["workers"]:
+        assert worker["pid"] > 0 and worker["host"] and "default" in worker["queues"]
+        assert worker["threads"] >= 1 and worker["seconds_since_heartbeat"] < 5
     assert set(body["queues"]["default"]) == {"ready", "delayed", "dead_letters"}

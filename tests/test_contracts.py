@@ -13,7 +13,7 @@ from .support.api import stream_to_end
 from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf
 from .support.servers import RedisServer, WebServer
 
-pytestmark = pytest.mark.usefixtures("workers")
+pytestmark = pytest.mark.usefixtures("workers", "workspace")
 
 
 def new_workspace() -> str:

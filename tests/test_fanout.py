@@ -1,4 +1,4 @@
-"""Many streams, one Redis pub/sub connection per web process (DESIGN invariant 4)."""
+"""Many streams, one Redis pub/sub connection per web process (docs/design.md, invariant 4)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import uuid
 import httpx
 import redis
 
-from actors.settings import DEFAULT_REDIS_POOL_SIZE
-from actors.states import JobStatus
-from actors.store import JobStore
+from actors.jobs.states import JobStatus
+from actors.jobs.store import JobStore
+from service.settings import WebSettings
 
 from .support.servers import WebServer
 from .support.sse import SSEMessage, collect_events, messages
@@ -18,8 +18,9 @@ from .support.sse import SSEMessage, collect_events, messages
 STREAMS = 200
 
 
-def pubsub_clients(redis_client: redis.Redis) -> list[dict]:
-    return [c for c in redis_client.client_list() if int(c.get("sub", 0)) or int(c.get("psub", 0))]
+def connections_of(web: WebServer, redis_client: redis.Redis) -> list[dict]:
+    """The Redis connections of ``web``'s process (each is named after its pid)."""
+    return [c for c in redis_client.client_list() if c["name"].endswith(f"-{web.process.pid}")]
 
 
 async def test_200_open_streams_share_one_pubsub_connection(
@@ -46,11 +47,11 @@ async def test_200_open_streams_share_one_pubsub_connection(
         watchers = [asyncio.create_task(watch(client, job_ids[i % len(job_ids)])) for i in range(STREAMS)]
         await asyncio.wait_for(opened.wait(), 60)
 
-        hub_connections = pubsub_clients(redis_client)
+        web_connections = connections_of(web, redis_client)
+        hub_connections = [c for c in web_connections if int(c.get("sub", 0)) or int(c.get("psub", 0))]
         assert len(hub_connections) == 1, hub_connections
         assert hub_connections[0]["name"].startswith("jobs-web-hub-")
-        web_connections = [c for c in redis_client.client_list() if c["name"].startswith("jobs-web-")]
-        assert len(web_connections) <= DEFAULT_REDIS_POOL_SIZE + 1, (
+        assert len(web_connections) <= WebSettings.defaults().redis_pool_size + 1, (
             "Redis connections do not grow with streams"
         )
 

@@ -8,7 +8,7 @@ import redis
 
 from .support.api import start_job, statuses, stream_to_end
 from .support.jobs import gate_key
-from .support.servers import ServiceProcess
+from .support.servers import ServiceProcess, eventually
 from .support.sse import collect_events, messages
 
 pytestmark = pytest.mark.usefixtures("workers")
@@ -167,6 +167,19 @@ async def test_progress_is_visible_to_polling_clients(
         assert (await collect_events(stream))[-1].data["status"] == "SUCCESS"
 
 
-def test_workers_log_the_job_lifecycle(workers: ServiceProcess) -> None:
-    log = workers.log_path.read_text()
-    assert " started type=" in log and " succeeded type=" in log and " failed type=" in log
+async def test_workers_log_the_job_lifecycle(client: httpx.AsyncClient, workers: ServiceProcess) -> None:
+    succeeded = await start_job(client, "quick_steps", steps=1)
+    failed = await start_job(client, "always_fails", reason="for the log")
+    await stream_to_end(client, succeeded)
+    await stream_to_end(client, failed)
+    expected = [
+        f"Job {succeeded} started type=",
+        f"Job {succeeded} succeeded type=",
+        f"Job {failed} failed type=",
+    ]
+    # The worker writes each line just after the change the stream reported.
+    await eventually(
+        lambda: all(line in workers.log_path.read_text() for line in expected),
+        timeout=10,
+        what=f"the worker's log to show {expected}",
+    )

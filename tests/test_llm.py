@@ -114,6 +114,7 @@ async def test_a_rate_limit_is_retried_and_shown_in_the_job_message(
     assert len(fake_llm.requests) == 3
 
 
+@pytest.mark.slow
 async def test_a_timeout_past_the_retries_fails_the_job_with_a_clear_message(
     http: httpx.AsyncClient, fake_llm: FakeLLM
 ) -> None:

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from actors.documents import DocumentStore
-from actors.states import JobStatus
-from actors.store import JobStore
+from actors.contracts.documents import DocumentStore
+from actors.jobs.states import JobStatus
 
 from .support.contracts import NDA
-from .support.servers import RedisServer, WebServer, wait_until
+from .support.servers import RedisServer, WebServer, eventually
 from .support.sse import collect_events, messages
+from .support.stack import engine_on
 
 #: Longest a request may take while Redis is down: it must fail fast, never hang.
 OUTAGE_ANSWER_LIMIT_S = 8.0
@@ -56,7 +56,7 @@ async def timed(request) -> tuple[httpx.Response, float]:  # type: ignore[no-unt
 async def test_503_while_redis_is_down_then_recovery_without_restart(
     flaky_redis: RedisServer, http: httpx.AsyncClient
 ) -> None:
-    store = JobStore(client=flaky_redis.client())
+    store = engine_on(flaky_redis).store
     DocumentStore(client=flaky_redis.client()).add("w", [("nda.txt", NDA.encode())])
     job_id = str(uuid.uuid4())
     store.create(job_id, "score_contracts")
@@ -88,7 +88,7 @@ async def test_503_while_redis_is_down_then_recovery_without_restart(
         comment = await anext(stream)
         assert comment.comments == ["keepalive"]
 
-        flaky_redis.start()
+        await asyncio.to_thread(flaky_redis.start)
         store.transition(job_id, JobStatus.STARTED)
         store.progress(job_id, 50, "half way")
         store.transition(job_id, JobStatus.SUCCESS, result={"ok": True})
@@ -108,10 +108,10 @@ async def test_every_open_stream_gets_the_full_sequence_across_a_redis_restart(
 ) -> None:
     """Killed and restarted on the same port while 30 streams of three kinds are open and a job
     keeps publishing: every client ends with every event, in order, none twice."""
-    store = JobStore(client=flaky_redis.client())
+    store = engine_on(flaky_redis).store
     workspace = f"ws-{uuid.uuid4().hex[:8]}"
     job_id, other = str(uuid.uuid4()), str(uuid.uuid4())
-    store.create(job_id, "score_contracts", workspace)
+    store.create(job_id, "score_contracts", group=workspace)
     store.create(other, "score_contracts")
 
     async def job_stream() -> list[int]:
@@ -132,22 +132,28 @@ async def test_every_open_stream_gets_the_full_sequence_across_a_redis_restart(
 
     readers = [job_stream, multiplexed_stream, workspace_stream] * 10
     tasks = [asyncio.create_task(reader()) for reader in readers]
-    await asyncio.to_thread(
-        wait_until, lambda: subscriptions(http) >= len(readers), timeout=20, what="every stream to open"
-    )
-    store.transition(job_id, JobStatus.STARTED)  # seq 2, before the outage
-    flaky_redis.stop()
-    flaky_redis.start()
-    for step in range(1, 4):  # seq 3-5, published while the hub may still be reconnecting
-        store.progress(job_id, 25 * step)
-    store.transition(job_id, JobStatus.SUCCESS, result={"ok": True})  # seq 6
+
+    async def all_open() -> bool:
+        return await subscriptions(http) >= len(readers)
+
+    await eventually(all_open, timeout=20, what="every stream to open")
+
+    def outage_and_changes() -> None:
+        store.transition(job_id, JobStatus.STARTED, group=workspace)  # seq 2, before the outage
+        flaky_redis.stop()
+        flaky_redis.start()
+        for step in range(1, 4):  # seq 3-5, published while the hub may still be reconnecting
+            store.progress(job_id, 25 * step, group=workspace)
+        store.transition(job_id, JobStatus.SUCCESS, group=workspace, result={"ok": True})  # seq 6
+
+    await asyncio.to_thread(outage_and_changes)
     results = await asyncio.wait_for(asyncio.gather(*tasks), 60)
     for reader, seqs in zip(readers, results, strict=True):
         assert seqs == [1, 2, 3, 4, 5, 6], (reader.__name__, seqs)
 
 
-def subscriptions(http: httpx.AsyncClient) -> int:
-    return httpx.get(f"{http.base_url}/events/stats", timeout=5).json()["subscriptions"]
+async def subscriptions(http: httpx.AsyncClient) -> int:
+    return (await http.get("/events/stats", timeout=5)).json()["subscriptions"]
 
 
 async def collect_events_until(stream, done) -> list:  # type: ignore[no-untyped-def]

@@ -6,12 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 
 import httpx
 import pytest
 
+from actors.jobs.states import JobStatus
+from actors.jobs.store import JobStore
+
 from .support.contracts import NDA
-from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, WebServer, free_port, wait_until
+from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, RedisServer, WebServer, free_port, wait_until
 
 
 def worker_running(base_url: str) -> bool:
@@ -21,6 +25,7 @@ def worker_running(base_url: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_the_stack_runs_a_job_end_to_end_and_stops_cleanly(tmp_path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -64,11 +69,7 @@ def test_the_stack_runs_a_job_end_to_end_and_stops_cleanly(tmp_path) -> None:
         httpx.get(f"{base_url}/healthz", timeout=1)
 
 
-def test_the_plain_hypercorn_command_serves_the_app(redis_server, job_store) -> None:  # type: ignore[no-untyped-def]
-    import uuid
-
-    from actors.states import JobStatus
-
+def test_the_plain_hypercorn_command_serves_the_app(redis_server: RedisServer, job_store: JobStore) -> None:
     job_id = str(uuid.uuid4())
     job_store.create(job_id, "score_contracts")
     job_store.transition(job_id, JobStatus.SUCCESS, result=None)

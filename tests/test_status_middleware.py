@@ -14,9 +14,9 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, Retries
 
-from actors.registry import PUBLIC_JOB_OPTION
-from actors.status import JobStatusMiddleware
-from actors.store import JobStore
+from actors.jobs import job
+from actors.jobs.middleware import JobStatusMiddleware
+from actors.jobs.store import JobStore
 
 
 @pytest.fixture
@@ -40,12 +40,7 @@ def stub(job_store: JobStore) -> Iterator[StubBroker]:
 
 
 def declare(broker: StubBroker, fn, **options) -> dramatiq.Actor:  # type: ignore[no-untyped-def]
-    return dramatiq.actor(
-        fn,
-        broker=broker,
-        actor_name=f"{fn.__name__}_{uuid.uuid4().hex[:6]}",
-        **{PUBLIC_JOB_OPTION: True, **options},
-    )
+    return job(broker=broker, actor_name=f"{fn.__name__}_{uuid.uuid4().hex[:6]}", **options)(fn)
 
 
 def test_a_message_skipped_for_age_ends_failure(stub: StubBroker, job_store: JobStore) -> None:

@@ -1,4 +1,5 @@
-"""The job store against a real Redis: one atomic step per change (DESIGN invariants 1, 2 and 8)."""
+"""The job store against a real Redis: one atomic step per change (docs/design.md, invariants 1,
+2 and 8), groups, and refusals."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import uuid
 import pytest
 import redis
 
-from actors import keys
-from actors.records import JobEvent
-from actors.states import JobStatus
-from actors.store import JobStore
+from actors.jobs import keys
+from actors.jobs.events import JobEvent
+from actors.jobs.states import JobStatus
+from actors.jobs.store import JobStore
+
+from .support.servers import RedisServer
+from .support.stack import engine_on
 
 
 def new_id() -> str:
@@ -44,10 +48,10 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
     pubsub.subscribe(keys.EVENTS_CHANNEL)
     assert pubsub.get_message(timeout=5)["type"] == "subscribe"
 
-    job_store.create(job_id, "t")
-    job_store.transition(job_id, JobStatus.STARTED)
-    job_store.progress(job_id, 40, "Scoring 2/5")
-    final = job_store.transition(job_id, JobStatus.SUCCESS, result={"score": [1, 2]})
+    job_store.create(job_id, "t", group="team a")
+    job_store.transition(job_id, JobStatus.STARTED, group="team a")
+    job_store.progress(job_id, 40, "Scoring 2/5", group="team a")
+    final = job_store.transition(job_id, JobStatus.SUCCESS, group="team a", result={"score": [1, 2]})
 
     assert final is not None and final["seq"] == 4
     assert final["result"] == {"score": [1, 2]}, "JSON values survive the Lua script untouched"
@@ -66,14 +70,47 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
             event = JobEvent.from_wakeup(message["data"])
             if event.job_id == job_id:
                 wakeups.append(event)
-    assert [(e.seq, e.event) for e in wakeups] == [
-        (1, "status"),
-        (2, "status"),
-        (3, "progress"),
-        (4, "status"),
+    assert [(e.seq, e.event, e.group) for e in wakeups] == [
+        (1, "status", "team a"),
+        (2, "status", "team a"),
+        (3, "progress", "team a"),
+        (4, "status", "team a"),
     ]
     assert json.loads(wakeups[-1].data) == job_store.snapshot(job_id)
+    group_log = redis_client.xrange(keys.group_log("team a"))
+    assert [e.group_entry for e in wakeups] == [entry_id.decode() for entry_id, _ in group_log]
+    assert [e.previous_group_entry for e in wakeups[1:]] == [e.group_entry for e in wakeups[:-1]]
     pubsub.close()
+
+
+def test_a_job_in_a_group_is_logged_and_indexed_with_it_and_others_are_not(
+    job_store: JobStore, redis_client: redis.Redis
+) -> None:
+    group, other = f"g-{new_id()}", f"g-{new_id()}"
+    grouped, loose = new_id(), new_id()
+    snapshot = job_store.create(grouped, "t", group=group)
+    job_store.create(loose, "t")
+    job_store.transition(grouped, JobStatus.STARTED, group=group)
+    job_store.create(new_id(), "t", group=other)
+    assert snapshot is not None and snapshot[job_store.group_field] == group
+    assert [job_id.decode() for job_id in redis_client.zrange(keys.group_jobs(group), 0, -1)] == [grouped]
+    entries = [
+        JobEvent.from_group_entry(group, entry_id, fields)
+        for entry_id, fields in redis_client.xrange(keys.group_log(group))
+    ]
+    assert [(e.job_id, e.seq, e.status) for e in entries] == [
+        (grouped, 1, JobStatus.PENDING),
+        (grouped, 2, JobStatus.STARTED),
+    ]
+
+
+def test_a_change_that_names_another_group_fails_loudly_and_changes_nothing(job_store: JobStore) -> None:
+    job_id = new_id()
+    job_store.create(job_id, "t", group="right")
+    for wrong in ("wrong", None):
+        with pytest.raises(redis.exceptions.ResponseError, match="is in group"):
+            job_store.transition(job_id, JobStatus.STARTED, group=wrong)
+    assert job_store.snapshot(job_id)["seq"] == 1
 
 
 def test_a_finished_job_refuses_further_changes(job_store: JobStore) -> None:
@@ -93,8 +130,10 @@ def test_changes_to_an_unknown_job_are_refused(job_store: JobStore, redis_client
     assert not redis_client.exists(keys.job(job_id), keys.job_log(job_id))
 
 
-def test_finished_jobs_expire_after_the_result_ttl(redis_client: redis.Redis) -> None:
-    store = JobStore(client=redis_client, result_ttl=120, pending_ttl=3600)
+def test_finished_jobs_expire_after_the_result_ttl(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    store = engine_on(redis_server, result_ttl=120, pending_ttl=3600).store
     job_id = new_id()
     store.create(job_id, "t")
     assert 3500 < redis_client.ttl(keys.job(job_id)) <= 3600
@@ -103,8 +142,10 @@ def test_finished_jobs_expire_after_the_result_ttl(redis_client: redis.Redis) ->
     assert 100 < redis_client.ttl(keys.job_log(job_id)) <= 120
 
 
-def test_the_log_is_trimmed_but_the_snapshot_keeps_counting(redis_client: redis.Redis) -> None:
-    store = JobStore(client=redis_client, event_log_max=10)
+def test_the_log_is_trimmed_but_the_snapshot_keeps_counting(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    store = engine_on(redis_server, event_log_max=10).store
     job_id = new_id()
     store.create(job_id, "t")
     for i in range(300):

@@ -1,6 +1,7 @@
 """Streams beyond the single job: several jobs on one connection, long-polling, rotation, drops,
 clean shutdown and no leaks. The tests write job changes through the workers' own store, so
-each event's timing is under the test's control."""
+each event's timing is under the test's control; bulk writes run in a thread, so the test's
+own clients keep reading meanwhile."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import redis
 
-from actors.states import JobStatus
-from actors.store import JobStore
+from actors.jobs.states import JobStatus
+from actors.jobs.store import JobStore
 
-from .support.servers import RedisServer, WebServer, wait_until
+from .support.servers import RedisServer, WebServer, eventually
 from .support.sse import collect_events, messages, take_events
+from .support.stack import engine_on
 
 
 def new_job(store: JobStore) -> str:
@@ -135,18 +137,32 @@ def second_web(redis_server: RedisServer) -> Iterator[WebServer]:
 
 
 @pytest.fixture
-async def strict_web(redis_server: RedisServer) -> AsyncIterator[WebServer]:
-    """A web server that rotates streams after 2 s and drops a client stalled for 1 s."""
-    server = WebServer(redis_server, SSE_MAX_LIFE="2", SSE_SEND_TIMEOUT="1", SSE_HEARTBEAT_INTERVAL="1")
+def rotating_web(redis_server: RedisServer) -> Iterator[WebServer]:
+    """A web server that rotates streams after 2 s."""
+    server = WebServer(redis_server, SSE_MAX_LIFE="2", SSE_HEARTBEAT_INTERVAL="1")
     yield server
     server.stop()
 
 
+@pytest.fixture
+def strict_web(redis_server: RedisServer) -> Iterator[WebServer]:
+    """A web server of its own (its counts are this test's) that drops a client stalled for 3 s."""
+    server = WebServer(redis_server, SSE_SEND_TIMEOUT="3", SSE_HEARTBEAT_INTERVAL="1")
+    yield server
+    server.stop()
+
+
+async def stats(web: WebServer) -> dict:
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as client:
+        return (await client.get("/events/stats")).json()
+
+
+@pytest.mark.slow
 async def test_streams_rotate_after_their_maximum_life_and_resume(
-    strict_web: WebServer, job_store: JobStore
+    rotating_web: WebServer, job_store: JobStore
 ) -> None:
     job_id = new_job(job_store)
-    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=rotating_web.base_url, timeout=30) as client:
         async with client.stream("GET", f"/jobs/{job_id}/events") as response:
             blocks = [message async for message in messages(response)]
         assert blocks[-1].retry == 250 and "stream rotated" in blocks[-1].comments[0]
@@ -159,6 +175,7 @@ async def test_streams_rotate_after_their_maximum_life_and_resume(
     assert [e.seq for e in resumed] == [2]
 
 
+@pytest.mark.slow
 async def test_a_client_that_stops_reading_is_dropped_and_others_are_not(
     strict_web: WebServer, job_store: JobStore
 ) -> None:
@@ -167,31 +184,39 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_are_not(
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", strict_web.port))
     stalled.sendall(f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+
+    def publish() -> None:
+        # ~10 MB of events: more than the kernel buffers between server and stalled client hold.
+        for i in range(STALL_EVENTS):
+            job_store.progress(job_id, i / 4, "x" * 40_000)
+        job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+
     async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30) as client:
-        wait_until(
-            lambda: httpx.get(f"{strict_web.base_url}/events/stats").json()["subscriptions"] == 1,
-            timeout=10,
-            what="the stalled stream to open",
+        await eventually(
+            lambda: _subscriptions_are(strict_web, 1), timeout=20, what="the stalled stream to open"
         )
         async with client.stream("GET", f"/jobs/{job_id}/events") as response:
             reader = messages(response)
-            # ~10 MB of events: more than the kernel buffers between server and stalled client hold.
-            for i in range(STALL_EVENTS):
-                job_store.progress(job_id, i / 4, "x" * 40_000)
-            job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+            publishing = asyncio.create_task(asyncio.to_thread(publish))
             events = await collect_events(reader)
+            await publishing
         assert events[-1].data["status"] == "SUCCESS"
         assert [e.seq for e in events] == list(range(events[0].seq, STALL_EVENTS + 3)), (
             "the reading client lost nothing"
         )
-        wait_until(
-            lambda: httpx.get(f"{strict_web.base_url}/events/stats").json()["dropped_total"] == 1,
-            timeout=10,
-            what="the stalled client to be dropped",
+        await eventually(
+            lambda: _dropped_is(strict_web, 1), timeout=30, what="the stalled client to be dropped"
         )
-        stats = (await client.get("/events/stats")).json()
-    assert stats["subscriptions"] == 0, "the dropped stream's resources are freed"
+    assert (await stats(strict_web))["subscriptions"] == 0, "the dropped stream's resources are freed"
     stalled.close()
+
+
+async def _subscriptions_are(web: WebServer, count: int) -> bool:
+    return (await stats(web))["subscriptions"] == count
+
+
+async def _dropped_is(web: WebServer, count: int) -> bool:
+    return (await stats(web))["dropped_total"] == count
 
 
 async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_process(
@@ -219,36 +244,43 @@ async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_proc
     assert [e.seq for e in seen + missed + rest] == [2, 3, 4], "nothing lost, nothing twice"
 
 
+@pytest.mark.slow
 async def test_a_thousand_connect_disconnect_cycles_leak_nothing(
-    client: httpx.AsyncClient, job_store: JobStore, redis_client: redis.Redis
+    strict_web: WebServer, job_store: JobStore, redis_client: redis.Redis
 ) -> None:
     job_id = new_job(job_store)
-    before = (await client.get("/events/stats")).json()
-    for _ in range(1000):
-        async with client.stream("GET", f"/jobs/{job_id}/events") as response:
-            await collect_events(messages(response), until_seq=1)
+    before = await stats(strict_web)
+    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30) as client:
+        for _ in range(1000):
+            async with client.stream("GET", f"/jobs/{job_id}/events") as response:
+                await collect_events(messages(response), until_seq=1)
 
-    def settled() -> bool:
+    async def settled() -> bool:
         # A leak would leave a task (or subscription) per cycle: a thousand. A few connection
         # tasks, of the stats requests themselves, come and go.
-        stats = httpx.get(f"{client.base_url}/events/stats").json()
+        now = await stats(strict_web)
         return (
-            stats["subscriptions"] == before["subscriptions"]
-            and stats["asyncio_tasks"] <= before["asyncio_tasks"] + 5
+            now["subscriptions"] == before["subscriptions"]
+            and now["asyncio_tasks"] <= before["asyncio_tasks"] + 5
         )
 
-    await asyncio.to_thread(wait_until, settled, timeout=10, what="every stream and its tasks to be released")
-    web_connections = [c for c in redis_client.client_list() if c["name"].startswith("jobs-web-")]
-    assert len([c for c in web_connections if int(c.get("sub", 0))]) == 1
+    await eventually(settled, timeout=20, what="every stream and its tasks to be released")
+    own = f"-{strict_web.process.pid}"
+    pubsub = [c for c in redis_client.client_list() if c["name"].endswith(own) and int(c.get("sub", 0))]
+    assert len(pubsub) == 1, "one pub/sub connection, however many streams came and went"
 
 
 async def test_when_history_is_gone_the_client_gets_one_full_snapshot(
-    client: httpx.AsyncClient, redis_client: redis.Redis
+    client: httpx.AsyncClient, redis_server: RedisServer
 ) -> None:
-    short_log = JobStore(client=redis_client, event_log_max=10)
+    short_log = engine_on(redis_server, event_log_max=10).store
     job_id = new_job(short_log)
-    for i in range(300):
-        short_log.progress(job_id, i / 3)  # the log keeps only the newest events
+
+    def overflow() -> None:
+        for i in range(300):
+            short_log.progress(job_id, i / 3)  # the log keeps only the newest events
+
+    await asyncio.to_thread(overflow)
     headers = {"Last-Event-ID": "5"}
     async with client.stream("GET", f"/jobs/{job_id}/events", headers=headers) as response:
         stream = messages(response)

@@ -1,4 +1,5 @@
-"""One stream for every job of a workspace: new jobs appear, reconnects resume without loss."""
+"""One stream for every job of a workspace (the engine's group of that name): new jobs appear,
+reconnects resume without loss."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from actors.states import JobStatus
-from actors.store import JobStore
+from actors.jobs.states import JobStatus
+from actors.jobs.store import JobStore
 
 from .support.api import start_job
 from .support.contracts import NDA
@@ -21,7 +22,7 @@ def new_workspace() -> str:
 
 def new_job(store: JobStore, workspace: str) -> str:
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts", workspace)
+    store.create(job_id, "score_contracts", group=workspace)
     return job_id
 
 
@@ -36,15 +37,15 @@ async def test_a_workspace_stream_shows_its_jobs_then_new_ones(
 ) -> None:
     workspace, elsewhere = new_workspace(), new_workspace()
     older, newer = new_job(job_store, workspace), new_job(job_store, workspace)
-    job_store.transition(older, JobStatus.STARTED)
+    job_store.transition(older, JobStatus.STARTED, group=workspace)
     async with client.stream("GET", f"/workspaces/{workspace}/events") as response:
         assert response.status_code == 200
         stream = messages(response)
         opening = await take_events(stream, 2)
         new_job(job_store, elsewhere)  # another workspace's job never shows up here
         arrival = new_job(job_store, workspace)
-        job_store.transition(arrival, JobStatus.STARTED)
-        job_store.transition(older, JobStatus.SUCCESS, result={"n": 1})
+        job_store.transition(arrival, JobStatus.STARTED, group=workspace)
+        job_store.transition(older, JobStatus.SUCCESS, group=workspace, result={"n": 1})
         live = await take_events(stream, 3)
     assert [(e.event, e.data["job_id"], e.data["status"]) for e in opening] == [
         ("snapshot", older, "STARTED"),
@@ -68,16 +69,16 @@ async def test_a_workspace_stream_resumes_with_exactly_the_missed_events(
     async with client.stream("GET", f"/workspaces/{workspace}/events") as response:
         stream = messages(response)
         await take_events(stream, 1)
-        job_store.transition(first, JobStatus.STARTED)
+        job_store.transition(first, JobStatus.STARTED, group=workspace)
         [seen] = await take_events(stream, 1)
     # Disconnected: these happen unseen.
     second = new_job(job_store, workspace)
-    job_store.progress(first, 30, "a third")
+    job_store.progress(first, 30, "a third", group=workspace)
     headers = {"Last-Event-ID": seen.id or ""}
     async with client.stream("GET", f"/workspaces/{workspace}/events", headers=headers) as response:
         stream = messages(response)
         missed = await take_events(stream, 2)
-        job_store.transition(second, JobStatus.STARTED)
+        job_store.transition(second, JobStatus.STARTED, group=workspace)
         [live] = await take_events(stream, 1)
     assert [(e.data["job_id"], e.data["seq"]) for e in missed] == [(second, 1), (first, 3)]
     assert (live.data["job_id"], live.data["status"]) == (second, "STARTED")

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -33,7 +34,7 @@ CHROMIUM_FLAGS = [
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 TIMEOUT_MS = 30_000
 
-pytestmark = pytest.mark.usefixtures("workers")
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("workers")]
 expect.set_options(timeout=TIMEOUT_MS)
 
 
@@ -126,8 +127,6 @@ def test_with_streams_blocked_the_page_completes_by_polling(
 def test_a_job_cancelled_from_the_page_shows_cancelled(
     page: Page, web: WebServer, redis_client: redis.Redis
 ) -> None:
-    import httpx
-
     gate = f"page-{uuid.uuid4()}"
     job_id = httpx.post(f"{web.base_url}/jobs/gated_steps", json={"gate": gate, "steps": 3}).json()["job_id"]
     page.goto(web.base_url)
@@ -193,8 +192,6 @@ def test_use_async_job_runs_a_job_in_a_react_page_across_origins(
 
 
 def test_an_origin_not_on_the_list_gets_no_cors_headers(cors_web: WebServer, page_origin: str) -> None:
-    import httpx
-
     allowed = httpx.get(f"{cors_web.base_url}/worker/status", headers={"Origin": page_origin})
     assert allowed.headers["access-control-allow-origin"] == page_origin
     refused = httpx.get(f"{cors_web.base_url}/worker/status", headers={"Origin": "http://evil.example"})
@@ -213,8 +210,6 @@ def test_an_origin_not_on_the_list_gets_no_cors_headers(cors_web: WebServer, pag
 
 
 def test_many_jobs_share_one_event_stream(page: Page, web: WebServer, redis_client: redis.Redis) -> None:
-    import httpx
-
     gate = f"many-{uuid.uuid4()}"
     job_ids = [
         httpx.post(f"{web.base_url}/jobs/gated_steps", json={"gate": gate, "steps": 1}).json()["job_id"]

@@ -22,7 +22,7 @@ import time
 
 import httpx
 
-from actors.scoring import Contract, WorkspaceScorer
+from actors.contracts.scoring import Contract, WorkspaceScorer
 from tests.support.contracts import make_pdf
 from tests.support.servers import RedisServer, WebServer, start_workers
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 
 import redis
 
-from actors.settings import DEFAULT_REDIS_POOL_SIZE
-from actors.states import JobStatus
-from actors.store import JobStore
+from actors.jobs.states import JobStatus
+from actors.jobs.store import JobStore
+from service.settings import WebSettings
 from tests.support.servers import RedisServer, WebServer
+from tests.support.stack import engine_on
 
 POLL_INTERVAL_S = 2.0
 OPEN_BATCH = 250
@@ -197,7 +198,7 @@ async def density_and_fanout(web: WebServer, store: JobStore, levels: list[int],
     store.create(job_id, "score_contracts")
     baseline = rss_kib(web.process.pid)
     connections_idle = web_redis_connections(client)
-    pool_bound = DEFAULT_REDIS_POOL_SIZE + 1
+    pool_bound = WebSettings.defaults().redis_pool_size + 1
     print(
         f"  web process RSS, no stream open: {baseline / 1024:.1f} MiB; Redis connections: {connections_idle}"
     )
@@ -239,7 +240,7 @@ async def main(args: argparse.Namespace) -> None:
     redis_server.start()
     web = WebServer(redis_server, SSE_HEARTBEAT_INTERVAL="15")
     client = redis_server.client()
-    store = JobStore(client=client)
+    store = engine_on(redis_server).store
     try:
         print(f"1. push latency, {args.streams} streams on {args.jobs} jobs, against polling every 2 s")
         push = await push_latency(web, store, args.streams, args.jobs)

@@ -11,8 +11,7 @@ import time
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
-from actors.progress import report_progress
-from actors.registry import job
+from actors.jobs import job, report_progress
 
 GATE_PREFIX = "tests:gate:"
 GATE_TIMEOUT_S = 60
@@ -82,3 +81,16 @@ def slow_retry(*, failures: int = 1) -> dict:
     if attempt <= failures:
         raise ConnectionError(f"failure on attempt {attempt}")
     return {"attempts": attempt}
+
+
+@job(max_retries=0)
+def swallows_errors(*, gate: str, steps: int = 3) -> dict:
+    """Catches every ``Exception`` around its progress reports, as careless job code does."""
+    client = dramatiq.get_broker().client
+    for step in range(1, steps + 1):
+        client.blpop([gate_key(gate)], timeout=GATE_TIMEOUT_S)
+        try:
+            report_progress(100 * step / steps, f"Step {step}/{steps}")
+        except Exception:  # the point: a cancellation must get through anyway
+            continue
+    return {"steps": steps}

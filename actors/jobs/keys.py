@@ -1,0 +1,90 @@
+"""Every Redis key and channel name of the job engine; nothing else in the engine builds one.
+
+The engine's keys share the ``jobs:`` prefix; Dramatiq's broker keys live under its namespace
+(``dramatiq`` by default) and are named here too, so that queue depths can be read without
+guessing at its layout:
+
+    jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field
+    jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
+    jobs:index                   zset   every job id by creation time (µs), for listings
+    jobs:group-log:<group>       stream the group's event log (all its jobs), auto ids
+    jobs:group-jobs:<group>      zset   the group's job ids by creation time (µs)
+    jobs:events                  pubsub wake-up channel, one message per event (all jobs)
+    jobs:metrics:transitions     hash   "<job_type>\\t<status>" -> status changes counted
+    jobs:metrics:durations       hash   "<job_type>\\t<bucket|sum|count>" -> run-time histogram
+    jobs:metrics:recent:<type>   list   the job type's latest run times (s), newest first
+    jobs:idem:<sha256 of key>    string the job an Idempotency-Key made, and its request's fingerprint
+    jobs:message:<job_id>        string the job's encoded Dramatiq message (for the reaper)
+    jobs:running                 zset   job id -> when it started (unix s), while STARTED
+    jobs:waiting                 zset   job id -> creation time (µs), until its first start
+    jobs:cancel:<job_id>         string set when a job is asked to cancel (its workers look)
+    jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
+    jobs:worker:<worker_id>      hash   host, pid, queues, threads, started_at, last_heartbeat
+    <ns>:<queue>                 list   Dramatiq's ready messages
+    <ns>:<queue>.DQ              list   Dramatiq's delayed messages (retries, eta)
+    <ns>:<queue>.XQ              zset   Dramatiq's dead letters
+
+The job store's Lua script is handed every key it touches in ``KEYS`` (Redis's scripting rule),
+so these functions are the only spelling of each name.
+"""
+
+from __future__ import annotations
+
+PREFIX = "jobs"
+DRAMATIQ_NAMESPACE = "dramatiq"
+
+EVENTS_CHANNEL = f"{PREFIX}:events"
+JOBS_INDEX = f"{PREFIX}:index"
+METRICS_TRANSITIONS = f"{PREFIX}:metrics:transitions"
+METRICS_DURATIONS = f"{PREFIX}:metrics:durations"
+RUNNING = f"{PREFIX}:running"
+WAITING = f"{PREFIX}:waiting"
+WORKERS = f"{PREFIX}:workers"
+
+
+def job(job_id: str) -> str:
+    return f"{PREFIX}:job:{job_id}"
+
+
+def job_log(job_id: str) -> str:
+    return f"{PREFIX}:log:{job_id}"
+
+
+def group_log(group: str) -> str:
+    return f"{PREFIX}:group-log:{group}"
+
+
+def group_jobs(group: str) -> str:
+    return f"{PREFIX}:group-jobs:{group}"
+
+
+def recent_durations(job_type: str) -> str:
+    return f"{PREFIX}:metrics:recent:{job_type}"
+
+
+def idempotency(key_digest: str) -> str:
+    return f"{PREFIX}:idem:{key_digest}"
+
+
+def job_message(job_id: str) -> str:
+    return f"{PREFIX}:message:{job_id}"
+
+
+def cancel_flag(job_id: str) -> str:
+    return f"{PREFIX}:cancel:{job_id}"
+
+
+def worker(worker_id: str) -> str:
+    return f"{PREFIX}:worker:{worker_id}"
+
+
+def queue(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}"
+
+
+def delay_queue(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}.DQ"
+
+
+def dead_letters(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}.XQ"

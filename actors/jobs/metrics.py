@@ -1,0 +1,42 @@
+"""Job metrics kept in Redis, so every web process reports the same figures for the whole fleet.
+
+Two hashes: ``keys.METRICS_TRANSITIONS`` counts status changes per job type and status (written by
+the job store's script, in the same step as the change), ``keys.METRICS_DURATIONS`` holds a
+histogram of run times per job type (written here, by the status middleware, when a job that ran
+ends). ``fleet.Fleet`` reads both for ``service.metrics``, which renders Prometheus's text format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import redis
+
+from . import keys
+from .events import REDIS_UNAVAILABLE_ERRORS
+
+#: Upper bounds of the run-time histogram's buckets, in seconds (the last is +Inf).
+DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, math.inf)
+#: Run times kept per job type for queue-time estimates.
+RECENT_RUNS = 50
+#: Separates job type from status or bucket in the hashes' field names.
+FIELD_SEPARATOR = "\t"
+
+
+def bucket_label(bound: float) -> str:
+    return "+Inf" if math.isinf(bound) else f"{bound:g}"
+
+
+def record_duration(client: redis.Redis, job_type: str, seconds: float) -> None:
+    """Add one run of ``seconds`` to ``job_type``'s histogram (best effort: never fails a job)."""
+    pipe = client.pipeline(transaction=False)
+    for bound in DURATION_BUCKETS:
+        if seconds <= bound:
+            pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}{bucket_label(bound)}", 1)
+    pipe.hincrbyfloat(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}sum", seconds)
+    pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}count", 1)
+    pipe.lpush(keys.recent_durations(job_type), round(seconds, 3))
+    pipe.ltrim(keys.recent_durations(job_type), 0, RECENT_RUNS - 1)
+    with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
+        pipe.execute()

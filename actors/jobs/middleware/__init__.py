@@ -1,0 +1,22 @@
+"""The engine's Dramatiq middleware, one concept a module; ``JobEngine`` puts each in its place.
+
+status.py        JobStatusMiddleware: each public job's states, driven by Dramatiq's hooks
+cancellation.py  Cancellation: stops running jobs that were asked to cancel
+heartbeat.py     WorkerHeartbeat: live worker processes, for /worker/status and the reaper
+logs.py          LogFormat: text or JSON log lines in worker processes
+"""
+
+from .cancellation import Cancellation
+from .heartbeat import MISSED_BEATS_ALLOWED, WorkerHeartbeat, prune_stale_workers
+from .logs import LogFormat, configure_logging
+from .status import JobStatusMiddleware
+
+__all__ = [
+    "MISSED_BEATS_ALLOWED",
+    "Cancellation",
+    "JobStatusMiddleware",
+    "LogFormat",
+    "WorkerHeartbeat",
+    "configure_logging",
+    "prune_stale_workers",
+]

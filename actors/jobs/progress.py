@@ -1,0 +1,36 @@
+"""``report_progress``: the one call an actor makes to tell its clients how far it got.
+
+It is also the job's cooperative cancellation checkpoint. The job it reports for is the one this
+thread is running (Dramatiq's ``CurrentMessage``); the store is the engine's, found through the
+broker the job runs on.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from .engine import JobEngine
+from .errors import JobCancelled
+from .registry import job_spec
+
+
+def report_progress(percent: float, message: str | None = None) -> None:
+    """Publish a ``progress`` event (0-100, optional message) for the job this thread is running.
+
+    Each call is a new event with the next ``seq``. It raises ``JobCancelled`` (an ``Interrupt``
+    that the job's own ``except Exception`` does not catch) once the job was asked to cancel. It
+    raises ``RuntimeError`` outside a job and is a no-op for actors that are not public jobs
+    (they have no record).
+    """
+    current = CurrentMessage.get_current_message()
+    if current is None:
+        raise RuntimeError("report_progress() must be called from inside a running job")
+    broker = dramatiq.get_broker()
+    spec = job_spec(broker, current.actor_name)
+    if spec is None:
+        return
+    store = JobEngine.of(broker).store
+    if store.cancel_requested([current.message_id]):
+        raise JobCancelled("the job was cancelled")
+    store.progress(current.message_id, percent, message, group=spec.group_of(current.kwargs))

@@ -1,0 +1,270 @@
+"""The job store's write side: every change to a job, applied atomically in Redis.
+
+One Lua script (``_APPLY_CHANGE``) does the whole of a change in one step (docs/design.md,
+invariants 1 and 2): it merges the new fields into the snapshot hash, takes the next per-job
+``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``)
+and, for a job in a group, to the group's log; it refreshes the keys' time to live and publishes
+a wake-up on ``keys.EVENTS_CHANNEL``. Once a job is terminal the script refuses further changes,
+so a late or duplicated hook can never move a finished job.
+
+A job's group is named when it is created and written into its snapshot (under ``group_field``);
+every later change names it again, because the script is handed every key it touches. The
+script checks the two agree and fails loudly when they do not.
+
+The store is synchronous: it runs in worker threads (Dramatiq hooks, actors reporting progress)
+and, for enqueueing and cancelling, in the web side's executor. Readers use ``reader.JobReader``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import redis
+
+from . import keys
+from .events import compact_json, decode_snapshot, encode_fields, redis_errors_as_unavailable, utc_now
+from .settings import JobSettings
+from .states import DEFAULT_GROUP_FIELD, TERMINAL_STATES, EventType, JobStatus, snapshot_fields
+
+DEFAULTS = JobSettings.defaults()
+
+# KEYS: 1 snapshot hash, 2 event log stream, 3 index of all jobs (creation time in µs -> job id),
+#       4 status-change counters (see metrics.py), 5 running jobs (job id -> start, unix s),
+#       6 jobs waiting for their first start (creation time in µs -> job id: queue positions),
+#       and for a job in a group: 7 the group's log, 8 the group's job index.
+# ARGV: 1 job id, 2 channel, 3 event name, 4 ttl (s), 5 mode ("create" | "update" | "if:<JSON
+#       status>", an update only from that status), 6 log max length, 7 terminal statuses
+#       (JSON-quoted, comma separated), 8 the snapshot's group field, 9 the group (JSON: a
+#       string, or null), 10 group ttl (s), then field/value pairs (values JSON).
+# Publishes ``<job_id> <event> <previous group entry id> <group entry id>\n<group>\n<snapshot>``
+# (entry ids are ``-`` for a job without a group; see events.JobEvent.from_wakeup).
+# Returns the snapshot JSON after the change, or false when the change was refused.
+_APPLY_CHANGE = """
+local job_id, channel, event, ttl, mode, log_max, terminal =
+    ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local group_field, group, group_ttl = ARGV[8], ARGV[9], ARGV[10]
+if mode == 'create' then
+    if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+else
+    local current = redis.call('HMGET', KEYS[1], 'status', group_field)
+    local status = current[1]
+    if not status then return false end
+    if string.find(terminal, status, 1, true) then return false end
+    if mode ~= 'update' and mode ~= 'if:' .. status then return false end
+    if (current[2] or 'null') ~= group then
+        local stored = tostring(current[2])
+        return redis.error_reply('job ' .. job_id .. ' is in group ' .. stored .. ', not ' .. group)
+    end
+end
+if #ARGV > 10 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local flat = redis.call('HGETALL', KEYS[1])
+local parts = {}
+for i = 1, #flat, 2 do
+    parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
+end
+local snapshot = '{' .. table.concat(parts, ',') .. '}'
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+if event == 'status' then
+    local job_type = cjson.decode(redis.call('HGET', KEYS[1], 'job_type'))
+    local status = cjson.decode(redis.call('HGET', KEYS[1], 'status'))
+    redis.call('HINCRBY', KEYS[4], job_type .. '\t' .. status, 1)
+    if status == 'STARTED' then
+        redis.call('ZADD', KEYS[5], 'NX', redis.call('TIME')[1], job_id)
+    else
+        redis.call('ZREM', KEYS[5], job_id)
+    end
+    if status ~= 'PENDING' then
+        redis.call('ZREM', KEYS[6], job_id)
+    end
+end
+local created
+if mode == 'create' then
+    local now = redis.call('TIME')
+    created = now[1] * 1000000 + now[2]
+    redis.call('ZADD', KEYS[3], created, job_id)
+    redis.call('ZADD', KEYS[6], created, job_id)
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, created - group_ttl * 1000000)
+end
+local previous_entry, entry = '-', '-'
+if #KEYS == 8 then
+    local newest = redis.call('XREVRANGE', KEYS[7], '+', '-', 'COUNT', 1)
+    previous_entry = newest[1] and newest[1][1] or '0-0'
+    entry = redis.call('XADD', KEYS[7], 'MAXLEN', '~', log_max, '*',
+        'job_id', job_id, 'event', event, 'snapshot', snapshot)
+    redis.call('EXPIRE', KEYS[7], group_ttl)
+    if mode == 'create' then
+        redis.call('ZADD', KEYS[8], created, job_id)
+        redis.call('EXPIRE', KEYS[8], group_ttl)
+    end
+end
+redis.call('PUBLISH', channel,
+    job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry .. '\\n' .. group .. '\\n' .. snapshot)
+return snapshot
+"""
+
+CANCELLING_MESSAGE = "Cancellation requested, stopping..."
+
+_TERMINAL_ARG = ",".join(json.dumps(status.value) for status in TERMINAL_STATES)
+
+
+class JobStore:
+    """Creates jobs and applies their changes; safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        result_ttl: int = DEFAULTS.result_ttl,
+        pending_ttl: int = DEFAULTS.pending_ttl,
+        event_log_max: int = DEFAULTS.event_log_max,
+        group_field: str = DEFAULT_GROUP_FIELD,
+    ) -> None:
+        self.client = client
+        self.result_ttl = result_ttl
+        self.pending_ttl = pending_ttl
+        self.event_log_max = event_log_max
+        self.group_field = group_field
+        #: The snapshot's fields, in the order the API shows them.
+        self.fields = snapshot_fields(group_field)
+        self._apply = client.register_script(_APPLY_CHANGE)
+
+    def create(self, job_id: str, job_type: str, *, group: str | None = None) -> dict[str, Any] | None:
+        """Write a new job as PENDING; None when a job with this id already exists.
+
+        A job in a ``group`` also appears in that group's event log and job index.
+        """
+        fields: dict[str, Any] = dict.fromkeys(self.fields)  # the hash keeps this order for the JSON
+        fields.update(
+            {
+                "job_id": job_id,
+                "job_type": job_type,
+                self.group_field: group,
+                "status": JobStatus.PENDING,
+                "message": JobStatus.PENDING.default_message,
+                "seq": 0,
+                "attempt": 1,
+                "created_at": utc_now(),
+            }
+        )
+        return self._change(job_id, group, "create", EventType.STATUS, fields)
+
+    def transition(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        group: str | None = None,
+        only_from: JobStatus | None = None,
+        **fields: Any,
+    ) -> dict[str, Any] | None:
+        """Move a job (of ``group``) to ``status``, only from ``only_from`` if given; ``message``
+        defaults to the status's own. None if refused: the job is unknown, finished, or not in
+        ``only_from``."""
+        fields.setdefault("message", status.default_message)
+        if status.is_terminal:
+            fields.setdefault("finished_at", utc_now())
+            fields.setdefault("retry_at", None)
+        mode = "update" if only_from is None else f"if:{json.dumps(only_from.value)}"
+        return self._change(job_id, group, mode, EventType.STATUS, {"status": status, **fields})
+
+    def progress(
+        self, job_id: str, percent: float, message: str | None = None, *, group: str | None = None
+    ) -> dict[str, Any] | None:
+        """Record a progress report (0-100 and an optional message) as a new ``progress`` event."""
+        if not isinstance(percent, int | float) or isinstance(percent, bool) or not math.isfinite(percent):
+            raise ValueError(f"progress must be a number from 0 to 100, not {percent!r}")
+        clamped = round(min(max(float(percent), 0.0), 100.0), 2)
+        fields: dict[str, Any] = {"progress": int(clamped) if clamped.is_integer() else clamped}
+        if message is not None:
+            fields["message"] = str(message)
+        return self._change(job_id, group, "update", EventType.PROGRESS, fields)
+
+    def request_cancel(self, job_id: str) -> dict[str, Any] | None:
+        """Cancel a job: at once if it has not started, else by flagging it for its worker.
+
+        Returns the snapshot after the request (CANCELLED, or STARTED with a "Cancelling" message),
+        the unchanged snapshot of a finished job, or None for an unknown one.
+        """
+        with redis_errors_as_unavailable():
+            # The flag first: a worker that picks the job up from now on sees it and skips it.
+            self.client.set(keys.cancel_flag(job_id), utc_now(), ex=self.pending_ttl)
+        for _ in range(3):  # the job may move between our reads; each loop sees it further on
+            snapshot = self.snapshot(job_id)
+            if snapshot is None or JobStatus(snapshot["status"]).is_terminal:
+                return snapshot
+            group = snapshot[self.group_field]
+            if snapshot["status"] == JobStatus.PENDING.value:
+                changed = self.transition(
+                    job_id, JobStatus.CANCELLED, group=group, only_from=JobStatus.PENDING
+                )
+            else:
+                changed = self.transition(
+                    job_id,
+                    JobStatus.STARTED,
+                    group=group,
+                    only_from=JobStatus.STARTED,
+                    message=CANCELLING_MESSAGE,
+                )
+            if changed is not None:
+                return changed
+        return self.snapshot(job_id)
+
+    def cancel_requested(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` have been asked to cancel."""
+        if not job_ids:
+            return set()
+        with redis_errors_as_unavailable():
+            flags = self.client.mget([keys.cancel_flag(job_id) for job_id in job_ids])
+        return {job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag is not None}
+
+    def remember_message(self, job_id: str, data: bytes) -> None:
+        """Keep the job's encoded Dramatiq message, so the reaper can requeue a job whose worker
+        died with it (``maintenance.reap``)."""
+        with redis_errors_as_unavailable():
+            self.client.set(keys.job_message(job_id), data, ex=self.pending_ttl)
+
+    def message(self, job_id: str) -> bytes | None:
+        with redis_errors_as_unavailable():
+            return self.client.get(keys.job_message(job_id))
+
+    def snapshot(self, job_id: str) -> dict[str, Any] | None:
+        with redis_errors_as_unavailable():
+            return decode_snapshot(self.client.hgetall(keys.job(job_id)), self.fields)
+
+    def _change(
+        self, job_id: str, group: str | None, mode: str, event: EventType, fields: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        status = fields.get("status")
+        ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
+        job_keys = [
+            keys.job(job_id),
+            keys.job_log(job_id),
+            keys.JOBS_INDEX,
+            keys.METRICS_TRANSITIONS,
+            keys.RUNNING,
+            keys.WAITING,
+        ]
+        if group is not None:
+            job_keys += [keys.group_log(group), keys.group_jobs(group)]
+        args = [
+            job_id,
+            keys.EVENTS_CHANNEL,
+            event.value,
+            ttl,
+            mode,
+            self.event_log_max,
+            _TERMINAL_ARG,
+            self.group_field,
+            compact_json(group),
+            max(self.pending_ttl, self.result_ttl),
+        ]
+        with redis_errors_as_unavailable():
+            raw = self._apply(keys=job_keys, args=args + encode_fields(fields))
+        return json.loads(raw) if raw else None

@@ -1,0 +1,87 @@
+"""Starting a public job: validate its arguments, write its record, send its message.
+
+The status middleware writes the PENDING record in ``before_enqueue``; if the send itself then
+fails (Redis went away between the two writes), the job is marked FAILURE here on a best-effort
+basis so that no client waits on a job that will never run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+
+from . import keys
+from .engine import JobEngine
+from .errors import IdempotencyKeyReused, StoreUnavailable
+from .events import REDIS_UNAVAILABLE_ERRORS, redis_errors_as_unavailable
+from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, validate_payload
+from .states import JobStatus
+
+logger = logging.getLogger("jobs")
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job_id: str
+    #: False when an ``Idempotency-Key`` matched an earlier request: no new job was made.
+    created: bool = True
+
+
+def submit_job(
+    engine: JobEngine, job_type: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None
+) -> Submitted:
+    """Enqueue ``job_type`` with ``payload`` on the engine's broker (blocking: run it off the
+    event loop).
+
+    With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL`` for the same job type and
+    payload, nothing is enqueued and the earlier job is returned; for another payload,
+    ``IdempotencyKeyReused`` is raised. Raises ``UnknownJobType`` and ``InvalidPayload`` before
+    anything is written, and ``StoreUnavailable`` when Redis cannot be reached (then nothing was
+    queued).
+    """
+    actor = get_public_job(engine.broker, job_type)
+    message = actor.message_with_options(kwargs=validate_payload(actor, payload))
+    client = engine.client
+    claim = None
+    if idempotency_key is not None:
+        claim = keys.idempotency(hashlib.sha256(idempotency_key.encode()).hexdigest())
+        fingerprint = hashlib.sha256(json.dumps([job_type, payload], sort_keys=True).encode()).hexdigest()
+        record = json.dumps({"job_id": message.message_id, "fingerprint": fingerprint})
+        with redis_errors_as_unavailable():
+            if not client.set(claim, record, nx=True, ex=engine.settings.idempotency_ttl):
+                earlier = json.loads(client.get(claim) or record)
+                if earlier["fingerprint"] != fingerprint:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was used for a different request; use a new key"
+                    )
+                return Submitted(earlier["job_id"], created=False)
+    try:
+        engine.broker.enqueue(message)
+    except (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS) as exc:
+        _mark_unsent(engine, actor.options[PUBLIC_JOB_OPTION], message)
+        if claim is not None:
+            with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
+                client.delete(claim)  # the key may be used again: nothing was queued
+        if isinstance(exc, StoreUnavailable):
+            raise
+        raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+    return Submitted(message.message_id)
+
+
+def _mark_unsent(engine: JobEngine, spec: JobSpec, message: dramatiq.Message) -> None:
+    try:
+        engine.store.transition(
+            message.message_id,
+            JobStatus.FAILURE,
+            group=spec.group_of(message.kwargs),
+            error={"type": "enqueue_failed", "message": "The job could not be queued"},
+        )
+    except StoreUnavailable:
+        logger.warning("Job %s could not be queued, nor marked failed: Redis unavailable", message.message_id)

@@ -1,0 +1,19 @@
+"""The HTTP routes, one blueprint per module.
+
+jobs.py        create, read (and long-poll), list and cancel jobs; the seed's /score and /audit
+events.py      event streams: one job, several jobs, a workspace; the streams' figures
+workspaces.py  upload, list and delete contract documents
+ops.py         /healthz, /readyz, /metrics, /worker/status
+params.py      reading query parameters, headers and JSON bodies
+"""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from . import events, jobs, ops, workspaces
+
+
+def register_routes(app: Quart) -> None:
+    for module in (jobs, events, ops, workspaces):
+        app.register_blueprint(module.blueprint)

@@ -1,0 +1,123 @@
+"""Event-stream endpoints: one job, several jobs on one connection, a workspace, and the streams'
+own figures.
+
+GET /jobs/<job_id>/events        one job's stream; resume with Last-Event-ID or ?since=<seq>
+GET /events?job=<id>&job=<id>    several jobs on one EventSource (browsers allow six
+                                 connections per origin on HTTP/1.1); the id is the seqs
+                                 joined by dots, in the order of the job parameters
+GET /workspaces/<name>/events    every job of a workspace (the engine's group of that name),
+                                 new ones included; the id is the event's position in its log
+GET /events/stats                open streams, watched jobs and workspaces, drops, hub connection
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+
+from actors.jobs.states import is_finished
+
+from ..context import services
+from ..errors import BadRequest, NotFound
+from ..sse.group_stream import GroupStream, parse_entry_id
+from ..sse.streams import EventStream, JobStream
+from .params import client_position, count
+
+blueprint = Blueprint("events", __name__)
+
+#: Most jobs one multiplexed stream may follow.
+MAX_JOBS_PER_STREAM = 100
+MAX_WORKSPACE_NAME = 200
+
+
+@blueprint.get("/jobs/<job_id>/events")
+async def job_events(job_id: str) -> Response:
+    return await _job_stream([job_id])
+
+
+@blueprint.get("/events")
+async def multiplexed_events() -> Response:
+    job_ids = list(dict.fromkeys(request.args.getlist("job")))  # unique, in the order given
+    if not job_ids:
+        raise BadRequest("Name at least one job: /events?job=<id>&job=<id>", code="invalid_parameter")
+    if len(job_ids) > MAX_JOBS_PER_STREAM:
+        raise BadRequest(f"At most {MAX_JOBS_PER_STREAM} jobs per stream", code="invalid_parameter")
+    return await _job_stream(job_ids)
+
+
+@blueprint.get("/workspaces/<workspace>/events")
+async def workspace_events(workspace: str) -> Response:
+    if not 0 < len(workspace) <= MAX_WORKSPACE_NAME:
+        raise BadRequest(
+            f"A workspace name has 1 to {MAX_WORKSPACE_NAME} characters", code="invalid_parameter"
+        )
+    since = client_position()
+    if since is not None and parse_entry_id(since) is None:
+        raise BadRequest(
+            f"Last-Event-ID/since must be a workspace event id like 1732845-0, not {since!r}",
+            code="invalid_parameter",
+        )
+    return event_stream_response(GroupStream(group=workspace, since=since, **_common()))
+
+
+@blueprint.get("/events/stats")
+async def stream_stats() -> Response:
+    """Open streams (subscriptions), watched jobs and workspaces, drops, the process's task count."""
+    stats = services().hub.stats()
+    stats["watched_workspaces"] = stats.pop("watched_groups")  # a workspace is a group of jobs
+    return jsonify({**stats, "asyncio_tasks": len(asyncio.all_tasks())})
+
+
+def event_stream_response(stream: EventStream) -> Response:
+    """The response that sends ``stream``: never buffered, compressed or timed out."""
+    response = Response(
+        stream.events(),
+        status=200,
+        content_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    response.timeout = None  # this response only: a stream lives as long as it has news
+    return response
+
+
+async def _job_stream(job_ids: list[str]) -> Response:
+    svc = services()
+    since = _seq_positions(job_ids)
+    snapshots = await svc.reader.snapshots(job_ids)
+    missing = [job_id for job_id, snapshot in snapshots.items() if snapshot is None]
+    if missing:
+        raise NotFound(
+            f"No job with id {', '.join(map(repr, missing))} (it may have expired)",
+            code="job_not_found",
+            missing=missing,
+        )
+    found: dict[str, dict[str, Any]] = {job_id: s for job_id, s in snapshots.items() if s is not None}
+    if since is not None and all(since[j] >= s["seq"] and is_finished(s) for j, s in found.items()):
+        # Nothing left to send, ever: 204 tells EventSource to stop reconnecting.
+        return Response("", status=204, content_type="text/event-stream")
+    return event_stream_response(JobStream(job_ids=job_ids, snapshots=found, since=since, **_common()))
+
+
+def _common() -> dict[str, Any]:
+    svc = services()
+    return {
+        "reader": svc.reader,
+        "hub": svc.hub,
+        "heartbeat": svc.settings.sse_heartbeat_interval,
+        "retry_ms": svc.settings.sse_retry_ms,
+        "max_life": svc.settings.sse_max_life,
+    }
+
+
+def _seq_positions(job_ids: list[str]) -> dict[str, int] | None:
+    """The client's position (``Last-Event-ID``, else ``?since=``): a seq per job, or None."""
+    raw = client_position()
+    if raw is None:
+        return None
+    seqs = [count(part) for part in raw.split(".")]
+    if len(seqs) != len(job_ids) or None in seqs:
+        shape = "a non-negative integer" if len(job_ids) == 1 else f"{len(job_ids)} integers joined by dots"
+        raise BadRequest(f"Last-Event-ID/since must be {shape}, not {raw!r}", code="invalid_parameter")
+    return {job_id: seq for job_id, seq in zip(job_ids, seqs, strict=True) if seq is not None}

@@ -1,0 +1,168 @@
+"""Job endpoints: create, read (and long-poll), and the seed's ``/score`` and ``/audit`` routes.
+
+POST /jobs/<job_type>           202 {job_id, status, status_url, events_url} + Location
+GET  /jobs                      jobs newest first (?status=&job_type=&workspace=&limit=&cursor=)
+GET  /jobs/<job_id>             the snapshot (long-poll: ?wait=N&since=S)
+POST /jobs/<job_id>/cancel      200 cancelled, 202 stopping, 409 already finished
+POST /score, POST /audit        ?async_mode=true -> as POST /jobs; false (default) -> wait
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request, url_for
+from quart.utils import run_sync
+
+from actors.jobs.states import JobStatus, is_finished
+from actors.jobs.submit import Submitted, submit_job
+
+from ..context import services
+from ..errors import BadRequest, Conflict, NotFound
+from ..sse.streams import wait_for
+from .params import bool_arg, count, json_object_body, number_arg
+
+logger = logging.getLogger("jobs.api")
+
+blueprint = Blueprint("jobs", __name__)
+
+MAX_IDEMPOTENCY_KEY = 255
+DEFAULT_LIST_LIMIT = 50
+MAX_LIST_LIMIT = 200
+#: Longest a long-poll may wait, in seconds (under every proxy's idle limit).
+MAX_LONG_POLL_WAIT = 60.0
+
+
+@blueprint.post("/jobs/<job_type>")
+async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
+    submitted = await _submit(job_type, await json_object_body())
+    return await _answer(submitted)
+
+
+@blueprint.get("/jobs")
+async def list_jobs() -> Response:
+    """Jobs newest first: ``?status=&job_type=&workspace=&limit=&cursor=``; follow ``next_cursor``."""
+    status = request.args.get("status")
+    if status is not None and status not in JobStatus.__members__:
+        raise BadRequest(
+            f"status must be one of {', '.join(JobStatus.__members__)}", code="invalid_parameter"
+        )
+    limit = int(number_arg("limit", default=DEFAULT_LIST_LIMIT, maximum=MAX_LIST_LIMIT)) or DEFAULT_LIST_LIMIT
+    raw_cursor = request.args.get("cursor")
+    cursor = count(raw_cursor) if raw_cursor else None
+    if raw_cursor and cursor is None:
+        raise BadRequest("cursor must be the next_cursor of a previous page", code="invalid_parameter")
+    jobs, next_cursor = await services().reader.list_jobs(
+        limit=limit,
+        cursor=cursor,
+        status=status,
+        job_type=request.args.get("job_type") or None,
+        group=request.args.get("workspace") or None,  # a workspace is a group of jobs
+    )
+    return jsonify({"jobs": jobs, "next_cursor": str(next_cursor) if next_cursor is not None else None})
+
+
+@blueprint.get("/jobs/<job_id>")
+async def get_job(job_id: str) -> Response:
+    """The snapshot; with ``?wait=N&since=S`` (long-poll) once ``seq`` passes S or after N s."""
+    wait = number_arg("wait", maximum=MAX_LONG_POLL_WAIT)
+    snapshot = await _snapshot_or_404(job_id)
+    if wait:
+        since = number_arg("since", default=snapshot["seq"])
+        svc = services()
+        latest, _ = await wait_for(
+            reader=svc.reader,
+            hub=svc.hub,
+            job_id=job_id,
+            timeout=wait,
+            until=lambda s: s["seq"] > since or is_finished(s),
+        )
+        snapshot = latest or snapshot
+    if snapshot["status"] == JobStatus.PENDING.value:
+        snapshot.update(await services().fleet.queue_estimate(snapshot))
+    return jsonify(snapshot)
+
+
+@blueprint.post("/jobs/<job_id>/cancel")
+async def cancel_job(job_id: str) -> tuple[Response, int]:
+    """200 with the CANCELLED snapshot (it had not started), 202 while a running job stops,
+    409 when it had already finished."""
+    snapshot = await _snapshot_or_404(job_id)
+    if not is_finished(snapshot):
+        snapshot = await run_sync(partial(services().engine.store.request_cancel, job_id))() or snapshot
+        if snapshot["status"] == JobStatus.CANCELLED.value:
+            return jsonify(snapshot), 200
+    if is_finished(snapshot):
+        raise Conflict(f"Job {job_id} has already finished: {snapshot['status']}", status=snapshot["status"])
+    return jsonify(snapshot), 202
+
+
+@blueprint.post("/score")
+async def score() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+    return await _legacy_job("score_contracts")
+
+
+@blueprint.post("/audit")
+async def audit() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+    return await _legacy_job("audit_contracts")
+
+
+async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+    async_mode = bool_arg("async_mode", default=False)
+    submitted = await _submit(job_type, await json_object_body())
+    job_id = submitted.job_id
+    logger.info(
+        "[/%s] %s mode: job %s queued", request.path.strip("/"), "Async" if async_mode else "Sync", job_id
+    )
+    if async_mode:
+        return await _answer(submitted)
+    svc = services()
+    finished, done = await wait_for(
+        reader=svc.reader, hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_finished
+    )
+    if not done:
+        return _accepted(job_id)
+    return jsonify(finished), 200
+
+
+async def _submit(job_type: str, payload: dict[str, Any]) -> Submitted:
+    """Validate and enqueue, in an executor thread: Dramatiq's send is synchronous."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        raise BadRequest(
+            f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+            code="invalid_parameter",
+        )
+    submit = partial(submit_job, services().engine, job_type, payload, idempotency_key=key)
+    return await run_sync(submit)()
+
+
+async def _answer(submitted: Submitted) -> tuple[Response, int, dict[str, str]]:
+    """202 for a new job; 200 for a repeated Idempotency-Key, with the job's current status."""
+    if submitted.created:
+        return _accepted(submitted.job_id)
+    snapshot = await services().reader.snapshot(submitted.job_id)
+    body, _, headers = _accepted(submitted.job_id, snapshot)
+    return body, 200, headers
+
+
+def _accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> tuple[Response, int, dict[str, str]]:
+    """202 for a job just queued; 200, with its current status, for one ``snapshot`` shows."""
+    status_url = url_for("jobs.get_job", job_id=job_id)
+    body = {
+        "job_id": job_id,
+        "status": snapshot["status"] if snapshot else JobStatus.PENDING.value,
+        "message": snapshot["message"] if snapshot else JobStatus.PENDING.default_message,
+        "status_url": status_url,
+        "events_url": url_for("events.job_events", job_id=job_id),
+    }
+    return jsonify(body), 200 if snapshot else 202, {"Location": status_url}
+
+
+async def _snapshot_or_404(job_id: str) -> dict[str, Any]:
+    snapshot = await services().reader.snapshot(job_id)
+    if snapshot is None:
+        raise NotFound(f"No job with id {job_id!r} (it may have expired)", code="job_not_found")
+    return snapshot

@@ -1,0 +1,75 @@
+"""Reading a request's parameters: each parser answers 400 with a clear message, never raises past
+the route, and hands the route a value of the right type."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from quart import request
+
+from ..errors import BadRequest, PayloadTooLarge
+
+#: Largest JSON body accepted, in bytes (job arguments are small; documents have their own route).
+MAX_JSON_BODY_BYTES = 1024 * 1024
+#: A non-negative integer as clients write one (ASCII digits; no sign, no other numerals).
+_COUNT = re.compile(r"[0-9]{1,18}")
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+async def json_object_body() -> dict[str, Any]:
+    """The request's body as a JSON object (``{}`` when empty)."""
+    raw = await request.get_data(as_text=False)
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        raise PayloadTooLarge(f"A JSON body may have at most {MAX_JSON_BODY_BYTES} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object", code="invalid_json")
+    return body
+
+
+def number_arg(name: str, *, default: float = 0, maximum: float | None = None) -> float:
+    """``?name=`` as a non-negative number up to ``maximum``; ``default`` when absent or empty."""
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value < float("inf") or (maximum is not None and value > maximum):
+        limit = f" up to {maximum:g}" if maximum is not None else ""
+        raise BadRequest(
+            f"{name} must be a non-negative number{limit}, not {raw!r}", code="invalid_parameter"
+        )
+    return value
+
+
+def bool_arg(name: str, *, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise BadRequest(f"{name} must be true or false, not {raw!r}", code="invalid_parameter")
+
+
+def count(raw: str) -> int | None:
+    """``raw`` as a non-negative integer, or None when it is not one."""
+    return int(raw) if _COUNT.fullmatch(raw) else None
+
+
+def client_position() -> str | None:
+    """What the client says it has seen: ``Last-Event-ID`` (EventSource), else ``?since=``."""
+    raw = (request.headers.get("Last-Event-ID") or request.args.get("since") or "").strip()
+    return raw or None

@@ -1,0 +1,67 @@
+"""The web side's settings, and the README's configuration tables rendered from every layer's.
+
+Declared like every layer's (see ``actors.jobs.settings``): one line per setting, read once by
+``create_app``. ``python -m service.settings`` prints the README's tables; a test keeps the
+README equal to them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt
+from pydantic_settings import NoDecode
+
+from actors.contracts.settings import ContractSettings
+from actors.jobs.settings import MIB, EnvSettings, JobSettings, comma_separated, markdown_table, setting
+
+
+class WebSettings(EnvSettings):
+    """The web process: event streams, the sync path, its Redis pool, uploads and CORS."""
+
+    sse_heartbeat_interval: NonNegativeFloat = setting(
+        15.0, "time between `: keepalive` comments on an idle stream", unit="s"
+    )
+    sse_retry_ms: NonNegativeInt = setting(
+        3000, "the `retry:` a stream sends: how long a browser waits to reconnect", unit="ms"
+    )
+    sse_queue_size: Annotated[int, Field(ge=1)] = setting(
+        256, "events buffered per stream before a client that stopped reading is dropped", unit="events"
+    )
+    sse_send_timeout: NonNegativeFloat = setting(
+        30.0, "how long a stream waits for its client to take data before dropping it", unit="s"
+    )
+    sse_max_life: NonNegativeFloat = setting(
+        600.0,
+        "how long a stream lives before it asks its client to reconnect (plus ≤ 10 % jitter)",
+        unit="s",
+    )
+    sync_wait_limit: NonNegativeFloat = setting(
+        90.0, "how long `async_mode=false` waits for the job before answering 202", unit="s"
+    )
+    redis_pool_size: Annotated[int, Field(ge=1)] = setting(
+        16, "Redis connections per web process for reads (streams hold none while idle)"
+    )
+    max_upload_bytes: NonNegativeInt = setting(
+        50 * MIB, "largest upload request (JSON bodies: 1 MiB)", unit="bytes"
+    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode, comma_separated(lambda o: o.strip().rstrip("/"))] = (
+        setting((), "origins allowed to call the API from a browser, comma-separated (`*`: any)")
+    )
+    cors_credentials: bool = setting(False, "`true`: allow cookies on cross-origin calls and streams")
+
+
+#: The README's configuration tables: each layer's settings under the module that declares them.
+LAYERS = (
+    ("Job engine", "actors/jobs/settings.py", JobSettings),
+    ("Contracts", "actors/contracts/settings.py", ContractSettings),
+    ("Web", "service/settings.py", WebSettings),
+)
+
+
+def readme_tables() -> str:
+    return "\n\n".join(f"{title} (`{path}`):\n\n{markdown_table(cls)}" for title, path, cls in LAYERS)
+
+
+if __name__ == "__main__":
+    print(readme_tables())

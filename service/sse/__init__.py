@@ -1,0 +1,11 @@
+"""Server-Sent Events: one pub/sub connection per process, fanned out to every open stream.
+
+    hub.py           EventHub: the wake-up channel, a bounded queue per stream, the watchdog
+    streams.py       EventStream (retry, heartbeats, rotation, shutdown), the SSE frame, JobStream
+                     (one job or many), and wait_for (long-polling and the sync path)
+    group_stream.py  GroupStream: every job of a group, new ones included
+
+A new kind of stream is a subclass of ``EventStream`` that says what it subscribes to (jobs, a
+group) and what it sends at the start, on an event and on a resync; a route serves it with
+``routes.events.event_stream_response``.
+"""

@@ -1,0 +1,266 @@
+"""The fan-out hub: one Redis pub/sub connection per web process, a bounded queue per stream.
+
+Every job change is published on the engine's wake-up channel; the hub reads that channel on its
+own connection (docs/design.md, invariant 4) and hands each event to the subscriptions watching
+its job or its job's group (the two kinds of ``Topic``). The
+wake-up is never the source of truth: each time the hub (re)subscribes it sends every
+subscription ``RESYNC``, telling the stream to re-read the job's log from the last ``seq`` it
+sent, so an outage loses no event. A subscription whose queue fills up (its client stopped
+reading) is marked dropped and gets ``DROPPED``; the hub never waits on a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from enum import Enum
+from typing import Final
+
+import redis.asyncio as aioredis
+
+from actors.jobs.events import REDIS_UNAVAILABLE_ERRORS, JobEvent
+from actors.jobs.keys import EVENTS_CHANNEL
+
+logger = logging.getLogger("jobs.hub")
+
+#: Seconds of silence after which the hub pings Redis to prove its connection is alive.
+DEFAULT_PING_INTERVAL = 10.0
+#: Shortest and longest wait between two reconnection attempts, in seconds.
+MIN_BACKOFF = 0.05
+DEFAULT_MAX_BACKOFF = 2.0
+
+
+class _Signal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: "You may have missed events: re-read the log from your last seq."
+RESYNC: Final = _Signal("RESYNC")
+#: "Your client fell too far behind; end the stream." (for subscriptions without a task)
+DROPPED: Final = _Signal("DROPPED")
+#: "This process is shutting down: tell the client to reconnect elsewhere, then end."
+SHUTDOWN: Final = _Signal("SHUTDOWN")
+
+Item = JobEvent | _Signal
+
+
+class TopicKind(Enum):
+    JOB = "job"
+    GROUP = "group"
+
+
+#: What a subscription watches: one job, or every job of one group.
+Topic = tuple[TopicKind, str]
+
+
+class Subscription:
+    """What one stream receives: events for its jobs and the hub's signals.
+
+    A stream marks ``blocked_since`` while a chunk is being sent; the hub's sweeper cancels
+    ``task`` (the request's task, which also does the sending) when a send has been blocked for
+    longer than the send timeout, or when the queue overflows: a client that stops reading is
+    dropped, and its connection, task and queue are freed.
+    """
+
+    __slots__ = ("blocked_since", "dropped", "queue", "task", "topics")
+
+    def __init__(self, topics: frozenset[Topic], maxsize: int, task: asyncio.Task[object] | None) -> None:
+        self.topics = topics
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
+        self.task = task
+        self.blocked_since: float | None = None
+        self.dropped = False
+
+    def offer(self, item: Item) -> None:
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.drop("it fell more than a queue behind")
+
+    def drop(self, reason: str) -> None:
+        if self.dropped:
+            return
+        self.dropped = True
+        logger.info("Dropping a stream of %s: %s", ", ".join(sorted(name for _, name in self.topics)), reason)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        if self.task is not None:
+            self.task.cancel()
+        else:
+            self.queue.put_nowait(DROPPED)
+
+    async def next(self, timeout: float) -> Item | None:
+        """The next item, or None when ``timeout`` seconds pass without one."""
+        try:
+            async with asyncio.timeout(timeout):  # unlike wait_for, no extra task per waiting stream
+                return await self.queue.get()
+        except TimeoutError:
+            return None
+
+
+class EventHub:
+    def __init__(
+        self,
+        *,
+        client: aioredis.Redis,
+        queue_size: int,
+        send_timeout: float,
+        channel: str = EVENTS_CHANNEL,
+        ping_interval: float = DEFAULT_PING_INTERVAL,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.queue_size = queue_size
+        self.send_timeout = send_timeout
+        self.ping_interval = ping_interval
+        self.max_backoff = max_backoff
+        self.connected = False
+        self.shutting_down = False
+        self.dropped_total = 0
+        self.events_sent = 0
+        self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
+        self._subscriptions: set[Subscription] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._empty = asyncio.Event()
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._run(), name="event-hub"),
+            asyncio.create_task(self._sweep(), name="event-hub-sweeper"),
+        ]
+
+    def begin_shutdown(self) -> None:
+        """Ask every stream to send its client elsewhere and end (graceful shutdown, step one)."""
+        self.shutting_down = True
+        self._broadcast(SHUTDOWN)
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every subscription to end; True if they did."""
+        if not self._subscriptions:
+            return True
+        self._empty.clear()
+        try:
+            await asyncio.wait_for(self._empty.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._broadcast(SHUTDOWN)
+        await self.client.aclose()
+
+    def stats(self) -> dict[str, int | bool]:
+        return {
+            "hub_connected": self.connected,
+            "subscriptions": len(self._subscriptions),
+            "watched_jobs": sum(1 for kind, _ in self._by_topic if kind is TopicKind.JOB),
+            "watched_groups": sum(1 for kind, _ in self._by_topic if kind is TopicKind.GROUP),
+            "dropped_total": self.dropped_total,
+            "events_sent": self.events_sent,
+        }
+
+    @contextlib.contextmanager
+    def subscribe(
+        self, *job_ids: str, group: str | None = None, cancel_on_drop: bool = True
+    ) -> Iterator[Subscription]:
+        """Watch ``job_ids`` (or every job of ``group``) for as long as the ``with`` block lasts.
+
+        With ``cancel_on_drop`` the calling task is cancelled if its client stops reading;
+        otherwise the subscription receives ``DROPPED``.
+        """
+        task = asyncio.current_task() if cancel_on_drop else None
+        topics = {(TopicKind.JOB, job_id) for job_id in job_ids}
+        if group is not None:
+            topics.add((TopicKind.GROUP, group))
+        sub = Subscription(frozenset(topics), self.queue_size, task)
+        self._subscriptions.add(sub)
+        for topic in sub.topics:
+            self._by_topic[topic].add(sub)
+        if self.shutting_down:
+            sub.offer(SHUTDOWN)
+        try:
+            yield sub
+        finally:
+            self._subscriptions.discard(sub)
+            if not self._subscriptions:
+                self._empty.set()
+            if sub.dropped:
+                self.dropped_total += 1
+            for topic in sub.topics:
+                watchers = self._by_topic.get(topic)
+                if watchers is not None:
+                    watchers.discard(sub)
+                    if not watchers:
+                        del self._by_topic[topic]
+
+    async def _sweep(self) -> None:
+        """Drop streams whose client has not taken a chunk for ``send_timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.send_timeout / 4))
+            stalled_before = loop.time() - self.send_timeout
+            for sub in list(self._subscriptions):
+                if sub.blocked_since is not None and sub.blocked_since < stalled_before:
+                    sub.drop(f"its client took no data for {self.send_timeout:g} s")
+
+    async def _run(self) -> None:
+        backoff = MIN_BACKOFF
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the hub must outlive any single failure
+                if self.connected:
+                    logger.warning("Event hub lost Redis (%s); reconnecting", exc)
+                    backoff = MIN_BACKOFF
+                elif not isinstance(exc, REDIS_UNAVAILABLE_ERRORS):
+                    logger.exception("Event hub failed; reconnecting")
+                self.connected = False
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    async def _listen(self) -> None:
+        async with self.client.pubsub() as pubsub:
+            await pubsub.subscribe(self.channel)
+            while True:
+                message = await pubsub.get_message(timeout=self.ping_interval)
+                if message is None:
+                    await pubsub.ping()
+                elif message["type"] == "subscribe":
+                    self.connected = True
+                    logger.info("Event hub subscribed to %s", self.channel)
+                    self._broadcast(RESYNC)
+                elif message["type"] == "message":
+                    self._dispatch(message["data"])
+
+    def _dispatch(self, payload: bytes) -> None:
+        try:
+            event = JobEvent.from_wakeup(payload)
+        except (ValueError, KeyError):
+            logger.warning("Ignoring a malformed wake-up message: %.200r", payload)
+            return
+        for sub in self._by_topic.get((TopicKind.JOB, event.job_id), ()):
+            sub.offer(event)
+        if event.group is not None:
+            for sub in self._by_topic.get((TopicKind.GROUP, event.group), ()):
+                sub.offer(event)
+
+    def _broadcast(self, item: Item) -> None:
+        for sub in list(self._subscriptions):
+            sub.offer(item)

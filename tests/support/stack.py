@@ -1,0 +1,45 @@
+"""A test's own stack: its Redis, the job engine on it, and its worker and web server when asked.
+
+``engine_on(redis_server)`` builds a ``JobEngine`` exactly as ``actors`` builds the service's
+(same settings and group field), bound to the test's Redis, so a test that plays the worker's
+part writes through the same store, the one way to reach it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import actors
+from actors.jobs.engine import JobEngine
+
+from .servers import RedisServer, ServiceProcess, WebServer, start_workers
+
+
+def engine_on(redis_server: RedisServer, **settings: Any) -> JobEngine:
+    """The service's job engine, bound to ``redis_server`` (``settings`` override the service's)."""
+    configured = actors.engine.settings.model_copy(update={"redis_url": redis_server.url, **settings})
+    return JobEngine(configured, group_field=actors.GROUP_FIELD)
+
+
+@dataclass
+class Stack:
+    """A Redis, a worker process and a web server of their own, for a test that needs every
+    worker thread to itself or counts what nobody else may touch."""
+
+    redis: RedisServer
+    workers: ServiceProcess
+    web: WebServer
+    threads: int
+
+    @classmethod
+    def start(cls, *, threads: int = 1, **env: str) -> Stack:
+        redis = RedisServer()
+        redis.start()
+        workers = start_workers(redis, threads=threads, **env)
+        return cls(redis, workers, WebServer(redis, **env), threads)
+
+    def stop(self) -> None:
+        self.web.stop()
+        self.workers.stop()
+        self.redis.stop()
