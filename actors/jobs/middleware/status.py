@@ -64,9 +64,9 @@ class JobStatusMiddleware(Middleware):
         spec = job_spec(broker, message.actor_name)
         if spec is None:
             return
-        group = spec.group_of(message.kwargs)
         retries = message.options.get("retries", 0)
         if retries == 0:
+            group = spec.group_of(message.kwargs)
             if self.store.create(message.message_id, message.actor_name, group=group) is not None:
                 self.store.remember_message(message.message_id, message.encode())
                 _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
@@ -77,10 +77,10 @@ class JobStatusMiddleware(Middleware):
         delay_s = (delay or 0) / 1000
         error = _error_from_traceback(message.options.get("traceback", ""))
         attempt_text = f"attempt {retries + 1} of {max_attempts}"
-        self.store.transition(
-            message.message_id,
+        self._transition(
+            spec,
+            message,
             JobStatus.PENDING,
-            group=group,
             attempt=retries + 1,
             message=f"Retrying in {_seconds(delay_s)} ({attempt_text}): {error['message']}",
             error=error,
@@ -101,10 +101,10 @@ class JobStatusMiddleware(Middleware):
         if spec is None:
             return
         attempt = message.options.get("retries", 0) + 1
-        started = self.store.transition(
-            message.message_id,
+        started = self._transition(
+            spec,
+            message,
             JobStatus.STARTED,
-            group=spec.group_of(message.kwargs),
             attempt=attempt,
             started_at=utc_now(),
             retry_at=None,
@@ -137,9 +137,7 @@ class JobStatusMiddleware(Middleware):
         if exception is None:
             self._succeed(spec, message, result)
         elif isinstance(exception, JobCancelled):
-            if self.store.transition(
-                message.message_id, JobStatus.CANCELLED, group=spec.group_of(message.kwargs)
-            ):
+            if self._transition(spec, message, JobStatus.CANCELLED):
                 _job_logger(message).info("Job %s cancelled type=%s", message.message_id, message.actor_name)
         elif isinstance(exception, TimeLimitExceeded):
             limit = broker.get_actor(message.actor_name).options.get("time_limit")
@@ -171,21 +169,12 @@ class JobStatusMiddleware(Middleware):
             error = {"type": "unserializable_result", "message": f"Result is not JSON: {exc}"}
             self._fail(spec, message, error)
             return
-        if self.store.transition(
-            message.message_id,
-            JobStatus.SUCCESS,
-            group=spec.group_of(message.kwargs),
-            result=result,
-            progress=100,
-            error=None,
-        ):
+        if self._transition(spec, message, JobStatus.SUCCESS, result=result, progress=100, error=None):
             _job_logger(message).info("Job %s succeeded type=%s", message.message_id, message.actor_name)
 
     def _fail(self, spec: JobSpec, message: dramatiq.Message, error: dict[str, str]) -> None:
         try:
-            changed = self.store.transition(
-                message.message_id, JobStatus.FAILURE, group=spec.group_of(message.kwargs), error=error
-            )
+            changed = self._transition(spec, message, JobStatus.FAILURE, error=error)
         except StoreUnavailable:
             _job_logger(message).exception("Job %s could not be marked failed", message.message_id)
             return
@@ -197,6 +186,15 @@ class JobStatusMiddleware(Middleware):
                 error["type"],
                 error["message"],
             )
+
+    def _transition(
+        self, spec: JobSpec, message: dramatiq.Message, status: JobStatus, /, **fields: Any
+    ) -> dict[str, Any] | None:
+        """Move the message's job (in the group its arguments name) to ``status``; ``fields`` are
+        the snapshot's, ``message`` among them (hence the positional-only parameters)."""
+        return self.store.transition(
+            message.message_id, status, group=spec.group_of(message.kwargs), **fields
+        )
 
     def _worker_id(self) -> str | None:
         """The id under which this worker process beats, if it does."""
