@@ -3,27 +3,45 @@
 Importing ``actors`` builds the job engine and declares every job type (reading the engine's and
 the domain's settings once); the web process sends jobs on that engine's broker. The web's own
 settings are read here. Redis connections are made at start-up and closed at shutdown: a pool
-for reads, and the hub's own single pub/sub connection.
+for reads, and the hub's own single pub/sub connection. Every request but the public ones is
+authenticated before its route runs (``auth.identity``) and counted against its key's rate.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 
 import redis.asyncio as aioredis
-from quart import Quart, Response
+from quart import Quart, Response, g, request
+from quart_auth import QuartAuth
 
 import actors
+from actors.jobs.errors import StoreUnavailable
 from actors.jobs.fleet import Fleet
 from actors.jobs.middleware import configure_logging
 from actors.jobs.reader import JobReader
+from actors.jobs.settings import SettingsError
 
-from .context import EXTENSION_KEY, Services
+from .auth.bootstrap import local_set_up
+from .auth.credentials import REVOKED_CHANNEL, Credentials
+from .auth.identity import PUBLIC_ENDPOINTS, Authenticator
+from .auth.limits import RateLimiter
+from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
-from .errors import register_error_handlers
+from .errors import TooManyRequests, register_error_handlers
 from .routes import register_routes
+from .routes.ops import WORKER_STATUS
+from .routes.params import BoundedRequest
 from .settings import WebSettings
 from .sse.hub import EventHub
+
+logger = logging.getLogger("jobs.api")
+#: Set by ``service.serve`` to the addresses it listens on (AUTH=off needs them all loopback), and
+#: to the URL the local set-up's login link starts with.
+BINDS_CONFIG = "JOBS_BINDS"
+LOGIN_BASE_CONFIG = "JOBS_LOGIN_BASE"
 
 
 def create_app() -> Quart:
@@ -32,8 +50,16 @@ def create_app() -> Quart:
     redis_url, redis_timeout = engine.settings.redis_url, engine.settings.redis_timeout
     configure_logging(engine.settings.log_format)
     app = Quart(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes  # JSON bodies have their own limit
+    app.request_class = BoundedRequest  # JSON bodies refused past 1 MiB as they arrive
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes  # the upload route's limit
     app.json.sort_keys = False  # snapshots keep their documented field order
+    QuartAuth(
+        app,
+        cookie_name="jobs_session",
+        cookie_secure=settings.session_cookie_secure,
+        cookie_samesite="Lax",
+        duration=settings.session_lifetime,
+    )
     register_error_handlers(app)
     register_cors(app, origins=settings.cors_origins, credentials=settings.cors_credentials)
 
@@ -43,8 +69,26 @@ def create_app() -> Quart:
 
     register_routes(app)
 
+    @app.before_request
+    async def _authenticate() -> None:
+        if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+            return  # unknown routes are 404 for everyone; preflights carry no credentials
+        svc = services()
+        try:
+            g.identity = await svc.auth.identify()
+        except StoreUnavailable:
+            if request.endpoint == WORKER_STATUS:
+                return  # it answers "down" (the seed's shape) without knowing who asks
+            raise
+        if g.identity.key_id is not None and (wait := await svc.limiter.wait(g.identity.key_id)):
+            raise TooManyRequests(
+                f"This key made more than {svc.limiter.per_minute} requests a minute; retry in {wait} s",
+                retry_after=wait,
+            )
+
     @app.before_serving
     async def _connect() -> None:
+        _check_auth_off(app, settings)
         # A bounded pool: a burst of requests waits for a connection instead of opening more.
         pool = aioredis.BlockingConnectionPool.from_url(
             redis_url,
@@ -55,6 +99,18 @@ def create_app() -> Quart:
             client_name=f"jobs-web-{os.getpid()}",
         )
         client = aioredis.Redis(connection_pool=pool)
+        credentials = Credentials(client=client)
+        local = await local_set_up(
+            state_dir=settings.state_dir,
+            admin_token=settings.admin_token.get_secret_value(),
+            credentials=credentials,
+            documents=actors.resources.documents,
+        )
+        secret = settings.secret_key.get_secret_value() or await credentials.signing_secret()
+        app.secret_key = secret  # quart-auth signs the session cookie with it
+        if local.local_key is not None:
+            base = app.config.get(LOGIN_BASE_CONFIG, "http://<this server>")
+            logger.warning("Log in to the dashboard: %s/#key=%s", base, local.local_key)
         # The hub's connection idles between events, so it has no read timeout; it pings instead.
         hub = EventHub(
             client=aioredis.Redis.from_url(
@@ -65,6 +121,7 @@ def create_app() -> Quart:
             ),
             queue_size=settings.sse_queue_size,
             send_timeout=settings.sse_send_timeout,
+            revoked_channel=REVOKED_CHANNEL,
         )
         await hub.start()
         app.extensions[EXTENSION_KEY] = Services(
@@ -78,6 +135,17 @@ def create_app() -> Quart:
                 queues=engine.broker.get_declared_queues(),
             ),
             hub=hub,
+            auth=Authenticator(
+                credentials=credentials,
+                admin_token=local.admin_token,
+                signing_secret=secret,
+                stream_token_ttl=settings.stream_token_ttl,
+                auth_on=settings.auth,
+                trusted_origins=frozenset(settings.cors_origins)
+                if settings.cors_credentials
+                else frozenset(),
+            ),
+            limiter=RateLimiter(client=client, per_minute=settings.rate_limit_per_minute),
         )
 
     @app.after_serving
@@ -87,6 +155,29 @@ def create_app() -> Quart:
         await svc.reader.client.aclose()
 
     return app
+
+
+def _check_auth_off(app: Quart, settings: WebSettings) -> None:
+    """AUTH=off only where nobody else can reach the process: every bind on a loopback address."""
+    if settings.auth:
+        return
+    binds = app.config.get(BINDS_CONFIG)
+    if not binds or not all(_is_loopback(bind) for bind in binds):
+        raise SettingsError(
+            "AUTH=false is allowed only when the server listens on loopback addresses alone "
+            f"(python -m service.serve --bind 127.0.0.1:PORT); binds: {binds or 'unknown'}"
+        )
+    logger.warning("AUTH=false: NO AUTHENTICATION. Every caller acts as tenant 'local'. Loopback only.")
+
+
+def _is_loopback(bind: str) -> bool:
+    host = bind.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def begin_shutdown(app: Quart, *, timeout: float) -> None:

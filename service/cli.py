@@ -1,14 +1,19 @@
 """``jobctl``: the command-line client of the job service's HTTP API.
 
-    jobctl [--url URL] submit score_contracts criterion="Pays in 30 days" workspace_name=acme --watch
+    jobctl [--url URL] [--key KEY] submit score_contracts workspace_name=acme criterion="..." --watch
     jobctl watch <job_id>        live status and a progress bar, until the job ends
     jobctl status <job_id>       the job's snapshot, as JSON
     jobctl cancel <job_id>
     jobctl workers               worker processes and queue depths
+    jobctl keys create TENANT    a new API key of TENANT (with the admin token), shown once
+    jobctl keys list TENANT      its key ids
+    jobctl keys revoke TENANT KEY_ID
 
-``submit`` takes ``name=value`` arguments (values are parsed as JSON when they can be, else kept
-as text) or ``--json '{...}'``. ``watch`` follows the job's event stream, resuming where it left
-off if the connection drops; it exits 0 when the job succeeds, 1 when it fails or is cancelled,
+The key comes from ``--key`` or ``JOBCTL_KEY``, the admin token from ``--admin-token`` or
+``JOBCTL_ADMIN_TOKEN``; the options may stand before or after the command. ``submit`` takes
+``name=value`` arguments (values are parsed as JSON when they can be, else kept as text) or
+``--json '{...}'``. ``watch`` follows the job's event stream, resuming where it left off if the
+connection drops; it exits 0 when the job succeeds, 1 when it fails or is cancelled,
 2 on a usage or API error. This module talks HTTP only: it imports nothing else of the project.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -36,22 +42,40 @@ class CliError(Exception):
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = _parser().parse_args(argv)
+    url = args.url
+    secret = args.admin_token if args.run is _keys else args.key
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
     try:
-        with httpx.Client(base_url=args.url, timeout=30) as client:
+        with httpx.Client(base_url=url, timeout=30, headers=headers) as client:
             return args.run(client, args, out)
     except CliError as exc:
         print(f"jobctl: {exc}", file=sys.stderr)
         return 2
     except httpx.HTTPError as exc:
-        print(f"jobctl: cannot reach {args.url}: {exc}", file=sys.stderr)
+        print(f"jobctl: cannot reach {url}: {exc}", file=sys.stderr)
         return 2
 
 
+def _options(*, after_command: bool) -> argparse.ArgumentParser:
+    """``--url``, ``--key``, ``--admin-token``. Given after the command too, where their defaults
+    are left out so that a value given before the command stands."""
+    options = argparse.ArgumentParser(add_help=False)
+    for flags, default, text in (
+        (("--url",), DEFAULT_URL, f"the service's address (default {DEFAULT_URL})"),
+        (("--key",), os.environ.get("JOBCTL_KEY"), "a tenant's API key (default: $JOBCTL_KEY)"),
+        (("--admin-token",), os.environ.get("JOBCTL_ADMIN_TOKEN"), "the admin token, for `keys`"),
+    ):
+        options.add_argument(*flags, default=argparse.SUPPRESS if after_command else default, help=text)
+    return options
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jobctl", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"the service's address (default {DEFAULT_URL})")
+    parser = argparse.ArgumentParser(
+        prog="jobctl", description=__doc__.split("\n\n")[0], parents=[_options(after_command=False)]
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
-    submit = commands.add_parser("submit", help="start a job")
+    after = [_options(after_command=True)]
+    submit = commands.add_parser("submit", help="start a job", parents=after)
     submit.add_argument("job_type")
     submit.add_argument("arguments", nargs="*", metavar="name=value")
     submit.add_argument("--json", help="the job's arguments as one JSON object")
@@ -62,11 +86,37 @@ def _parser() -> argparse.ArgumentParser:
         ("status", _status, "print a job's snapshot"),
         ("cancel", _cancel, "cancel a job"),
     ):
-        command = commands.add_parser(name, help=text)
+        command = commands.add_parser(name, help=text, parents=after)
         command.add_argument("job_id")
         command.set_defaults(run=run)
-    commands.add_parser("workers", help="worker processes and queues").set_defaults(run=_workers)
+    commands.add_parser("workers", help="worker processes and queues", parents=after).set_defaults(
+        run=_workers
+    )
+    keys = commands.add_parser("keys", help="tenants' API keys (with the admin token)", parents=after)
+    keys.add_argument("action", choices=("create", "list", "revoke"))
+    keys.add_argument("tenant")
+    keys.add_argument("key_id", nargs="?", help="the key to revoke")
+    keys.set_defaults(run=_keys)
     return parser
+
+
+def _keys(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
+    path = f"/admin/tenants/{args.tenant}/keys"
+    if args.action == "create":
+        made = _ok(client.post(path))
+        print(made["key"], file=out)
+        print(f"(key id {made['key_id']} of tenant {made['tenant']}; shown this once)", file=out)
+    elif args.action == "list":
+        for key in _ok(client.get(path))["keys"]:
+            print(f"{key['key_id']}  created {key['created_at']}", file=out)
+    else:
+        if not args.key_id:
+            raise CliError("keys revoke needs the KEY_ID to revoke")
+        response = client.delete(f"{path}/{args.key_id}")
+        if response.status_code != 204:
+            _ok(response)
+        print(f"revoked {args.key_id}", file=out)
+    return 0
 
 
 def _submit(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
@@ -99,19 +149,21 @@ def _cancel(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _workers(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
-    status = client.get("/worker/status").json()
+    response = client.get("/worker/status")
+    status = response.json() if response.status_code in (200, 503) else _ok(response)
     print(
         f"status {status['status']}, {len(status['workers'])} worker process(es), "
         f"{status['jobs_in_queue']} job(s) in queue",
         file=out,
     )
     for worker in status["workers"]:
+        where = f"{worker['id']}  host {worker['host']}  pid {worker['pid']}  " if "id" in worker else ""
         print(
-            f"  {worker['id']}  host {worker['host']}  pid {worker['pid']}  "
-            f"queues {','.join(worker['queues'])}  last beat {worker['seconds_since_heartbeat']:.1f} s ago",
+            f"  {where}{worker['threads']} threads  queues {','.join(worker['queues'])}  "
+            f"last beat {worker['seconds_since_heartbeat']:.1f} s ago",
             file=out,
         )
-    for queue, counts in status["queues"].items():
+    for queue, counts in status.get("queues", {}).items():  # the admin's view only
         print(
             f"  queue {queue}: {counts['ready']} ready, {counts['delayed']} delayed, "
             f"{counts['dead_letters']} dead letters",

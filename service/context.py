@@ -1,4 +1,5 @@
-"""What the routes share, built at start-up: settings, the engine, the documents, readers, the hub."""
+"""What the routes share, built at start-up: settings, the engine, the documents, readers, the hub,
+and who may ask for what."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from actors.jobs.engine import JobEngine
 from actors.jobs.fleet import Fleet
 from actors.jobs.reader import JobReader
 
+from .auth.identity import Authenticator
+from .auth.limits import RateLimiter
 from .settings import WebSettings
 from .sse.hub import EventHub
 
@@ -25,6 +28,8 @@ class Services:
     reader: JobReader
     fleet: Fleet
     hub: EventHub
+    auth: Authenticator
+    limiter: RateLimiter
 
 
 def services() -> Services:

@@ -1,10 +1,14 @@
 """HTTP errors: every failure a client can see is JSON ``{"error": {"code", "message", ...}}``.
 
-    ApiError (status, code)        raised by the routes themselves
+    ApiError (status, code)        raised by the web side itself
     ├── BadRequest            400  invalid_json, invalid_parameter
-    ├── NotFound              404  job_not_found, not_found
+    ├── Unauthenticated       401  unauthenticated, token_expired    (auth/identity.py)
+    ├── Forbidden             403  forbidden, cross_site_request     (auth/identity.py)
+    ├── NotFound              404  job_not_found, not_found, key_not_found
     ├── Conflict              409  job_finished
     ├── PayloadTooLarge       413  request_entity_too_large
+    ├── UnsupportedMediaType  415  unsupported_media_type            (routes/params.py)
+    ├── TooManyRequests       429  rate_limited, too_many_streams (with Retry-After)
     └── ServiceUnavailable    503  redis_unavailable
 
 The engine's and the domain's own errors (``actors.jobs.errors``, ``actors.contracts.errors``)
@@ -27,6 +31,8 @@ from actors.contracts.errors import (
     DataSharingRefused,
     DocumentTooLarge,
     EmptyWorkspace,
+    FilenameTooLong,
+    QuotaExceeded,
     UnknownDocument,
     UnknownWorkspace,
     UnreadableDocument,
@@ -48,15 +54,19 @@ class ApiError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.code
+        self.headers = headers or {}
         self.details = details
 
     def to_response(self) -> Response:
         response = jsonify({"error": {"code": self.code, "message": self.message, **self.details}})
         response.status_code = self.status
+        response.headers.update(self.headers)
         return response
 
 
@@ -78,6 +88,14 @@ class Conflict(ApiError):
 class PayloadTooLarge(ApiError):
     status = 413
     code = "request_entity_too_large"
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after))})
 
 
 class ServiceUnavailable(ApiError):
@@ -102,6 +120,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, Callable[[Any], dict[str, Any
     UnreadableDocument: (422, "unreadable_document", None),
     UnsupportedDocument: (415, "unsupported_document", None),
     DocumentTooLarge: (413, "document_too_large", None),
+    FilenameTooLong: (413, "filename_too_long", None),
+    QuotaExceeded: (413, "quota_exceeded", None),
 }
 
 
@@ -142,9 +162,9 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
-        response = ApiError(error.description or error.name, code=code).to_response()
-        response.status_code = error.code or 500
-        return response
+        api_error = ApiError(error.description or error.name, code=code)
+        api_error.status = error.code or 500
+        return api_error.to_response()
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:

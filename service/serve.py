@@ -19,7 +19,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from .app import begin_shutdown, create_app
+from .app import BINDS_CONFIG, LOGIN_BASE_CONFIG, begin_shutdown, create_app
 
 DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_GRACEFUL_TIMEOUT = 10.0
@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     config.graceful_timeout = args.graceful_timeout
     config.backlog = args.backlog
     config.accesslog = "-" if args.access_log else None
-    asyncio.run(_serve(create_app(), config))
+    app = create_app()
+    app.config[BINDS_CONFIG] = list(config.bind)  # AUTH=false is allowed on loopback binds alone
+    host, _, port = config.bind[0].rpartition(":")
+    app.config[LOGIN_BASE_CONFIG] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    asyncio.run(_serve(app, config))
 
 
 async def _serve(app: Quart, config: Config) -> None:

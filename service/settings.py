@@ -7,9 +7,10 @@ README equal to them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Self
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, SecretStr, model_validator
 from pydantic_settings import NoDecode
 
 from actors.contracts.settings import ContractSettings
@@ -49,6 +50,37 @@ class WebSettings(EnvSettings):
         setting((), "origins allowed to call the API from a browser, comma-separated (`*`: any)")
     )
     cors_credentials: bool = setting(False, "`true`: allow cookies on cross-origin calls and streams")
+    auth: bool = setting(True, "`false` (loopback binds only): no keys, every caller is tenant `local`")
+    admin_token: SecretStr = setting(
+        SecretStr(""), "the admin's bearer token (empty: made once and kept in `STATE_DIR/admin-token`)"
+    )
+    secret_key: SecretStr = setting(
+        SecretStr(""), "signs session cookies and stream tokens (empty: made once and kept in Redis)"
+    )
+    state_dir: Path = setting(Path("var"), "where the local set-up keeps the admin token and the local key")
+    session_cookie_secure: bool = setting(True, "`false`: send the session cookie over plain HTTP too")
+    session_lifetime: NonNegativeInt = setting(30 * 24 * 3600, "how long a browser stays logged in", unit="s")
+    stream_token_ttl: Annotated[float, Field(gt=0, le=300)] = setting(
+        300.0, "how long a stream token is valid (at most 300)", unit="s"
+    )
+    rate_limit_per_minute: NonNegativeInt = setting(
+        1200, "requests one key may make a minute, in bursts up to that (0: no limit; 429 above)"
+    )
+    max_streams_per_key: NonNegativeInt = setting(
+        200, "open event streams one key may hold in each web process (0: no limit; 429 above)"
+    )
+    max_streams: NonNegativeInt = setting(
+        20_000, "open event streams and long-polls one web process holds at most (0: no limit; 429 above)"
+    )
+
+    @model_validator(mode="after")
+    def _exact_origins_with_credentials(self) -> Self:
+        if self.cors_credentials and "*" in self.cors_origins:
+            raise ValueError(
+                "CORS_ORIGINS=* with CORS_CREDENTIALS=true would let any site act as a logged-in user; "
+                "list the frontend's exact origins"
+            )
+        return self
 
 
 #: The README's configuration tables: each layer's settings under the module that declares them.

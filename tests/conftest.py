@@ -29,6 +29,7 @@ from actors.contracts.documents import DocumentStore  # noqa: E402
 from actors.jobs.engine import JobEngine  # noqa: E402
 from actors.jobs.store import JobStore  # noqa: E402
 
+from .support.api import TENANT, bearer, new_key  # noqa: E402
 from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf  # noqa: E402
 from .support.stack import engine_on  # noqa: E402
 
@@ -80,8 +81,8 @@ def job_store(engine: JobEngine) -> JobStore:
 
 @pytest.fixture(scope="module")
 def workspace(redis_server: RedisServer) -> list[dict]:
-    """The ``acme`` workspace, stored in this module's Redis."""
-    return DocumentStore(client=redis_server.client()).add(WORKSPACE, WORKSPACE_FILES)
+    """The tests' tenant's ``acme`` workspace, stored in this module's Redis."""
+    return DocumentStore(client=redis_server.client()).add(TENANT, WORKSPACE, WORKSPACE_FILES)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +101,17 @@ def web(redis_server: RedisServer) -> Iterator[WebServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def api_key(web: WebServer) -> str:
+    """A key of the tests' tenant (``TENANT``), valid on every web server of this module's Redis."""
+    return new_key(web)
+
+
 @pytest.fixture
-async def client(web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
+async def client(web: WebServer, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the module's web server, acting as the tests' tenant."""
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=50)
-    async with httpx.AsyncClient(base_url=web.base_url, timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(
+        base_url=web.base_url, timeout=30, limits=limits, headers=bearer(api_key)
+    ) as http:
         yield http

@@ -13,7 +13,7 @@ from actors.contracts.documents import DocumentStore
 from actors.jobs import keys
 
 from .conftest import WORKSPACE
-from .support.api import start_job, stream_to_end
+from .support.api import ADMIN, TENANT, start_job, stream_to_end
 from .support.contracts import NDA
 from .support.jobs import gate_key
 from .support.sse import messages
@@ -97,8 +97,8 @@ def one_thread() -> Iterator[Stack]:
 async def test_sync_mode_answers_202_when_the_job_outlasts_the_wait_and_loses_nothing(
     one_thread: Stack,
 ) -> None:
-    DocumentStore(client=one_thread.redis.client()).add(WORKSPACE, [("nda.txt", NDA.encode())])
-    async with httpx.AsyncClient(base_url=one_thread.web.base_url, timeout=30) as client:
+    DocumentStore(client=one_thread.redis.client()).add(TENANT, WORKSPACE, [("nda.txt", NDA.encode())])
+    async with one_thread.client() as client:
         # Occupy the only worker thread, so the scoring job waits in the queue past the sync limit.
         gate = f"busy-{uuid.uuid4()}"
         blocker = await start_job(client, "gated_steps", gate=gate, steps=1)
@@ -199,7 +199,9 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.usefixtures("workers")
-async def test_worker_status_keeps_the_seed_keys_and_lists_workers(client: httpx.AsyncClient) -> None:
+async def test_worker_status_keeps_the_seed_keys_and_shows_hosts_to_the_admin_only(
+    client: httpx.AsyncClient,
+) -> None:
     body = (await client.get("/worker/status")).json()
     assert body["status"] == "running"
     assert body["redis_connected"] is True
@@ -207,6 +209,14 @@ async def test_worker_status_keeps_the_seed_keys_and_lists_workers(client: httpx
     assert isinstance(body["jobs_in_queue"], int)
     assert body["workers"], "this module's worker is listed"
     for worker in body["workers"]:
-        assert worker["pid"] > 0 and worker["host"] and "default" in worker["queues"]
-        assert worker["threads"] >= 1 and worker["seconds_since_heartbeat"] < 5
-    assert set(body["queues"]["default"]) == {"ready", "delayed", "dead_letters"}
+        assert set(worker) == {"threads", "queues", "seconds_since_heartbeat"}, (
+            "no host, pid or id for a tenant"
+        )
+        assert (
+            worker["threads"] >= 1 and worker["seconds_since_heartbeat"] < 5 and "default" in worker["queues"]
+        )
+    assert "queues" not in body
+    admin = (await client.get("/worker/status", headers=ADMIN)).json()
+    for worker in admin["workers"]:
+        assert worker["pid"] > 0 and worker["host"] and worker["id"]
+    assert set(admin["queues"]["default"]) == {"ready", "delayed", "dead_letters"}

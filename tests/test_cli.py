@@ -12,13 +12,18 @@ import pytest
 import redis
 
 from .support.jobs import gate_key
-from .support.servers import WebServer
+from .support.servers import ADMIN_TOKEN, WebServer
 
 pytestmark = pytest.mark.usefixtures("workers")
 
 
 #: The console script the package installs, beside this interpreter.
 JOBCTL = str(Path(sys.executable).with_name("jobctl"))
+
+
+@pytest.fixture(autouse=True)
+def _key(api_key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOBCTL_KEY", api_key)  # as a user would keep it
 
 
 def jobctl(web: WebServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -56,6 +61,25 @@ def test_cancel_status_and_workers(web: WebServer, redis_client: redis.Redis) ->
     assert workers.returncode == 0 and re.search(
         r"status running, [1-9][0-9]* worker process\(es\)", workers.stdout
     )
+
+
+def test_keys_are_made_listed_and_revoked_with_the_admin_token(web: WebServer) -> None:
+    admin = ("--admin-token", ADMIN_TOKEN)
+    made = jobctl(web, "keys", "create", "cli-tenant", *admin)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.splitlines()[0]
+    key_id = made.stdout.split("key id ")[1].split()[0]
+    listed = jobctl(web, "keys", "list", "cli-tenant", *admin)
+    assert key_id in listed.stdout
+    as_tenant = subprocess.run(
+        [JOBCTL, "workers", "--url", web.base_url, "--key", key], capture_output=True, text=True, timeout=60
+    )
+    assert as_tenant.returncode == 0, "options may follow the command"
+    assert jobctl(web, "keys", "revoke", "cli-tenant", key_id, *admin).returncode == 0
+    refused = jobctl(web, "workers", "--key", key)
+    assert refused.returncode == 2 and "401 unauthenticated" in refused.stderr
+    without_admin = jobctl(web, "keys", "list", "cli-tenant")
+    assert without_admin.returncode == 2 and "401" in without_admin.stderr
 
 
 def test_usage_and_api_errors_exit_2(web: WebServer) -> None:

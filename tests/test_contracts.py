@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from .conftest import WORKSPACE
-from .support.api import stream_to_end
+from .support.api import bearer, stream_to_end
 from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf
 from .support.servers import RedisServer, WebServer
 
@@ -217,13 +217,16 @@ def small_limit_web(redis_server: RedisServer) -> Iterator[WebServer]:
     server.stop()
 
 
-def test_a_document_over_the_size_limit_is_413_and_nothing_is_stored(small_limit_web: WebServer) -> None:
+def test_a_document_over_the_size_limit_is_413_and_nothing_is_stored(
+    small_limit_web: WebServer, api_key: str
+) -> None:
     workspace = new_workspace()
     files = [("file", ("small.txt", NDA.encode())), ("file", ("big.txt", b"clause. " * 1000))]
-    response = httpx.post(f"{small_limit_web.base_url}/workspaces/{workspace}/documents", files=files)
+    url = f"{small_limit_web.base_url}/workspaces/{workspace}/documents"
+    response = httpx.post(url, files=files, headers=bearer(api_key))
     assert response.status_code == 413
     error = response.json()["error"]
     assert (
         error["code"] == "document_too_large" and "big.txt" in error["message"] and "5000" in error["message"]
     )
-    assert httpx.get(f"{small_limit_web.base_url}/workspaces/{workspace}/documents").status_code == 404
+    assert httpx.get(url, headers=bearer(api_key)).status_code == 404

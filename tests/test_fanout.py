@@ -12,6 +12,7 @@ from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.settings import WebSettings
 
+from .support.api import bearer
 from .support.servers import WebServer
 from .support.sse import SSEMessage, collect_events, messages
 
@@ -24,7 +25,7 @@ def connections_of(web: WebServer, redis_client: redis.Redis) -> list[dict]:
 
 
 async def test_200_open_streams_share_one_pubsub_connection(
-    web: WebServer, job_store: JobStore, redis_client: redis.Redis
+    web: WebServer, job_store: JobStore, redis_client: redis.Redis, api_key: str
 ) -> None:
     job_ids = [str(uuid.uuid4()) for _ in range(4)]
     for job_id in job_ids:
@@ -43,7 +44,9 @@ async def test_200_open_streams_share_one_pubsub_connection(
             return first + await collect_events(stream)
 
     limits = httpx.Limits(max_connections=STREAMS + 10)
-    async with httpx.AsyncClient(base_url=web.base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=web.base_url, timeout=60, limits=limits, headers=bearer(api_key)
+    ) as client:
         watchers = [asyncio.create_task(watch(client, job_ids[i % len(job_ids)])) for i in range(STREAMS)]
         await asyncio.wait_for(opened.wait(), 60)
 

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
-from .support.api import start_job, stream_to_end
+from .support.api import ADMIN, bearer, new_key, start_job, stream_to_end
 from .support.jobs import gate_key
 from .support.servers import (
     RedisServer,
@@ -43,7 +43,7 @@ def one_thread() -> Iterator[Stack]:
 
 @pytest.fixture
 async def one_thread_client(one_thread: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=one_thread.web.base_url, timeout=30) as client:
+    async with one_thread.client() as client:
         yield client
 
 
@@ -243,7 +243,7 @@ async def test_jobs_are_listed_newest_first_filtered_and_paginated(
 
 
 async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=ADMIN)).text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
@@ -279,10 +279,12 @@ async def test_metrics_parse_and_move(client: httpx.AsyncClient, job_store: JobS
     assert ("jobservice_queue_messages", (("queue", "default"), ("state", "ready"))) in after
 
 
-def test_json_logs_carry_the_job_id_and_type(redis_server: RedisServer) -> None:
+def test_json_logs_carry_the_job_id_and_type(redis_server: RedisServer, api_key: str) -> None:
     server = WebServer(redis_server, LOG_FORMAT="json")
     try:
-        created = httpx.post(f"{server.base_url}/jobs/quick_steps", json={"steps": 1})
+        created = httpx.post(
+            f"{server.base_url}/jobs/quick_steps", json={"steps": 1}, headers=bearer(api_key)
+        )
         job_id = created.json()["job_id"]
         wait_until(lambda: job_id in server.log_path.read_text(), timeout=10, what="the queued line")
     finally:
@@ -313,7 +315,9 @@ async def test_a_retry_policy_per_job_type_and_poison_jobs_in_the_dead_letters(
     client: httpx.AsyncClient,
 ) -> None:
     # The tests' workers run with JOB_RETRIES="always_fails=1/0.05/0.05": one retry, 50 ms later.
-    dead_before = (await client.get("/worker/status")).json()["queues"]["default"]["dead_letters"]
+    dead_before = (await client.get("/worker/status", headers=ADMIN)).json()["queues"]["default"][
+        "dead_letters"
+    ]
     job_id = await start_job(client, "always_fails", reason="poison")
     events = await stream_to_end(client, job_id, **{"Last-Event-ID": "0"})
     assert [(e.data["status"], e.data["attempt"]) for e in events] == [
@@ -326,7 +330,7 @@ async def test_a_retry_policy_per_job_type_and_poison_jobs_in_the_dead_letters(
     assert re.fullmatch(r"Retrying in \d+ ms \(attempt 2 of 2\): poison", events[2].data["message"])
 
     async def dead_lettered() -> bool:
-        status = (await client.get("/worker/status")).json()
+        status = (await client.get("/worker/status", headers=ADMIN)).json()
         return status["queues"]["default"]["dead_letters"] > dead_before
 
     await eventually(dead_lettered, timeout=10, what="the poison message in the dead letters")
@@ -346,9 +350,12 @@ def test_dramatiq_worker_metrics_can_be_switched_on(tmp_path) -> None:  # type: 
     )
     web = WebServer(own_redis)
     try:
-        job_id = httpx.post(f"{web.base_url}/jobs/quick_steps", json={"steps": 1}).json()["job_id"]
+        auth = bearer(new_key(web))
+        job_id = httpx.post(f"{web.base_url}/jobs/quick_steps", json={"steps": 1}, headers=auth).json()[
+            "job_id"
+        ]
         wait_until(
-            lambda: httpx.get(f"{web.base_url}/jobs/{job_id}").json()["status"] == "SUCCESS",
+            lambda: httpx.get(f"{web.base_url}/jobs/{job_id}", headers=auth).json()["status"] == "SUCCESS",
             timeout=20,
             what="the job to finish",
         )

@@ -19,7 +19,7 @@ FORBIDDEN = {
     "actors.contracts": ("service", "quart"),
 }
 #: The modules that may spell Redis key names.
-KEY_MODULES = {"actors/jobs/keys.py", "actors/contracts/documents.py"}
+KEY_MODULES = {"actors/jobs/keys.py", "actors/contracts/documents.py", "service/auth/credentials.py"}
 
 
 def modules(package: str) -> Iterator[tuple[str, Path]]:
@@ -82,7 +82,7 @@ def test_no_module_reaches_a_package_root_lazily_or_its_own_root_at_all() -> Non
 
 
 def test_only_the_key_modules_spell_redis_keys() -> None:
-    key_literal = re.compile(r"""f?["']jobs:|\{PREFIX\}:""")
+    key_literal = re.compile(r"""f?["'](?:jobs|auth):|\{PREFIX\}:""")
     spelled = [
         str(path.relative_to(REPO_ROOT))
         for layer in ("actors", "service")

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from .support.api import stream_to_end
+from actors.contracts.documents import DocumentStore
+
+from .support.api import TENANT, bearer, new_key, stream_to_end
 from .support.contracts import LEASE, NDA, make_pdf
 from .support.fake_llm import FakeLLM, Reply, completion
 from .support.servers import RedisServer, WebServer, start_workers
@@ -45,8 +47,8 @@ def llm_web(fake_llm: FakeLLM) -> Iterator[WebServer]:
     env = {**LLM_ENV, "LLM_BASE_URL": fake_llm.base_url}
     worker = start_workers(redis_server, **env)
     web = WebServer(redis_server, **env)
-    files = [("file", ("lease.pdf", make_pdf(LEASE))), ("file", ("nda.txt", NDA.encode()))]
-    assert httpx.post(f"{web.base_url}/workspaces/{WORKSPACE}/documents", files=files).status_code == 201
+    files = [("lease.pdf", make_pdf(LEASE)), ("nda.txt", NDA.encode())]
+    DocumentStore(client=redis_server.client()).add(TENANT, WORKSPACE, files)
     yield web
     web.stop()
     worker.stop()
@@ -57,7 +59,9 @@ def llm_web(fake_llm: FakeLLM) -> Iterator[WebServer]:
 async def http(llm_web: WebServer, fake_llm: FakeLLM) -> AsyncIterator[httpx.AsyncClient]:
     fake_llm.requests.clear()
     fake_llm.script.clear()
-    async with httpx.AsyncClient(base_url=llm_web.base_url, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=llm_web.base_url, timeout=60, headers=bearer(new_key(llm_web))
+    ) as client:
         yield client
 
 

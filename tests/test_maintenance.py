@@ -20,7 +20,7 @@ from actors.jobs import keys
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
-from .support.api import start_job
+from .support.api import TENANT, bearer, new_key, start_job
 from .support.jobs import gate_key
 from .support.servers import (
     RedisServer,
@@ -49,7 +49,9 @@ def own_web(redis_server: RedisServer) -> Iterator[WebServer]:
 
 @pytest.fixture
 async def http(own_web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=own_web.base_url, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=own_web.base_url, timeout=60, headers=bearer(new_key(own_web))
+    ) as client:
         yield client
 
 
@@ -154,7 +156,7 @@ async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
     failed = store.snapshot(exhausted)
     assert failed["status"] == "FAILURE" and failed["error"]["type"] == "worker_lost"
     assert not client.exists(keys.job_log(ghost_log))
-    assert client.zscore(keys.JOBS_INDEX, ghost_log) is None
+    assert client.zscore(keys.jobs_index(TENANT), ghost_log) is None
     assert not client.zrange(keys.RUNNING, 0, -1), "no job is left STARTED"
 
 

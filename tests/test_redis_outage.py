@@ -17,6 +17,7 @@ import pytest
 from actors.contracts.documents import DocumentStore
 from actors.jobs.states import JobStatus
 
+from .support.api import ADMIN, TENANT, bearer, new_key
 from .support.contracts import NDA
 from .support.servers import RedisServer, WebServer, eventually
 from .support.sse import collect_events, messages
@@ -41,9 +42,17 @@ def flaky_web(flaky_redis: RedisServer) -> Iterator[WebServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def flaky_key(flaky_web: WebServer) -> str:
+    """Made before the outages: keys live in the persistent Redis, like the jobs."""
+    return new_key(flaky_web)
+
+
 @pytest.fixture
-async def http(flaky_web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=flaky_web.base_url, timeout=30) as client:
+async def http(flaky_web: WebServer, flaky_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=flaky_web.base_url, timeout=30, headers=bearer(flaky_key)
+    ) as client:
         yield client
 
 
@@ -57,7 +66,7 @@ async def test_503_while_redis_is_down_then_recovery_without_restart(
     flaky_redis: RedisServer, http: httpx.AsyncClient
 ) -> None:
     store = engine_on(flaky_redis).store
-    DocumentStore(client=flaky_redis.client()).add("w", [("nda.txt", NDA.encode())])
+    DocumentStore(client=flaky_redis.client()).add(TENANT, "w", [("nda.txt", NDA.encode())])
     job_id = str(uuid.uuid4())
     store.create(job_id, "score_contracts")
     body = {"criterion": "c", "workspace_name": "w"}
@@ -153,7 +162,7 @@ async def test_every_open_stream_gets_the_full_sequence_across_a_redis_restart(
 
 
 async def subscriptions(http: httpx.AsyncClient) -> int:
-    return (await http.get("/events/stats", timeout=5)).json()["subscriptions"]
+    return (await http.get("/events/stats", timeout=5, headers=ADMIN)).json()["subscriptions"]
 
 
 async def collect_events_until(stream, done) -> list:  # type: ignore[no-untyped-def]

@@ -10,20 +10,20 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import dramatiq
 import pytest
 
 import actors
-from actors.jobs import job
+from actors.jobs import JobContext, job
 from actors.jobs.errors import InvalidPayload, UnknownJobType
 from actors.jobs.registry import get_public_job, job_spec, public_jobs, validate_payload
 
 from .conftest import WORKSPACE, WORKSPACE_FILES
+from .support.api import TENANT
 
 
 @pytest.fixture(scope="module", autouse=True)
 def in_process_workspace() -> None:
-    actors.resources.documents.add(WORKSPACE, WORKSPACE_FILES)
+    actors.resources.documents.add(TENANT, WORKSPACE, WORKSPACE_FILES)
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_optional_list_accepts_null_and_list() -> None:
 def test_a_renamed_actor_keeps_its_check(declared: list[str]) -> None:
     seen: list[dict[str, Any]] = []
 
-    def refuse_odd(arguments: dict[str, Any], broker: dramatiq.Broker) -> None:
+    def refuse_odd(arguments: dict[str, Any], context: JobContext) -> None:
         seen.append(arguments)
         if arguments["n"] % 2:
             raise InvalidPayload("n must be even", problems={"n": "odd"})

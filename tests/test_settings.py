@@ -77,6 +77,13 @@ def test_bad_values_are_refused_with_the_variable_named(
         JobSettings.from_env()
 
 
+def test_any_origin_with_credentials_refuses_to_start(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CORS_ORIGINS", "*")
+    clean_env.setenv("CORS_CREDENTIALS", "true")
+    with pytest.raises(SettingsError, match="exact origins"):
+        WebSettings.from_env()
+
+
 def test_the_readme_configuration_tables_are_the_declared_settings() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     found = re.search(r"<!-- settings:start -->\n(.*?)\n<!-- settings:end -->", readme, re.DOTALL)

@@ -11,7 +11,7 @@ import redis
 
 from actors.jobs import keys
 from actors.jobs.events import JobEvent
-from actors.jobs.states import JobStatus
+from actors.jobs.states import DEFAULT_NAMESPACE, JobStatus
 from actors.jobs.store import JobStore
 
 from .support.servers import RedisServer
@@ -77,7 +77,7 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
         (4, "status", "team a"),
     ]
     assert json.loads(wakeups[-1].data) == job_store.snapshot(job_id)
-    group_log = redis_client.xrange(keys.group_log("team a"))
+    group_log = redis_client.xrange(keys.group_log(DEFAULT_NAMESPACE, "team a"))
     assert [e.group_entry for e in wakeups] == [entry_id.decode() for entry_id, _ in group_log]
     assert [e.previous_group_entry for e in wakeups[1:]] == [e.group_entry for e in wakeups[:-1]]
     pubsub.close()
@@ -93,10 +93,12 @@ def test_a_job_in_a_group_is_logged_and_indexed_with_it_and_others_are_not(
     job_store.transition(grouped, JobStatus.STARTED, group=group)
     job_store.create(new_id(), "t", group=other)
     assert snapshot is not None and snapshot[job_store.group_field] == group
-    assert [job_id.decode() for job_id in redis_client.zrange(keys.group_jobs(group), 0, -1)] == [grouped]
+    assert [
+        job_id.decode() for job_id in redis_client.zrange(keys.group_jobs(DEFAULT_NAMESPACE, group), 0, -1)
+    ] == [grouped]
     entries = [
-        JobEvent.from_group_entry(group, entry_id, fields)
-        for entry_id, fields in redis_client.xrange(keys.group_log(group))
+        JobEvent.from_group_entry(DEFAULT_NAMESPACE, group, entry_id, fields)
+        for entry_id, fields in redis_client.xrange(keys.group_log(DEFAULT_NAMESPACE, group))
     ]
     assert [(e.job_id, e.seq, e.status) for e in entries] == [
         (grouped, 1, JobStatus.PENDING),
@@ -108,7 +110,7 @@ def test_a_change_that_names_another_group_fails_loudly_and_changes_nothing(job_
     job_id = new_id()
     job_store.create(job_id, "t", group="right")
     for wrong in ("wrong", None):
-        with pytest.raises(redis.exceptions.ResponseError, match="is in group"):
+        with pytest.raises(redis.exceptions.ResponseError, match="is in"):
             job_store.transition(job_id, JobStatus.STARTED, group=wrong)
     assert job_store.snapshot(job_id)["seq"] == 1
 
@@ -168,3 +170,26 @@ def test_progress_is_clamped_to_0_100(job_store: JobStore) -> None:
     job_store.create(job_id, "t")
     assert job_store.progress(job_id, 250)["progress"] == 100
     assert job_store.progress(job_id, -3)["progress"] == 0
+
+
+def test_namespaces_keep_jobs_groups_and_listings_apart(
+    job_store: JobStore, redis_client: redis.Redis
+) -> None:
+    mine, theirs = new_id(), new_id()
+    job_store.create(mine, "t", namespace="tenant-a", group="acme")
+    job_store.create(theirs, "t", namespace="tenant-b", group="acme")
+    assert job_store.snapshot(mine, namespace="tenant-a")["job_id"] == mine
+    assert job_store.snapshot(mine, namespace="tenant-b") is None, "another namespace's job is not found"
+    assert "_namespace" not in job_store.snapshot(mine, namespace="tenant-a"), (
+        "the engine's own field is hidden"
+    )
+    for namespace, job_id in (("tenant-a", mine), ("tenant-b", theirs)):
+        assert redis_client.zrange(keys.group_jobs(namespace, "acme"), 0, -1) == [job_id.encode()]
+        assert redis_client.zrange(keys.jobs_index(namespace), 0, -1) == [job_id.encode()]
+        [(_, fields)] = redis_client.xrange(keys.group_log(namespace, "acme"))
+        assert "_namespace" not in json.loads(fields[b"snapshot"])
+    with pytest.raises(redis.exceptions.ResponseError, match="is in"):
+        job_store.transition(mine, JobStatus.STARTED, namespace="tenant-b", group="acme")
+    assert job_store.request_cancel(mine, namespace="tenant-b") is None, "no cancelling across namespaces"
+    assert not redis_client.exists(keys.cancel_flag(mine)), "nothing was flagged"
+    assert job_store.snapshot(mine, namespace="tenant-a")["status"] == "PENDING"

@@ -19,6 +19,7 @@ import redis
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
+from .support.api import ADMIN, bearer
 from .support.servers import RedisServer, WebServer, eventually
 from .support.sse import collect_events, messages, take_events
 from .support.stack import engine_on
@@ -153,16 +154,18 @@ def strict_web(redis_server: RedisServer) -> Iterator[WebServer]:
 
 
 async def stats(web: WebServer) -> dict:
-    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10, headers=ADMIN) as client:
         return (await client.get("/events/stats")).json()
 
 
 @pytest.mark.slow
 async def test_streams_rotate_after_their_maximum_life_and_resume(
-    rotating_web: WebServer, job_store: JobStore
+    rotating_web: WebServer, job_store: JobStore, api_key: str
 ) -> None:
     job_id = new_job(job_store)
-    async with httpx.AsyncClient(base_url=rotating_web.base_url, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=rotating_web.base_url, timeout=30, headers=bearer(api_key)
+    ) as client:
         async with client.stream("GET", f"/jobs/{job_id}/events") as response:
             blocks = [message async for message in messages(response)]
         assert blocks[-1].retry == 250 and "stream rotated" in blocks[-1].comments[0]
@@ -177,13 +180,14 @@ async def test_streams_rotate_after_their_maximum_life_and_resume(
 
 @pytest.mark.slow
 async def test_a_client_that_stops_reading_is_dropped_and_others_are_not(
-    strict_web: WebServer, job_store: JobStore
+    strict_web: WebServer, job_store: JobStore, api_key: str
 ) -> None:
     job_id = new_job(job_store)
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", strict_web.port))
-    stalled.sendall(f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+    request = f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {api_key}\r\n\r\n"
+    stalled.sendall(request.encode())
 
     def publish() -> None:
         # ~10 MB of events: more than the kernel buffers between server and stalled client hold.
@@ -191,7 +195,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_are_not(
             job_store.progress(job_id, i / 4, "x" * 40_000)
         job_store.transition(job_id, JobStatus.SUCCESS, result=None)
 
-    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30, headers=bearer(api_key)) as client:
         await eventually(
             lambda: _subscriptions_are(strict_web, 1), timeout=20, what="the stalled stream to open"
         )
@@ -220,11 +224,11 @@ async def _dropped_is(web: WebServer, count: int) -> bool:
 
 
 async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_process(
-    web: WebServer, second_web: WebServer, job_store: JobStore
+    web: WebServer, second_web: WebServer, job_store: JobStore, api_key: str
 ) -> None:
     job_id = new_job(job_store)
     job_store.transition(job_id, JobStatus.STARTED)
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=bearer(api_key)) as client:
         async with client.stream("GET", f"{second_web.base_url}/jobs/{job_id}/events") as response:
             stream = messages(response)
             seen = await collect_events(stream, until_seq=2)
@@ -247,11 +251,11 @@ async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_proc
 
 @pytest.mark.slow
 async def test_a_thousand_connect_disconnect_cycles_leak_nothing(
-    strict_web: WebServer, job_store: JobStore, redis_client: redis.Redis
+    strict_web: WebServer, job_store: JobStore, redis_client: redis.Redis, api_key: str
 ) -> None:
     job_id = new_job(job_store)
     before = await stats(strict_web)
-    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30, headers=bearer(api_key)) as client:
         for _ in range(1000):
             async with client.stream("GET", f"/jobs/{job_id}/events") as response:
                 await collect_events(messages(response), until_seq=1)

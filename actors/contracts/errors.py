@@ -9,7 +9,9 @@
     ├── DocumentError
     │   ├── UnsupportedDocument a file type we do not read (415)
     │   ├── UnreadableDocument  a known type we cannot read, or no text in it (422)
-    │   └── DocumentTooLarge    over the size limit (413)
+    │   ├── DocumentTooLarge    over the size limit (413)
+    │   └── FilenameTooLong     a filename over its limit (413)
+    ├── QuotaExceeded           a tenant's documents, bytes or workspaces would pass its limit (413)
     └── LLMError                the LLM endpoint failed past its retries, or replied nonsense
 
 Arguments that are well-typed but wrong (a bad workspace name, a score out of range) raise the
@@ -62,6 +64,14 @@ class UnreadableDocument(DocumentError):
 
 class DocumentTooLarge(DocumentError):
     pass
+
+
+class FilenameTooLong(DocumentError):
+    pass
+
+
+class QuotaExceeded(ContractError):
+    """An upload would take a tenant past one of its limits; nothing of it was stored."""
 
 
 class LLMError(ContractError):

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import dramatiq
-
-from actors.jobs import job, report_progress
+from actors.jobs import JobContext, current_job, job, report_progress
 from actors.jobs.errors import InvalidPayload
 
 from .audit import audit_contract, parse_checklist
@@ -24,7 +22,7 @@ from .documents import check_workspace_name
 from .errors import DataSharingRefused, EmptyWorkspace, LLMError, WorkspaceError
 from .llm import LLMScorer
 from .resources import ContractResources
-from .scoring import WorkspaceScorer
+from .scoring import Contract, WorkspaceScorer
 
 MAX_SCORE_LIMIT = 1000
 MAX_CRITERION_CHARS = 2000
@@ -32,8 +30,8 @@ MAX_CRITERION_CHARS = 2000
 WORKSPACE_ARGUMENT = "workspace_name"
 
 
-def _check_score(kwargs: dict[str, Any], broker: dramatiq.Broker) -> None:
-    resources = ContractResources.of(broker)
+def _check_score(kwargs: dict[str, Any], context: JobContext) -> None:
+    resources = ContractResources.of(context.broker)
     criterion = kwargs["criterion"].strip()
     if not criterion or len(criterion) > MAX_CRITERION_CHARS:
         raise InvalidPayload(
@@ -56,12 +54,28 @@ def _check_score(kwargs: dict[str, Any], broker: dramatiq.Broker) -> None:
                 "compare_chatgpt needs an LLM endpoint; none is configured (LLM_BASE_URL)",
                 problems={"compare_chatgpt": "no LLM endpoint configured"},
             )
-    resources.documents.require_documents(check_workspace_name(kwargs[WORKSPACE_ARGUMENT]))
+    _require_documents(kwargs, context)
 
 
-def _check_audit(kwargs: dict[str, Any], broker: dramatiq.Broker) -> None:
+def _check_audit(kwargs: dict[str, Any], context: JobContext) -> None:
     parse_checklist(kwargs.get("checklist"))
-    ContractResources.of(broker).documents.require_documents(check_workspace_name(kwargs[WORKSPACE_ARGUMENT]))
+    _require_documents(kwargs, context)
+
+
+def _require_documents(kwargs: dict[str, Any], context: JobContext) -> None:
+    """The workspace exists in the caller's tenant (the job's namespace) and holds documents."""
+    workspace = check_workspace_name(kwargs[WORKSPACE_ARGUMENT])
+    ContractResources.of(context.broker).documents.require_documents(context.namespace, workspace)
+
+
+def _contracts(workspace: str) -> tuple[ContractResources, list[Contract]]:
+    """The running job's resources and its workspace's contracts (of the job's tenant)."""
+    context = current_job()
+    resources = ContractResources.of(context.broker)
+    contracts = resources.documents.contracts(context.namespace, workspace)
+    if not contracts:
+        raise EmptyWorkspace(f"Workspace {workspace!r} holds no document")
+    return resources, contracts
 
 
 #: Failures that another try cannot mend (the LLM client has already retried what it could).
@@ -77,10 +91,7 @@ def score_contracts(
     compare_chatgpt: bool = False,
     share_data_with_chatgpt: bool = False,
 ) -> dict[str, Any]:
-    resources = ContractResources.of(dramatiq.get_broker())
-    contracts = resources.documents.contracts(workspace_name)
-    if not contracts:
-        raise EmptyWorkspace(f"Workspace {workspace_name!r} holds no document")
+    resources, contracts = _contracts(workspace_name)
     scorer = WorkspaceScorer(contracts, criterion, max_score)
     # The privacy promise: the LLM is only built, and so only called, with explicit consent.
     use_llm = compare_chatgpt and share_data_with_chatgpt
@@ -116,9 +127,7 @@ def score_contracts(
 @job(group_by=WORKSPACE_ARGUMENT, check=_check_audit, throws=_FINAL_ERRORS)
 def audit_contracts(*, workspace_name: str, checklist: list | None = None) -> dict[str, Any]:
     checks = parse_checklist(checklist)
-    contracts = ContractResources.of(dramatiq.get_broker()).documents.contracts(workspace_name)
-    if not contracts:
-        raise EmptyWorkspace(f"Workspace {workspace_name!r} holds no document")
+    _, contracts = _contracts(workspace_name)
     results = []
     for position, contract in enumerate(contracts):
         report_progress(

@@ -24,6 +24,6 @@ class ContractResources(BrokerContext):
     @classmethod
     def build(cls, client: redis.Redis, settings: ContractSettings) -> ContractResources:
         return cls(
-            documents=DocumentStore(client=client, max_document_bytes=settings.max_document_bytes),
+            documents=DocumentStore(client=client, settings=settings),
             llm=LLMConfig.from_settings(settings),
         )

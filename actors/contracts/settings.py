@@ -14,10 +14,21 @@ from actors.jobs.settings import MIB, EnvSettings, setting
 
 
 class ContractSettings(EnvSettings):
-    """Contracts: how large a document may be, and which LLM endpoint compares scores."""
+    """Contracts: what a tenant may store and for how long, and which LLM endpoint compares scores."""
 
     max_document_bytes: NonNegativeInt = setting(
         10 * MIB, "largest contract file accepted (413 above)", unit="bytes"
+    )
+    max_filename_chars: NonNegativeInt = setting(
+        255, "longest filename accepted (413 above)", unit="characters"
+    )
+    max_documents_per_tenant: NonNegativeInt = setting(10_000, "documents one tenant may store (413 above)")
+    max_bytes_per_tenant: NonNegativeInt = setting(
+        1024 * MIB, "bytes of uploaded files one tenant may store (413 above)", unit="bytes"
+    )
+    max_workspaces_per_tenant: NonNegativeInt = setting(100, "workspaces one tenant may have (413 above)")
+    document_ttl: NonNegativeInt = setting(
+        30 * 24 * 3600, "how long an uploaded document's text is kept (0: until deleted)", unit="s"
     )
     llm_base_url: Annotated[str, AfterValidator(lambda url: url.strip().rstrip("/"))] = setting(
         "", "OpenAI-compatible endpoint, e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`"

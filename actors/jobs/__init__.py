@@ -13,7 +13,7 @@ streams of many jobs), retries, cancellation, time limits, heartbeats and mainte
     registry.py   @job: public job types, their parameters, checks and groups
     engine.py     JobEngine: client, store and broker, built once from the settings
     middleware/   status, cancellation, heartbeat, log format
-    progress.py   report_progress(percent, message)
+    progress.py   report_progress(percent, message), current_job()
     submit.py     submit_job(): validate, write the record, send the message
     metrics.py    run-time histograms kept in Redis
     maintenance.py  periodic actors: prune workers, reap orphans, clean up
@@ -24,7 +24,7 @@ A job type's module needs only what this package exports.
 """
 
 from .errors import JobCancelled
-from .progress import report_progress
-from .registry import job
+from .progress import current_job, report_progress
+from .registry import JobContext, job
 
-__all__ = ["JobCancelled", "job", "report_progress"]
+__all__ = ["JobCancelled", "JobContext", "current_job", "job", "report_progress"]

@@ -2,11 +2,12 @@
 
 A snapshot is a Redis hash whose values are each a JSON document, so the store's Lua script can
 assemble the snapshot's JSON without decoding anything. An event is the snapshot as it stood
-right after the change, with its ``seq`` and its type. It reaches readers three ways, each
-parsed here: as a wake-up on ``keys.EVENTS_CHANNEL``, as an entry of the job's log, and as an
-entry of its group's log. The wake-up's first line is ``<job_id> <event> <previous group entry
-id> <group entry id>`` (``-`` for a job without a group), its second the group's name as JSON,
-its third the snapshot JSON (none of the three can hold a newline).
+right after the change, with its ``seq`` and its type; fields whose name starts with ``_`` are
+the engine's own (the job's namespace) and are in neither. An event reaches readers three ways,
+each parsed here: as a wake-up on ``keys.EVENTS_CHANNEL``, as an entry of the job's log, and as
+an entry of its group's log. The wake-up's lines are ``<job_id> <event> <previous group entry
+id> <group entry id>`` (``-`` for a job without a group), the job's namespace, its group's name
+as JSON, and the snapshot JSON (none of them can hold a newline).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import redis
 
 from .errors import StoreUnavailable
-from .states import JobStatus
+from .states import NAMESPACE_FIELD, JobStatus
 
 #: The redis-py errors that mean "Redis is not reachable right now".
 REDIS_UNAVAILABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -71,13 +72,20 @@ def encode_fields(fields: Mapping[str, Any]) -> list[str]:
 
 
 def decode_snapshot(raw: Mapping[bytes | str, bytes | str], fields: Sequence[str]) -> dict[str, Any] | None:
-    """Turn an HGETALL reply into a snapshot dict in the order of ``fields``; None when empty."""
+    """Turn an HGETALL reply into a snapshot dict in the order of ``fields`` (the engine's own
+    ``_`` fields left out); None when empty."""
     if not raw:
         return None
-    decoded = {text(k): json.loads(v) for k, v in raw.items()}
+    decoded = {name: json.loads(v) for k, v in raw.items() if not (name := text(k)).startswith("_")}
     ordered = {name: decoded.pop(name, None) for name in fields}
     ordered.update(decoded)
     return ordered
+
+
+def owned_by(raw: Mapping[bytes | str, bytes | str], namespace: str) -> bool:
+    """Whether an HGETALL reply is a job of ``namespace`` (an empty reply is nobody's)."""
+    stored = raw.get(NAMESPACE_FIELD.encode(), raw.get(NAMESPACE_FIELD))  # type: ignore[call-overload]
+    return stored is not None and json.loads(stored) == namespace
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,7 @@ class JobEvent:
     event: str
     data: str
     status: JobStatus
+    namespace: str | None = None
     group: str | None = None
     #: This event's id in its group's log, and the id of the entry before it ("0-0" if none).
     group_entry: str | None = None
@@ -105,6 +114,7 @@ class JobEvent:
         event: str,
         data: str,
         *,
+        namespace: str | None = None,
         group: str | None = None,
         group_entry: str | None = None,
         previous_group_entry: str | None = None,
@@ -116,6 +126,7 @@ class JobEvent:
             event,
             data,
             JobStatus(snapshot["status"]),
+            namespace,
             group,
             group_entry,
             previous_group_entry,
@@ -134,14 +145,15 @@ class JobEvent:
     @classmethod
     def from_wakeup(cls, payload: bytes | str) -> JobEvent:
         """Parse a wake-up (see the module's docstring and ``store._APPLY_CHANGE``)."""
-        head, group_json, data = text(payload).split("\n", 2)
+        head, namespace, group_json, data = text(payload).split("\n", 3)
         job_id, event, previous, entry = head.split(" ")
         if entry == "-":
-            return cls.parse(job_id, event, data)
+            return cls.parse(job_id, event, data, namespace=namespace)
         return cls.parse(
             job_id,
             event,
             data,
+            namespace=namespace,
             group=json.loads(group_json),
             group_entry=entry,
             previous_group_entry=previous,
@@ -154,10 +166,15 @@ class JobEvent:
 
     @classmethod
     def from_group_entry(
-        cls, group: str, entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
+        cls, namespace: str, group: str, entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
     ) -> JobEvent:
         """An entry of a group's log (its id is the event's ``group_entry``)."""
         by_name = {text(k): text(v) for k, v in fields.items()}
         return cls.parse(
-            by_name["job_id"], by_name["event"], by_name["snapshot"], group=group, group_entry=text(entry_id)
+            by_name["job_id"],
+            by_name["event"],
+            by_name["snapshot"],
+            namespace=namespace,
+            group=group,
+            group_entry=text(entry_id),
         )

@@ -1,19 +1,20 @@
 """Every Redis key and channel name of the job engine; nothing else in the engine builds one.
 
-The engine's keys share the ``jobs:`` prefix; Dramatiq's broker keys live under its namespace
-(``dramatiq`` by default) and are named here too, so that queue depths can be read without
-guessing at its layout:
+The engine's keys share the ``jobs:`` prefix; Dramatiq's broker keys live under its own
+(``dramatiq``) and are named here too, so that queue depths can be read without guessing at its
+layout. A job lives in a *namespace* (one per tenant, for the web): the keys through which jobs
+are found (listings, groups, idempotency keys) carry it, and a job's snapshot records it.
 
     jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field
     jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
-    jobs:index                   zset   every job id by creation time (µs), for listings
-    jobs:group-log:<group>       stream the group's event log (all its jobs), auto ids
-    jobs:group-jobs:<group>      zset   the group's job ids by creation time (µs)
+    jobs:index:<ns>              zset   the namespace's job ids by creation time (µs), for listings
+    jobs:group-log:<ns>:<group>  stream the group's event log (all its jobs), auto ids
+    jobs:group-jobs:<ns>:<group> zset   the group's job ids by creation time (µs)
     jobs:events                  pubsub wake-up channel, one message per event (all jobs)
     jobs:metrics:transitions     hash   "<job_type>\\t<status>" -> status changes counted
     jobs:metrics:durations       hash   "<job_type>\\t<bucket|sum|count>" -> run-time histogram
     jobs:metrics:recent:<type>   list   the job type's latest run times (s), newest first
-    jobs:idem:<sha256 of key>    string the job an Idempotency-Key made, and its request's fingerprint
+    jobs:idem:<ns>:<sha256>      string the job an Idempotency-Key made, and its request's fingerprint
     jobs:message:<job_id>        string the job's encoded Dramatiq message (for the reaper)
     jobs:running                 zset   job id -> when it started (unix s), while STARTED
     jobs:waiting                 zset   job id -> creation time (µs), until its first start
@@ -34,7 +35,6 @@ PREFIX = "jobs"
 DRAMATIQ_NAMESPACE = "dramatiq"
 
 EVENTS_CHANNEL = f"{PREFIX}:events"
-JOBS_INDEX = f"{PREFIX}:index"
 METRICS_TRANSITIONS = f"{PREFIX}:metrics:transitions"
 METRICS_DURATIONS = f"{PREFIX}:metrics:durations"
 RUNNING = f"{PREFIX}:running"
@@ -50,20 +50,24 @@ def job_log(job_id: str) -> str:
     return f"{PREFIX}:log:{job_id}"
 
 
-def group_log(group: str) -> str:
-    return f"{PREFIX}:group-log:{group}"
+def jobs_index(namespace: str) -> str:
+    return f"{PREFIX}:index:{namespace}"
 
 
-def group_jobs(group: str) -> str:
-    return f"{PREFIX}:group-jobs:{group}"
+def group_log(namespace: str, group: str) -> str:
+    return f"{PREFIX}:group-log:{namespace}:{group}"
+
+
+def group_jobs(namespace: str, group: str) -> str:
+    return f"{PREFIX}:group-jobs:{namespace}:{group}"
 
 
 def recent_durations(job_type: str) -> str:
     return f"{PREFIX}:metrics:recent:{job_type}"
 
 
-def idempotency(key_digest: str) -> str:
-    return f"{PREFIX}:idem:{key_digest}"
+def idempotency(namespace: str, key_digest: str) -> str:
+    return f"{PREFIX}:idem:{namespace}:{key_digest}"
 
 
 def job_message(job_id: str) -> str:

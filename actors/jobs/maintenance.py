@@ -62,7 +62,8 @@ def reap(engine: JobEngine) -> tuple[int, int]:
     requeued = failed = 0
     for raw_id, started in client.zrange(keys.RUNNING, 0, -1, withscores=True):
         job_id = raw_id.decode()
-        snapshot = store.snapshot(job_id)
+        namespace = store.namespace_of(job_id)
+        snapshot = store.snapshot(job_id, namespace=namespace) if namespace is not None else None
         if snapshot is None or snapshot["status"] != JobStatus.STARTED.value:
             client.zrem(keys.RUNNING, job_id)
             continue
@@ -85,6 +86,7 @@ def reap(engine: JobEngine) -> tuple[int, int]:
             store.transition(
                 job_id,
                 JobStatus.FAILURE,
+                namespace=namespace,
                 group=snapshot[store.group_field],
                 error={"type": "worker_lost", "message": f"{WORKER_LOST}, and the job has no attempt left"},
             )
@@ -106,9 +108,9 @@ def sweep(client: redis.Redis) -> dict[str, int]:
         if status is None or JobStatus(json.loads(status)).is_terminal:
             removed["finished jobs' messages"] += client.delete(key)
     indexes = (
-        keys.JOBS_INDEX,
         keys.WAITING,
-        *(k.decode() for k in client.scan_iter(match=keys.group_jobs("*"))),
+        *(k.decode() for k in client.scan_iter(match=keys.jobs_index("*"))),
+        *(k.decode() for k in client.scan_iter(match=keys.group_jobs("*", "*"))),
     )
     for index in indexes:
         for raw_id, _ in client.zscan_iter(index, count=SCAN_BATCH):

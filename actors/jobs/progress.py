@@ -1,8 +1,8 @@
-"""``report_progress``: the one call an actor makes to tell its clients how far it got.
+"""What a running job calls: ``report_progress`` to tell its clients how far it got (also its
+cooperative cancellation checkpoint), and ``current_job`` to learn where it runs.
 
-It is also the job's cooperative cancellation checkpoint. The job it reports for is the one this
-thread is running (Dramatiq's ``CurrentMessage``); the store is the engine's, found through the
-broker the job runs on.
+The job is the one this thread is running (Dramatiq's ``CurrentMessage``); the store is the
+engine's, found through the broker the job runs on.
 """
 
 from __future__ import annotations
@@ -12,7 +12,19 @@ from dramatiq.middleware import CurrentMessage
 
 from .engine import JobEngine
 from .errors import JobCancelled
-from .registry import job_spec
+from .registry import JobContext, job_spec, namespace_of
+
+
+def _current_message() -> dramatiq.Message:
+    current = CurrentMessage.get_current_message()
+    if current is None:
+        raise RuntimeError("this must be called from inside a running job")
+    return current
+
+
+def current_job() -> JobContext:
+    """The running job's broker and namespace (a job type's code reads its tenant's data there)."""
+    return JobContext(dramatiq.get_broker(), namespace_of(_current_message()))
 
 
 def report_progress(percent: float, message: str | None = None) -> None:
@@ -23,9 +35,7 @@ def report_progress(percent: float, message: str | None = None) -> None:
     raises ``RuntimeError`` outside a job and is a no-op for actors that are not public jobs
     (they have no record).
     """
-    current = CurrentMessage.get_current_message()
-    if current is None:
-        raise RuntimeError("report_progress() must be called from inside a running job")
+    current = _current_message()
     broker = dramatiq.get_broker()
     spec = job_spec(broker, current.actor_name)
     if spec is None:
@@ -33,4 +43,10 @@ def report_progress(percent: float, message: str | None = None) -> None:
     store = JobEngine.of(broker).store
     if store.cancel_requested([current.message_id]):
         raise JobCancelled("the job was cancelled")
-    store.progress(current.message_id, percent, message, group=spec.group_of(current.kwargs))
+    store.progress(
+        current.message_id,
+        percent,
+        message,
+        namespace=namespace_of(current),
+        group=spec.group_of(current.kwargs),
+    )

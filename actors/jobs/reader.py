@@ -1,7 +1,9 @@
 """The job store's read side, for the web process: snapshots, event logs and listings, async.
 
 Writes happen only in ``store.py`` (one Lua script); this module reads what it wrote, turning
-Redis outages into ``StoreUnavailable`` so the API can answer 503.
+Redis outages into ``StoreUnavailable`` so the API can answer 503. A reader reads within one
+namespace (``reader.within(namespace)``): a job of another namespace is not found, with the same
+answer and the same Redis round trips as a missing one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .events import (
     JobEvent,
     decode_snapshot,
     is_valid_job_id,
+    owned_by,
     redis_errors_as_unavailable,
     text,
 )
@@ -26,13 +29,26 @@ LIST_BATCH = 200
 
 
 class JobReader:
-    def __init__(self, *, client: aioredis.Redis, fields: Sequence[str]) -> None:
+    def __init__(
+        self, *, client: aioredis.Redis, fields: Sequence[str], namespace: str | None = None
+    ) -> None:
         """``fields``: the snapshot's fields in API order (the writing store's ``fields``)."""
         self.client = client
         self.fields = tuple(fields)
+        self._namespace = namespace
+
+    def within(self, namespace: str) -> JobReader:
+        """This reader, reading in ``namespace`` (the same connection pool)."""
+        return JobReader(client=self.client, fields=self.fields, namespace=namespace)
+
+    @property
+    def namespace(self) -> str:
+        if self._namespace is None:
+            raise RuntimeError("read within a namespace: reader.within(namespace)")
+        return self._namespace
 
     def _decode(self, raw: Any) -> dict[str, Any] | None:
-        return decode_snapshot(raw, self.fields)
+        return decode_snapshot(raw, self.fields) if owned_by(raw, self.namespace) else None
 
     async def snapshot(self, job_id: str) -> dict[str, Any] | None:
         if not is_valid_job_id(job_id):
@@ -60,16 +76,18 @@ class JobReader:
                 pipe.xrange(keys.job_log(job_id), min=f"{seq + 1}-0", max="+")
                 pipe.hgetall(keys.job(job_id))
                 entries, raw_snapshot = await pipe.execute()
-        events = [JobEvent.from_log_entry(job_id, fields) for _, fields in entries]
-        return events, self._decode(raw_snapshot)
+        snapshot = self._decode(raw_snapshot)
+        if snapshot is None:
+            return [], None  # gone, or never this namespace's: its log says nothing either
+        return [JobEvent.from_log_entry(job_id, fields) for _, fields in entries], snapshot
 
     async def group_state(self, group: str, limit: int) -> tuple[list[dict[str, Any]], str]:
         """The newest ``limit`` jobs of a group and its log's newest entry id (``GROUP_LOG_START``
         if none), read together so a stream can start from that entry without missing a change."""
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.zrevrange(keys.group_jobs(group), 0, limit - 1)
-                pipe.xrevrange(keys.group_log(group), count=1)
+                pipe.zrevrange(keys.group_jobs(self.namespace, group), 0, limit - 1)
+                pipe.xrevrange(keys.group_log(self.namespace, group), count=1)
                 job_ids, newest = await pipe.execute()
             async with self.client.pipeline(transaction=False) as pipe:
                 for job_id in job_ids:
@@ -82,10 +100,12 @@ class JobReader:
         """The group log's entries after ``entry_id`` and its oldest entry id (None if empty)."""
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xrange(keys.group_log(group), min=f"({entry_id}", max="+")
-                pipe.xrange(keys.group_log(group), count=1)
+                pipe.xrange(keys.group_log(self.namespace, group), min=f"({entry_id}", max="+")
+                pipe.xrange(keys.group_log(self.namespace, group), count=1)
                 entries, oldest = await pipe.execute()
-        events = [JobEvent.from_group_entry(group, entry, fields) for entry, fields in entries]
+        events = [
+            JobEvent.from_group_entry(self.namespace, group, entry, fields) for entry, fields in entries
+        ]
         return events, text(oldest[0][0]) if oldest else None
 
     async def list_jobs(
@@ -100,7 +120,9 @@ class JobReader:
         """Jobs newest first, filtered; the page and the cursor of the next one (None at the end).
 
         The index holds creation times in µs; the cursor is the last one returned (exclusive)."""
-        index = keys.group_jobs(group) if group is not None else keys.JOBS_INDEX
+        index = (
+            keys.group_jobs(self.namespace, group) if group is not None else keys.jobs_index(self.namespace)
+        )
         found: list[dict[str, Any]] = []
         upper = f"({cursor}" if cursor is not None else "+inf"
         with redis_errors_as_unavailable():

@@ -22,14 +22,26 @@ import dramatiq
 from dramatiq.middleware import TimeLimitExceeded
 
 from .errors import InvalidPayload, JobCancelled, UnknownJobType
+from .states import DEFAULT_NAMESPACE, NAMESPACE_OPTION
 
 PUBLIC_JOB_OPTION = "public_job"
 DEFAULT_QUEUE = "default"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-#: A job type's own request-time check: ``check(arguments, broker)`` raises for arguments that
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """Where a job is asked for or runs: the broker (whose middleware carries each layer's parts,
+    e.g. ``JobEngine.of(context.broker)``) and the job's namespace."""
+
+    broker: dramatiq.Broker
+    namespace: str
+
+
+#: A job type's own request-time check: ``check(arguments, context)`` raises for arguments that
 #: are well-typed but wrong (an error of the caller's layer, e.g. ``InvalidPayload``).
-Check = Callable[[dict[str, Any], dramatiq.Broker], None]
+Check = Callable[[dict[str, Any], JobContext], None]
 
 #: JSON type names shown in error messages, by the Python annotation they stand for.
 _JSON_NAMES: dict[type, str] = {
@@ -72,7 +84,7 @@ def job(
     """Declare a public job: a Dramatiq actor that clients may start by its actor name.
 
     ``group_by`` names the string parameter that places each job in a group (its group log and
-    stream); ``check(arguments, broker)`` runs after the type checks, before anything is queued.
+    stream); ``check(arguments, context)`` runs after the type checks, before anything is queued.
     Other options go to ``dramatiq.actor``.
     """
 
@@ -88,6 +100,11 @@ def job(
         )
 
     return decorate
+
+
+def namespace_of(message: dramatiq.Message) -> str:
+    """The namespace the message's job lives in."""
+    return message.options.get(NAMESPACE_OPTION, DEFAULT_NAMESPACE)
 
 
 def job_spec(broker: dramatiq.Broker, actor_name: str) -> JobSpec | None:
@@ -109,8 +126,11 @@ def get_public_job(broker: dramatiq.Broker, job_type: str) -> dramatiq.Actor:
     return jobs[job_type]
 
 
-def validate_payload(actor: dramatiq.Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the keyword arguments for ``actor`` from a request body, or raise ``InvalidPayload``."""
+def validate_payload(
+    actor: dramatiq.Actor, payload: Mapping[str, Any], *, namespace: str = DEFAULT_NAMESPACE
+) -> dict[str, Any]:
+    """Return the keyword arguments for ``actor`` from a request body, or raise ``InvalidPayload``
+    (or the check's own error); the job would live in ``namespace``."""
     spec: JobSpec = actor.options[PUBLIC_JOB_OPTION]
     problems: dict[str, str] = {}
     for name in payload.keys() - spec.parameters.keys():
@@ -128,7 +148,7 @@ def validate_payload(actor: dramatiq.Actor, payload: Mapping[str, Any]) -> dict[
         raise InvalidPayload(f"Invalid arguments for {actor.actor_name}: {summary}", problems=problems)
     arguments = {name: payload[name] for name in spec.parameters if name in payload}
     if spec.check is not None:
-        spec.check(arguments, actor.broker)
+        spec.check(arguments, JobContext(actor.broker, namespace))
     return arguments
 
 

@@ -95,16 +95,19 @@ class EnvSettings(BaseSettings):
         try:
             return cls()
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{str(error['loc'][0]).upper()}: {error['msg']}, not {error.get('input')!r}"
-                for error in exc.errors()
-            )
+            problems = "; ".join(_problem(error) for error in exc.errors())
             raise SettingsError(problems) from None
 
     @classmethod
     def defaults(cls) -> Self:
         """Every declared default; nothing read from the environment."""
         return cls.model_construct()
+
+
+def _problem(error: Any) -> str:
+    if not error["loc"]:  # a check across settings: its message names them
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{str(error['loc'][0]).upper()}: {error['msg']}, not {error.get('input')!r}"
 
 
 class JobSettings(EnvSettings):

@@ -1,7 +1,9 @@
-"""Job states, their default messages (word for word from the seed) and the snapshot's fields."""
+"""Job states, their default messages (word for word from the seed), the snapshot's fields, and
+the namespaces jobs live in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -43,6 +45,22 @@ class EventType(str, Enum):
 
 #: What a snapshot calls a job's group unless the engine is told another name (``JobEngine``).
 DEFAULT_GROUP_FIELD = "group"
+
+#: Every job lives in a namespace (the web gives each tenant one): its listings, groups and
+#: idempotency keys are the namespace's, and a reader asking in another namespace finds nothing.
+#: The namespace travels with the job's message as this option.
+NAMESPACE_OPTION = "namespace"
+#: The namespace of a job sent without one (e.g. straight from Python with ``actor.send``).
+DEFAULT_NAMESPACE = "default"
+#: The snapshot field that records the namespace; like every field starting with ``_``, it is
+#: the engine's own and never shown.
+NAMESPACE_FIELD = "_namespace"
+_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def is_valid_namespace(name: str) -> bool:
+    """Lower-case letters, digits, ``_`` and ``-``, 1 to 63 of them: safe in any key."""
+    return _NAMESPACE.fullmatch(name) is not None
 
 
 def snapshot_fields(group_field: str = DEFAULT_GROUP_FIELD) -> tuple[str, ...]:

@@ -7,9 +7,11 @@ and, for a job in a group, to the group's log; it refreshes the keys' time to li
 a wake-up on ``keys.EVENTS_CHANNEL``. Once a job is terminal the script refuses further changes,
 so a late or duplicated hook can never move a finished job.
 
-A job's group is named when it is created and written into its snapshot (under ``group_field``);
-every later change names it again, because the script is handed every key it touches. The
-script checks the two agree and fails loudly when they do not.
+A job's namespace and group are named when it is created and written into its snapshot (the
+namespace in the engine's own ``_namespace`` field, never shown; the group under
+``group_field``). Every later change names them again, because the script is handed every key
+it touches; the script checks they agree and fails loudly when they do not. Reads ask in a
+namespace: a job of another namespace is not found, exactly as a missing one.
 
 The store is synchronous: it runs in worker threads (Dramatiq hooks, actors reporting progress)
 and, for enqueueing and cancelling, in the web side's executor. Readers use ``reader.JobReader``.
@@ -24,48 +26,66 @@ from typing import Any
 import redis
 
 from . import keys
-from .events import compact_json, decode_snapshot, encode_fields, redis_errors_as_unavailable, utc_now
+from .events import (
+    compact_json,
+    decode_snapshot,
+    encode_fields,
+    owned_by,
+    redis_errors_as_unavailable,
+    utc_now,
+)
 from .settings import JobSettings
-from .states import DEFAULT_GROUP_FIELD, TERMINAL_STATES, EventType, JobStatus, snapshot_fields
+from .states import (
+    DEFAULT_GROUP_FIELD,
+    DEFAULT_NAMESPACE,
+    NAMESPACE_FIELD,
+    TERMINAL_STATES,
+    EventType,
+    JobStatus,
+    snapshot_fields,
+)
 
 DEFAULTS = JobSettings.defaults()
 
-# KEYS: 1 snapshot hash, 2 event log stream, 3 index of all jobs (creation time in µs -> job id),
-#       4 status-change counters (see metrics.py), 5 running jobs (job id -> start, unix s),
-#       6 jobs waiting for their first start (creation time in µs -> job id: queue positions),
+# KEYS: 1 snapshot hash, 2 event log stream, 3 the namespace's job index (creation time in µs ->
+#       job id), 4 status-change counters (see metrics.py), 5 running jobs (job id -> start, unix
+#       s), 6 jobs waiting for their first start (creation time in µs -> job id: queue positions),
 #       and for a job in a group: 7 the group's log, 8 the group's job index.
 # ARGV: 1 job id, 2 channel, 3 event name, 4 ttl (s), 5 mode ("create" | "update" | "if:<JSON
 #       status>", an update only from that status), 6 log max length, 7 terminal statuses
 #       (JSON-quoted, comma separated), 8 the snapshot's group field, 9 the group (JSON: a
-#       string, or null), 10 group ttl (s), then field/value pairs (values JSON).
-# Publishes ``<job_id> <event> <previous group entry id> <group entry id>\n<group>\n<snapshot>``
-# (entry ids are ``-`` for a job without a group; see events.JobEvent.from_wakeup).
+#       string, or null), 10 group ttl (s), 11 the namespace, then field/value pairs (values JSON).
+# Publishes ``<job_id> <event> <previous group entry id> <group entry id>\n<namespace>\n<group>
+# \n<snapshot>`` (entry ids are ``-`` for a job without a group; see JobEvent.from_wakeup).
 # Returns the snapshot JSON after the change, or false when the change was refused.
 _APPLY_CHANGE = """
 local job_id, channel, event, ttl, mode, log_max, terminal =
     ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local group_field, group, group_ttl = ARGV[8], ARGV[9], ARGV[10]
+local group_field, group, group_ttl, namespace = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 if mode == 'create' then
     if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 else
-    local current = redis.call('HMGET', KEYS[1], 'status', group_field)
+    local current = redis.call('HMGET', KEYS[1], 'status', group_field, '_namespace')
     local status = current[1]
     if not status then return false end
     if string.find(terminal, status, 1, true) then return false end
     if mode ~= 'update' and mode ~= 'if:' .. status then return false end
-    if (current[2] or 'null') ~= group then
-        local stored = tostring(current[2])
-        return redis.error_reply('job ' .. job_id .. ' is in group ' .. stored .. ', not ' .. group)
+    local stored = tostring(current[3]) .. ' ' .. tostring(current[2])
+    if stored ~= '"' .. namespace .. '" ' .. group then
+        local asked = namespace .. ' ' .. group
+        return redis.error_reply('job ' .. job_id .. ' is in ' .. stored .. ', not ' .. asked)
     end
 end
-if #ARGV > 10 then
-    redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+if #ARGV > 11 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 12))
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local flat = redis.call('HGETALL', KEYS[1])
 local parts = {}
 for i = 1, #flat, 2 do
-    parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
+    if string.byte(flat[i], 1) ~= 95 then  -- fields starting with '_' are the engine's own
+        parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
+    end
 end
 local snapshot = '{' .. table.concat(parts, ',') .. '}'
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
@@ -104,8 +124,8 @@ if #KEYS == 8 then
         redis.call('EXPIRE', KEYS[8], group_ttl)
     end
 end
-redis.call('PUBLISH', channel,
-    job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry .. '\\n' .. group .. '\\n' .. snapshot)
+redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry
+    .. '\\n' .. namespace .. '\\n' .. group .. '\\n' .. snapshot)
 return snapshot
 """
 
@@ -135,8 +155,10 @@ class JobStore:
         self.fields = snapshot_fields(group_field)
         self._apply = client.register_script(_APPLY_CHANGE)
 
-    def create(self, job_id: str, job_type: str, *, group: str | None = None) -> dict[str, Any] | None:
-        """Write a new job as PENDING; None when a job with this id already exists.
+    def create(
+        self, job_id: str, job_type: str, *, namespace: str = DEFAULT_NAMESPACE, group: str | None = None
+    ) -> dict[str, Any] | None:
+        """Write a new job as PENDING in ``namespace``; None when a job with this id exists.
 
         A job in a ``group`` also appears in that group's event log and job index.
         """
@@ -151,31 +173,39 @@ class JobStore:
                 "seq": 0,
                 "attempt": 1,
                 "created_at": utc_now(),
+                NAMESPACE_FIELD: namespace,
             }
         )
-        return self._change(job_id, group, "create", EventType.STATUS, fields)
+        return self._change(job_id, namespace, group, "create", EventType.STATUS, fields)
 
     def transition(
         self,
         job_id: str,
         status: JobStatus,
         *,
+        namespace: str = DEFAULT_NAMESPACE,
         group: str | None = None,
         only_from: JobStatus | None = None,
         **fields: Any,
     ) -> dict[str, Any] | None:
-        """Move a job (of ``group``) to ``status``, only from ``only_from`` if given; ``message``
-        defaults to the status's own. None if refused: the job is unknown, finished, or not in
-        ``only_from``."""
+        """Move a job (of ``namespace`` and ``group``) to ``status``, only from ``only_from`` if
+        given; ``message`` defaults to the status's own. None if refused: the job is unknown,
+        finished, or not in ``only_from``."""
         fields.setdefault("message", status.default_message)
         if status.is_terminal:
             fields.setdefault("finished_at", utc_now())
             fields.setdefault("retry_at", None)
         mode = "update" if only_from is None else f"if:{json.dumps(only_from.value)}"
-        return self._change(job_id, group, mode, EventType.STATUS, {"status": status, **fields})
+        return self._change(job_id, namespace, group, mode, EventType.STATUS, {"status": status, **fields})
 
     def progress(
-        self, job_id: str, percent: float, message: str | None = None, *, group: str | None = None
+        self,
+        job_id: str,
+        percent: float,
+        message: str | None = None,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        group: str | None = None,
     ) -> dict[str, Any] | None:
         """Record a progress report (0-100 and an optional message) as a new ``progress`` event."""
         if not isinstance(percent, int | float) or isinstance(percent, bool) or not math.isfinite(percent):
@@ -184,37 +214,40 @@ class JobStore:
         fields: dict[str, Any] = {"progress": int(clamped) if clamped.is_integer() else clamped}
         if message is not None:
             fields["message"] = str(message)
-        return self._change(job_id, group, "update", EventType.PROGRESS, fields)
+        return self._change(job_id, namespace, group, "update", EventType.PROGRESS, fields)
 
-    def request_cancel(self, job_id: str) -> dict[str, Any] | None:
-        """Cancel a job: at once if it has not started, else by flagging it for its worker.
+    def request_cancel(self, job_id: str, *, namespace: str) -> dict[str, Any] | None:
+        """Cancel a job of ``namespace``: at once if it has not started, else by flagging it for
+        its worker.
 
         Returns the snapshot after the request (CANCELLED, or STARTED with a "Cancelling" message),
-        the unchanged snapshot of a finished job, or None for an unknown one.
+        the unchanged snapshot of a finished job, or None for an unknown one (or another
+        namespace's: nothing is flagged then).
         """
+        snapshot = self.snapshot(job_id, namespace=namespace)
+        if snapshot is None or JobStatus(snapshot["status"]).is_terminal:
+            return snapshot
         with redis_errors_as_unavailable():
             # The flag first: a worker that picks the job up from now on sees it and skips it.
             self.client.set(keys.cancel_flag(job_id), utc_now(), ex=self.pending_ttl)
         for _ in range(3):  # the job may move between our reads; each loop sees it further on
-            snapshot = self.snapshot(job_id)
             if snapshot is None or JobStatus(snapshot["status"]).is_terminal:
                 return snapshot
-            group = snapshot[self.group_field]
+            where = {"namespace": namespace, "group": snapshot[self.group_field]}
             if snapshot["status"] == JobStatus.PENDING.value:
-                changed = self.transition(
-                    job_id, JobStatus.CANCELLED, group=group, only_from=JobStatus.PENDING
-                )
+                changed = self.transition(job_id, JobStatus.CANCELLED, only_from=JobStatus.PENDING, **where)
             else:
                 changed = self.transition(
                     job_id,
                     JobStatus.STARTED,
-                    group=group,
                     only_from=JobStatus.STARTED,
                     message=CANCELLING_MESSAGE,
+                    **where,
                 )
             if changed is not None:
                 return changed
-        return self.snapshot(job_id)
+            snapshot = self.snapshot(job_id, namespace=namespace)
+        return snapshot
 
     def cancel_requested(self, job_ids: list[str]) -> set[str]:
         """Which of ``job_ids`` have been asked to cancel."""
@@ -234,25 +267,39 @@ class JobStore:
         with redis_errors_as_unavailable():
             return self.client.get(keys.job_message(job_id))
 
-    def snapshot(self, job_id: str) -> dict[str, Any] | None:
+    def snapshot(self, job_id: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any] | None:
+        """The job's snapshot, or None when there is no such job in ``namespace``."""
         with redis_errors_as_unavailable():
-            return decode_snapshot(self.client.hgetall(keys.job(job_id)), self.fields)
+            raw = self.client.hgetall(keys.job(job_id))
+        return decode_snapshot(raw, self.fields) if owned_by(raw, namespace) else None
+
+    def namespace_of(self, job_id: str) -> str | None:
+        """The namespace a job lives in (for maintenance, which works across namespaces)."""
+        with redis_errors_as_unavailable():
+            raw = self.client.hget(keys.job(job_id), NAMESPACE_FIELD)
+        return json.loads(raw) if raw is not None else None
 
     def _change(
-        self, job_id: str, group: str | None, mode: str, event: EventType, fields: dict[str, Any]
+        self,
+        job_id: str,
+        namespace: str,
+        group: str | None,
+        mode: str,
+        event: EventType,
+        fields: dict[str, Any],
     ) -> dict[str, Any] | None:
         status = fields.get("status")
         ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
         job_keys = [
             keys.job(job_id),
             keys.job_log(job_id),
-            keys.JOBS_INDEX,
+            keys.jobs_index(namespace),
             keys.METRICS_TRANSITIONS,
             keys.RUNNING,
             keys.WAITING,
         ]
         if group is not None:
-            job_keys += [keys.group_log(group), keys.group_jobs(group)]
+            job_keys += [keys.group_log(namespace, group), keys.group_jobs(namespace, group)]
         args = [
             job_id,
             keys.EVENTS_CHANNEL,
@@ -264,6 +311,7 @@ class JobStore:
             self.group_field,
             compact_json(group),
             max(self.pending_ttl, self.result_ttl),
+            namespace,
         ]
         with redis_errors_as_unavailable():
             raw = self._apply(keys=job_keys, args=args + encode_fields(fields))

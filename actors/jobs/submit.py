@@ -21,8 +21,8 @@ from . import keys
 from .engine import JobEngine
 from .errors import IdempotencyKeyReused, StoreUnavailable
 from .events import REDIS_UNAVAILABLE_ERRORS, redis_errors_as_unavailable
-from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, validate_payload
-from .states import JobStatus
+from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, namespace_of, validate_payload
+from .states import DEFAULT_NAMESPACE, NAMESPACE_OPTION, JobStatus
 
 logger = logging.getLogger("jobs")
 
@@ -35,10 +35,15 @@ class Submitted:
 
 
 def submit_job(
-    engine: JobEngine, job_type: str, payload: Mapping[str, Any], *, idempotency_key: str | None = None
+    engine: JobEngine,
+    job_type: str,
+    payload: Mapping[str, Any],
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    idempotency_key: str | None = None,
 ) -> Submitted:
-    """Enqueue ``job_type`` with ``payload`` on the engine's broker (blocking: run it off the
-    event loop).
+    """Enqueue ``job_type`` with ``payload`` on the engine's broker, as a job of ``namespace``
+    (blocking: run it off the event loop). Idempotency keys are the namespace's own.
 
     With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL`` for the same job type and
     payload, nothing is enqueued and the earlier job is returned; for another payload,
@@ -47,11 +52,12 @@ def submit_job(
     queued).
     """
     actor = get_public_job(engine.broker, job_type)
-    message = actor.message_with_options(kwargs=validate_payload(actor, payload))
+    arguments = validate_payload(actor, payload, namespace=namespace)
+    message = actor.message_with_options(kwargs=arguments, **{NAMESPACE_OPTION: namespace})
     client = engine.client
     claim = None
     if idempotency_key is not None:
-        claim = keys.idempotency(hashlib.sha256(idempotency_key.encode()).hexdigest())
+        claim = keys.idempotency(namespace, hashlib.sha256(idempotency_key.encode()).hexdigest())
         fingerprint = hashlib.sha256(json.dumps([job_type, payload], sort_keys=True).encode()).hexdigest()
         record = json.dumps({"job_id": message.message_id, "fingerprint": fingerprint})
         with redis_errors_as_unavailable():
@@ -80,6 +86,7 @@ def _mark_unsent(engine: JobEngine, spec: JobSpec, message: dramatiq.Message) ->
         engine.store.transition(
             message.message_id,
             JobStatus.FAILURE,
+            namespace=namespace_of(message),
             group=spec.group_of(message.kwargs),
             error={"type": "enqueue_failed", "message": "The job could not be queued"},
         )

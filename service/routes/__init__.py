@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import events, jobs, ops, workspaces
+from . import admin, events, jobs, ops, session, workspaces
 
 
 def register_routes(app: Quart) -> None:
-    for module in (jobs, events, ops, workspaces):
+    for module in (jobs, events, ops, workspaces, session, admin):
         app.register_blueprint(module.blueprint)

@@ -8,6 +8,10 @@ GET /events?job=<id>&job=<id>    several jobs on one EventSource (browsers allow
 GET /workspaces/<name>/events    every job of a workspace (the engine's group of that name),
                                  new ones included; the id is the event's position in its log
 GET /events/stats                open streams, watched jobs and workspaces, drops, hub connection
+                                 (the admin's)
+
+Every stream reads within the caller's tenant, and counts against the caller's key's streams and
+the process's (429 with ``Retry-After`` past either: ``jobs-client.js`` then polls instead).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from quart import Blueprint, Response, jsonify, request
 
 from actors.jobs.states import is_finished
 
+from ..auth.identity import check_stream_scope, identity, require_admin, tenant
 from ..context import services
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, NotFound, TooManyRequests
 from ..sse.group_stream import GroupStream, parse_entry_id
 from ..sse.streams import EventStream, JobStream
 from .params import client_position, count
@@ -30,10 +35,13 @@ blueprint = Blueprint("events", __name__)
 #: Most jobs one multiplexed stream may follow.
 MAX_JOBS_PER_STREAM = 100
 MAX_WORKSPACE_NAME = 200
+#: Seconds a client refused for too many streams is asked to wait (it polls meanwhile).
+STREAMS_RETRY_AFTER_S = 30
 
 
 @blueprint.get("/jobs/<job_id>/events")
 async def job_events(job_id: str) -> Response:
+    check_stream_scope(jobs=[job_id])
     return await _job_stream([job_id])
 
 
@@ -44,6 +52,7 @@ async def multiplexed_events() -> Response:
         raise BadRequest("Name at least one job: /events?job=<id>&job=<id>", code="invalid_parameter")
     if len(job_ids) > MAX_JOBS_PER_STREAM:
         raise BadRequest(f"At most {MAX_JOBS_PER_STREAM} jobs per stream", code="invalid_parameter")
+    check_stream_scope(jobs=job_ids)
     return await _job_stream(job_ids)
 
 
@@ -53,6 +62,7 @@ async def workspace_events(workspace: str) -> Response:
         raise BadRequest(
             f"A workspace name has 1 to {MAX_WORKSPACE_NAME} characters", code="invalid_parameter"
         )
+    check_stream_scope(workspace=workspace)
     since = client_position()
     if since is not None and parse_entry_id(since) is None:
         raise BadRequest(
@@ -65,6 +75,7 @@ async def workspace_events(workspace: str) -> Response:
 @blueprint.get("/events/stats")
 async def stream_stats() -> Response:
     """Open streams (subscriptions), watched jobs and workspaces, drops, the process's task count."""
+    require_admin()
     stats = services().hub.stats()
     stats["watched_workspaces"] = stats.pop("watched_groups")  # a workspace is a group of jobs
     return jsonify({**stats, "asyncio_tasks": len(asyncio.all_tasks())})
@@ -83,9 +94,9 @@ def event_stream_response(stream: EventStream) -> Response:
 
 
 async def _job_stream(job_ids: list[str]) -> Response:
-    svc = services()
     since = _seq_positions(job_ids)
-    snapshots = await svc.reader.snapshots(job_ids)
+    common = _common()
+    snapshots = await common["reader"].snapshots(job_ids)
     missing = [job_id for job_id, snapshot in snapshots.items() if snapshot is None]
     if missing:
         raise NotFound(
@@ -97,17 +108,34 @@ async def _job_stream(job_ids: list[str]) -> Response:
     if since is not None and all(since[j] >= s["seq"] and is_finished(s) for j, s in found.items()):
         # Nothing left to send, ever: 204 tells EventSource to stop reconnecting.
         return Response("", status=204, content_type="text/event-stream")
-    return event_stream_response(JobStream(job_ids=job_ids, snapshots=found, since=since, **_common()))
+    return event_stream_response(JobStream(job_ids=job_ids, snapshots=found, since=since, **common))
 
 
 def _common() -> dict[str, Any]:
-    svc = services()
+    """What every stream of this caller is made with; refuses one past the caller's stream limits."""
+    svc, who = services(), identity()
+    settings = svc.settings
+    for limit, held, what in (
+        (settings.max_streams, svc.hub.open_streams(), "this server holds"),
+        (
+            settings.max_streams_per_key,
+            svc.hub.open_streams(who.key_id) if who.key_id else 0,
+            "this key holds",
+        ),
+    ):
+        if limit and held >= limit:
+            raise TooManyRequests(
+                f"Too many open streams: {what} {held}; poll GET /jobs/<id>?wait= meanwhile",
+                code="too_many_streams",
+                retry_after=STREAMS_RETRY_AFTER_S,
+            )
     return {
-        "reader": svc.reader,
+        "reader": svc.reader.within(tenant()),
         "hub": svc.hub,
-        "heartbeat": svc.settings.sse_heartbeat_interval,
-        "retry_ms": svc.settings.sse_retry_ms,
-        "max_life": svc.settings.sse_max_life,
+        "heartbeat": settings.sse_heartbeat_interval,
+        "retry_ms": settings.sse_retry_ms,
+        "max_life": settings.sse_max_life,
+        "owner": who.key_id,
     }
 
 

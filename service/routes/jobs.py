@@ -1,7 +1,8 @@
 """Job endpoints: create, read (and long-poll), and the seed's ``/score`` and ``/audit`` routes.
 
 POST /jobs/<job_type>           202 {job_id, status, status_url, events_url} + Location
-GET  /jobs                      jobs newest first (?status=&job_type=&workspace=&limit=&cursor=)
+GET  /jobs                      jobs newest first (?status=&job_type=&workspace=&limit=&cursor=;
+                                the admin names the tenant: ?tenant=)
 GET  /jobs/<job_id>             the snapshot (long-poll: ?wait=N&since=S)
 POST /jobs/<job_id>/cancel      200 cancelled, 202 stopping, 409 already finished
 POST /score, POST /audit        ?async_mode=true -> as POST /jobs; false (default) -> wait
@@ -16,9 +17,11 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request, url_for
 from quart.utils import run_sync
 
+from actors.jobs.reader import JobReader
 from actors.jobs.states import JobStatus, is_finished
 from actors.jobs.submit import Submitted, submit_job
 
+from ..auth.identity import identity, tenant
 from ..context import services
 from ..errors import BadRequest, Conflict, NotFound
 from ..sse.streams import wait_for
@@ -54,7 +57,9 @@ async def list_jobs() -> Response:
     cursor = count(raw_cursor) if raw_cursor else None
     if raw_cursor and cursor is None:
         raise BadRequest("cursor must be the next_cursor of a previous page", code="invalid_parameter")
-    jobs, next_cursor = await services().reader.list_jobs(
+    # The admin reads any tenant's jobs, one tenant at a time.
+    reader = services().reader.within(_admin_tenant()) if identity().is_admin else _reader()
+    jobs, next_cursor = await reader.list_jobs(
         limit=limit,
         cursor=cursor,
         status=status,
@@ -71,10 +76,9 @@ async def get_job(job_id: str) -> Response:
     snapshot = await _snapshot_or_404(job_id)
     if wait:
         since = number_arg("since", default=snapshot["seq"])
-        svc = services()
         latest, _ = await wait_for(
-            reader=svc.reader,
-            hub=svc.hub,
+            reader=_reader(),
+            hub=services().hub,
             job_id=job_id,
             timeout=wait,
             until=lambda s: s["seq"] > since or is_finished(s),
@@ -91,7 +95,8 @@ async def cancel_job(job_id: str) -> tuple[Response, int]:
     409 when it had already finished."""
     snapshot = await _snapshot_or_404(job_id)
     if not is_finished(snapshot):
-        snapshot = await run_sync(partial(services().engine.store.request_cancel, job_id))() or snapshot
+        cancel = partial(services().engine.store.request_cancel, job_id, namespace=tenant())
+        snapshot = await run_sync(cancel)() or snapshot
         if snapshot["status"] == JobStatus.CANCELLED.value:
             return jsonify(snapshot), 200
     if is_finished(snapshot):
@@ -120,7 +125,7 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
         return await _answer(submitted)
     svc = services()
     finished, done = await wait_for(
-        reader=svc.reader, hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_finished
+        reader=_reader(), hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_finished
     )
     if not done:
         return _accepted(job_id)
@@ -135,7 +140,9 @@ async def _submit(job_type: str, payload: dict[str, Any]) -> Submitted:
             f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
             code="invalid_parameter",
         )
-    submit = partial(submit_job, services().engine, job_type, payload, idempotency_key=key)
+    submit = partial(
+        submit_job, services().engine, job_type, payload, namespace=tenant(), idempotency_key=key
+    )
     return await run_sync(submit)()
 
 
@@ -143,7 +150,7 @@ async def _answer(submitted: Submitted) -> tuple[Response, int, dict[str, str]]:
     """202 for a new job; 200 for a repeated Idempotency-Key, with the job's current status."""
     if submitted.created:
         return _accepted(submitted.job_id)
-    snapshot = await services().reader.snapshot(submitted.job_id)
+    snapshot = await _reader().snapshot(submitted.job_id)
     body, _, headers = _accepted(submitted.job_id, snapshot)
     return body, 200, headers
 
@@ -161,8 +168,20 @@ def _accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> tuple[Resp
     return jsonify(body), 200 if snapshot else 202, {"Location": status_url}
 
 
+def _reader() -> JobReader:
+    """Reads in the caller's tenant: another tenant's job is not found, as a missing one is not."""
+    return services().reader.within(tenant())
+
+
+def _admin_tenant() -> str:
+    name = request.args.get("tenant")
+    if not name:
+        raise BadRequest("Name the tenant whose jobs to list: ?tenant=<name>", code="invalid_parameter")
+    return name
+
+
 async def _snapshot_or_404(job_id: str) -> dict[str, Any]:
-    snapshot = await services().reader.snapshot(job_id)
+    snapshot = await _reader().snapshot(job_id)
     if snapshot is None:
         raise NotFound(f"No job with id {job_id!r} (it may have expired)", code="job_not_found")
     return snapshot

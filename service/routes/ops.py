@@ -2,16 +2,18 @@
 
 ``/worker/status`` keeps the seed's keys (``status``, ``redis_connected``, ``jobs_in_queue``,
 ``worker_thread_alive``) and adds ``workers`` (one entry per live worker process, from their
-heartbeats) and ``queues`` (ready, delayed and dead-lettered messages per queue).
+heartbeats). The admin also sees each worker's id, host and pid, and ``queues`` (ready, delayed
+and dead-lettered messages per queue); ``/metrics`` is the admin's alone.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response, g, jsonify
 
 from actors.jobs.errors import StoreUnavailable
 
+from ..auth.identity import identity, require_admin
 from ..context import services
 from ..errors import ServiceUnavailable
 from ..metrics import render_metrics
@@ -32,12 +34,20 @@ async def readyz() -> Response:
 
 @blueprint.get("/metrics")
 async def metrics() -> Response:
+    require_admin()
     return Response(await render_metrics(services()), content_type=CONTENT_TYPE_LATEST)
+
+
+#: While Redis is down this route answers "down" to anyone: nobody can be told apart then, and
+#: the answer holds nothing of anybody's.
+WORKER_STATUS = "ops.worker_status"
 
 
 @blueprint.get("/worker/status")
 async def worker_status() -> tuple[Response, int]:
     try:
+        if g.get("identity") is None:  # Redis was down when the caller was to be identified
+            raise StoreUnavailable("Redis is unavailable")
         fleet = services().fleet
         workers, queues = await fleet.workers(), await fleet.queues()
     except StoreUnavailable:
@@ -61,4 +71,11 @@ async def worker_status() -> tuple[Response, int]:
         "workers": workers,
         "queues": queues,
     }
+    if not identity().is_admin:  # a tenant sees how the fleet is, not where it runs
+        body["workers"] = [{name: w[name] for name in _TENANT_WORKER_FIELDS} for w in workers]
+        del body["queues"]
     return jsonify(body), 200
+
+
+#: What a tenant sees of each worker process.
+_TENANT_WORKER_FIELDS = ("threads", "queues", "seconds_since_heartbeat")

@@ -1,5 +1,10 @@
-"""Reading a request's parameters: each parser answers 400 with a clear message, never raises past
-the route, and hands the route a value of the right type."""
+"""Reading a request's parameters: each parser answers 4xx with a clear message, never raises past
+the route, and hands the route a value of the right type.
+
+Bodies are bounded as they arrive (``BoundedRequest``): a JSON body over 1 MiB is refused before
+it is read whole, whatever its ``Content-Length`` says; only the upload route takes more (up to
+``MAX_UPLOAD_BYTES``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,30 @@ import json
 import re
 from typing import Any
 
-from quart import request
+from quart import Request, request
 
-from ..errors import BadRequest, PayloadTooLarge
+from ..errors import ApiError, BadRequest, PayloadTooLarge
 
 #: Largest JSON body accepted, in bytes (job arguments are small; documents have their own route).
 MAX_JSON_BODY_BYTES = 1024 * 1024
+#: The one route whose body may be larger: a multipart upload of documents.
+_UPLOAD_PATH = re.compile(r"/workspaces/[^/]+/documents")
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class BoundedRequest(Request):
+    """A request whose body is refused (413) as soon as it passes its route's limit."""
+
+    def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
+        if not (method == "POST" and _UPLOAD_PATH.fullmatch(path)):
+            kwargs["max_content_length"] = MAX_JSON_BODY_BYTES
+        super().__init__(method, scheme, path, *args, **kwargs)
+
+
 #: A non-negative integer as clients write one (ASCII digits; no sign, no other numerals).
 _COUNT = re.compile(r"[0-9]{1,18}")
 
@@ -21,12 +44,16 @@ _FALSE = {"false", "0", "no", "off", ""}
 
 
 async def json_object_body() -> dict[str, Any]:
-    """The request's body as a JSON object (``{}`` when empty)."""
+    """The request's body as a JSON object (``{}`` when empty); a body must say it is JSON."""
     raw = await request.get_data(as_text=False)
     if len(raw) > MAX_JSON_BODY_BYTES:
         raise PayloadTooLarge(f"A JSON body may have at most {MAX_JSON_BODY_BYTES} bytes")
     if not raw.strip():
         return {}
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"Send the body as application/json, not {request.mimetype or 'an unnamed type'}"
+        )
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

@@ -47,6 +47,8 @@ RESYNC: Final = _Signal("RESYNC")
 DROPPED: Final = _Signal("DROPPED")
 #: "This process is shutting down: tell the client to reconnect elsewhere, then end."
 SHUTDOWN: Final = _Signal("SHUTDOWN")
+#: "The key you were opened with was revoked: end now."
+REVOKED: Final = _Signal("REVOKED")
 
 Item = JobEvent | _Signal
 
@@ -56,8 +58,8 @@ class TopicKind(Enum):
     GROUP = "group"
 
 
-#: What a subscription watches: one job, or every job of one group.
-Topic = tuple[TopicKind, str]
+#: What a subscription watches: one job, or every job of one group, of one namespace.
+Topic = tuple[TopicKind, str, str]
 
 
 class Subscription:
@@ -69,10 +71,13 @@ class Subscription:
     dropped, and its connection, task and queue are freed.
     """
 
-    __slots__ = ("blocked_since", "dropped", "queue", "task", "topics")
+    __slots__ = ("blocked_since", "dropped", "owner", "queue", "task", "topics")
 
-    def __init__(self, topics: frozenset[Topic], maxsize: int, task: asyncio.Task[object] | None) -> None:
+    def __init__(
+        self, topics: frozenset[Topic], maxsize: int, task: asyncio.Task[object] | None, owner: str | None
+    ) -> None:
         self.topics = topics
+        self.owner = owner  # the key it was opened with, whose revocation ends it
         self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
         self.task = task
         self.blocked_since: float | None = None
@@ -90,7 +95,9 @@ class Subscription:
         if self.dropped:
             return
         self.dropped = True
-        logger.info("Dropping a stream of %s: %s", ", ".join(sorted(name for _, name in self.topics)), reason)
+        logger.info(
+            "Dropping a stream of %s: %s", ", ".join(sorted(name for *_, name in self.topics)), reason
+        )
         while not self.queue.empty():
             self.queue.get_nowait()
         if self.task is not None:
@@ -115,11 +122,13 @@ class EventHub:
         queue_size: int,
         send_timeout: float,
         channel: str = EVENTS_CHANNEL,
+        revoked_channel: str | None = None,
         ping_interval: float = DEFAULT_PING_INTERVAL,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
     ) -> None:
         self.client = client
         self.channel = channel
+        self.revoked_channel = revoked_channel  # where the ids of revoked keys are published
         self.queue_size = queue_size
         self.send_timeout = send_timeout
         self.ping_interval = ping_interval
@@ -129,6 +138,7 @@ class EventHub:
         self.dropped_total = 0
         self.events_sent = 0
         self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
+        self._by_owner: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._subscriptions: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._empty = asyncio.Event()
@@ -168,27 +178,35 @@ class EventHub:
         return {
             "hub_connected": self.connected,
             "subscriptions": len(self._subscriptions),
-            "watched_jobs": sum(1 for kind, _ in self._by_topic if kind is TopicKind.JOB),
-            "watched_groups": sum(1 for kind, _ in self._by_topic if kind is TopicKind.GROUP),
+            "watched_jobs": sum(1 for kind, *_ in self._by_topic if kind is TopicKind.JOB),
+            "watched_groups": sum(1 for kind, *_ in self._by_topic if kind is TopicKind.GROUP),
             "dropped_total": self.dropped_total,
             "events_sent": self.events_sent,
         }
 
     @contextlib.contextmanager
     def subscribe(
-        self, *job_ids: str, group: str | None = None, cancel_on_drop: bool = True
+        self,
+        *job_ids: str,
+        namespace: str,
+        group: str | None = None,
+        owner: str | None = None,
+        cancel_on_drop: bool = True,
     ) -> Iterator[Subscription]:
-        """Watch ``job_ids`` (or every job of ``group``) for as long as the ``with`` block lasts.
+        """Watch ``job_ids`` (or every job of ``group``) of ``namespace`` for as long as the
+        ``with`` block lasts; ``owner`` (a key id) ends it when that key is revoked.
 
         With ``cancel_on_drop`` the calling task is cancelled if its client stops reading;
         otherwise the subscription receives ``DROPPED``.
         """
         task = asyncio.current_task() if cancel_on_drop else None
-        topics = {(TopicKind.JOB, job_id) for job_id in job_ids}
+        topics = {(TopicKind.JOB, namespace, job_id) for job_id in job_ids}
         if group is not None:
-            topics.add((TopicKind.GROUP, group))
-        sub = Subscription(frozenset(topics), self.queue_size, task)
+            topics.add((TopicKind.GROUP, namespace, group))
+        sub = Subscription(frozenset(topics), self.queue_size, task, owner)
         self._subscriptions.add(sub)
+        if owner is not None:
+            self._by_owner[owner].add(sub)
         for topic in sub.topics:
             self._by_topic[topic].add(sub)
         if self.shutting_down:
@@ -201,12 +219,20 @@ class EventHub:
                 self._empty.set()
             if sub.dropped:
                 self.dropped_total += 1
+            if owner is not None:
+                self._by_owner[owner].discard(sub)
+                if not self._by_owner[owner]:
+                    del self._by_owner[owner]
             for topic in sub.topics:
                 watchers = self._by_topic.get(topic)
                 if watchers is not None:
                     watchers.discard(sub)
                     if not watchers:
                         del self._by_topic[topic]
+
+    def open_streams(self, owner: str | None = None) -> int:
+        """How many subscriptions this process holds (of ``owner``, when given)."""
+        return len(self._subscriptions) if owner is None else len(self._by_owner.get(owner, ()))
 
     async def _sweep(self) -> None:
         """Drop streams whose client has not taken a chunk for ``send_timeout`` seconds."""
@@ -237,17 +263,20 @@ class EventHub:
 
     async def _listen(self) -> None:
         async with self.client.pubsub() as pubsub:
-            await pubsub.subscribe(self.channel)
+            await pubsub.subscribe(*filter(None, (self.channel, self.revoked_channel)))
             while True:
                 message = await pubsub.get_message(timeout=self.ping_interval)
                 if message is None:
                     await pubsub.ping()
-                elif message["type"] == "subscribe":
+                elif message["type"] == "subscribe" and message["channel"] == self.channel.encode():
                     self.connected = True
                     logger.info("Event hub subscribed to %s", self.channel)
                     self._broadcast(RESYNC)
-                elif message["type"] == "message":
+                elif message["type"] == "message" and message["channel"] == self.channel.encode():
                     self._dispatch(message["data"])
+                elif message["type"] == "message":  # a key was revoked: its streams end now
+                    for sub in list(self._by_owner.get(message["data"].decode(), ())):
+                        sub.offer(REVOKED)
 
     def _dispatch(self, payload: bytes) -> None:
         try:
@@ -255,10 +284,11 @@ class EventHub:
         except (ValueError, KeyError):
             logger.warning("Ignoring a malformed wake-up message: %.200r", payload)
             return
-        for sub in self._by_topic.get((TopicKind.JOB, event.job_id), ()):
+        namespace = event.namespace or ""
+        for sub in self._by_topic.get((TopicKind.JOB, namespace, event.job_id), ()):
             sub.offer(event)
         if event.group is not None:
-            for sub in self._by_topic.get((TopicKind.GROUP, event.group), ()):
+            for sub in self._by_topic.get((TopicKind.GROUP, namespace, event.group), ()):
                 sub.offer(event)
 
     def _broadcast(self, item: Item) -> None:

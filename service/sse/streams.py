@@ -27,7 +27,7 @@ from actors.jobs.errors import StoreUnavailable
 from actors.jobs.events import JobEvent
 from actors.jobs.reader import JobReader
 
-from .hub import DROPPED, RESYNC, SHUTDOWN, EventHub, Subscription
+from .hub import DROPPED, RESYNC, REVOKED, SHUTDOWN, EventHub, Subscription
 
 logger = logging.getLogger("jobs.streams")
 
@@ -55,13 +55,22 @@ class EventStream:
     """What every stream shares: ``retry:``, heartbeats, rotation, shutdown and the watchdog.
 
     Subclasses say what to subscribe to and what to send at the start, on an event and on a
-    ``RESYNC``; each returns the formatted chunks to send.
+    ``RESYNC``; each returns the formatted chunks to send. ``reader`` reads in the caller's
+    namespace; ``owner`` is the key the stream was opened with (its revocation ends the stream).
     """
 
     def __init__(
-        self, *, reader: JobReader, hub: EventHub, heartbeat: float, retry_ms: int, max_life: float
+        self,
+        *,
+        reader: JobReader,
+        hub: EventHub,
+        heartbeat: float,
+        retry_ms: int,
+        max_life: float,
+        owner: str | None = None,
     ) -> None:
         self.reader = reader
+        self.owner = owner
         self.hub = hub
         self.heartbeat = heartbeat
         self.retry_ms = retry_ms
@@ -110,7 +119,7 @@ class EventStream:
             elif item is SHUTDOWN:
                 yield reconnect_frame("server shutting down")
                 return
-            elif item is DROPPED:
+            elif item is DROPPED or item is REVOKED:
                 return
             elif item is RESYNC:
                 chunks = await self._resync()
@@ -146,7 +155,7 @@ class JobStream(EventStream):
         return ".".join(str(self.last[job_id]) for job_id in self.job_ids)
 
     def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
-        return self.hub.subscribe(*self.job_ids)
+        return self.hub.subscribe(*self.job_ids, namespace=self.reader.namespace, owner=self.owner)
 
     def _done(self) -> bool:
         return len(self.finished) == len(self.job_ids)
@@ -218,7 +227,7 @@ async def wait_for(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    with hub.subscribe(job_id, cancel_on_drop=False) as sub:
+    with hub.subscribe(job_id, namespace=reader.namespace, cancel_on_drop=False) as sub:
         snapshot = await reader.snapshot(job_id)
         while True:
             if snapshot is None or until(snapshot):
@@ -230,7 +239,7 @@ async def wait_for(
             if isinstance(item, JobEvent):
                 if item.seq > snapshot["seq"]:
                     snapshot = json.loads(item.data)
-            elif item is not None:  # RESYNC, DROPPED or SHUTDOWN: the snapshot tells where the job is
+            elif item is not None:  # RESYNC, DROPPED, REVOKED, SHUTDOWN: the snapshot tells where the job is
                 snapshot = await reader.snapshot(job_id)
                 if item is not RESYNC:
                     return snapshot, snapshot is not None and until(snapshot)

@@ -1,7 +1,8 @@
 // app.js — the dashboard at /: upload contracts, start score and audit jobs, watch them live,
 // cancel them, read their results, and see the workers. Built on jobs-client.js only.
 import {
-  auditContracts, cancelJob, createJobsWatcher, getWorkerStatus, listJobs, scoreContracts, uploadDocuments,
+  auditContracts, cancelJob, createJobsWatcher, getWorkerStatus, listJobs, login, logout, scoreContracts,
+  uploadDocuments, whoAmI,
 } from "./jobs-client.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -158,7 +159,55 @@ async function showRecentJobs() {
   }
 }
 
-refreshFleet();
-setInterval(refreshFleet, FLEET_REFRESH_MS);
-refreshDocuments();
-showRecentJobs();
+function showApp() {
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  refreshFleet();
+  setInterval(refreshFleet, FLEET_REFRESH_MS);
+  refreshDocuments();
+  showRecentJobs();
+}
+
+async function showSession() {
+  const { data } = await whoAmI();
+  $("#tenant").textContent = `Tenant ${data.tenant}`;
+  $("#who").hidden = false;
+}
+
+$("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await login($("#key").value.trim());
+    $("#key").value = "";
+    await showSession();
+    showApp();
+  } catch (error) {
+    $("#login-error").textContent = error.message;
+  }
+});
+$("#logout").addEventListener("click", async () => {
+  await logout();
+  window.location.reload();
+});
+
+// A login link (#key=…, as a local set-up prints) is traded for a session cookie at once, and the
+// key is taken out of the address bar and the history; the fragment never reaches any server.
+async function boot() {
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  if (fragment.get("key")) {
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+    try {
+      await login(fragment.get("key"));
+    } catch (error) {
+      $("#login-error").textContent = `That login link did not work: ${error.message}`;
+    }
+  }
+  try {
+    await showSession();
+    showApp();
+  } catch {
+    $("#login").hidden = false;
+  }
+}
+
+boot();

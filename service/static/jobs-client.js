@@ -4,10 +4,15 @@
 // createJob, getJobStatus, getWorkerStatus and pollJobStatus resolve to axios-like responses
 // ({data, status, headers}) and reject with an Error carrying `response` ({status, data}).
 // watchJob() follows a job over Server-Sent Events, resumes after drops, and falls back to
-// (long-)polling by itself when streams fail — a proxy that buffers them, a non-200 answer, no
-// EventSource — so the caller never notices which transport ran.
+// (long-)polling by itself when streams fail — a proxy that buffers them, a non-200 answer (a
+// limit on open streams, say), no EventSource — so the caller never notices which transport ran.
+//
+// Identity: on the service's own origin the session cookie (login(key) sets it) is all it takes.
+// A page on another origin passes its key to configure({apiKey}): calls then send
+// `Authorization: Bearer <key>`, and streams (an EventSource cannot send a header) open with a
+// short-lived stream token fetched with the key, a fresh one at every reconnect.
 
-const settings = { baseUrl: "", credentials: "same-origin" };
+const settings = { baseUrl: "", credentials: "same-origin", apiKey: null };
 const TERMINAL = new Set(["SUCCESS", "FAILURE", "CANCELLED"]);
 // A stream that brings no event this long after opening is taken to be buffered by a proxy.
 const FIRST_EVENT_TIMEOUT_MS = 10000;
@@ -15,16 +20,19 @@ const FIRST_EVENT_TIMEOUT_MS = 10000;
 const MAX_STREAM_ERRORS = 2;
 const LONG_POLL_WAIT_S = 25;
 
-/** Where the service is (default: this page's origin) and whether to send cookies. */
-export function configure({ baseUrl = "", credentials = "same-origin" } = {}) {
+/** Where the service is (default: this page's origin), whether to send cookies, and the API key
+ * to send (none: the session cookie of login() is used). */
+export function configure({ baseUrl = "", credentials = "same-origin", apiKey = null } = {}) {
   settings.baseUrl = baseUrl.replace(/\/$/, "");
   settings.credentials = credentials;
+  settings.apiKey = apiKey;
 }
 
 async function request(method, path, { body, params, headers = {} } = {}) {
   const url = new URL(settings.baseUrl + path, window.location.href);
   for (const [name, value] of Object.entries(params || {})) url.searchParams.set(name, String(value));
   const init = { method, credentials: settings.credentials, headers: { ...headers } };
+  if (settings.apiKey) init.headers.Authorization = `Bearer ${settings.apiKey}`;
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {
@@ -64,6 +72,11 @@ export const getJobStatus = (jobId) => request("GET", `/jobs/${jobId}`);
 export const getWorkerStatus = () => request("GET", "/worker/status");
 export const cancelJob = (jobId) => request("POST", `/jobs/${jobId}/cancel`);
 export const listJobs = (params = {}) => request("GET", "/jobs", { params });
+
+/** Trade an API key for a session cookie (the service's own pages), and back. */
+export const login = (key) => request("POST", "/session", { body: { key } });
+export const logout = () => request("DELETE", "/session");
+export const whoAmI = () => request("GET", "/session");
 
 export function uploadDocuments(workspaceName, files) {
   const form = new FormData();
@@ -165,7 +178,16 @@ export function createJobsWatcher({ onProgress, onComplete, onError, pollInterva
     for (const jobId of jobs.keys()) pollOne(jobId);
   };
 
-  const open = () => {
+  // A stream token for the jobs, when a key (not a cookie) says who we are.
+  const streamToken = async (ids) => {
+    if (!settings.apiKey) return null;
+    const { data } = await request("POST", "/stream-tokens", { body: { jobs: ids } });
+    return data.token;
+  };
+
+  let opening = 0; // the latest open() call; an older one that finishes later gives way
+  const open = async () => {
+    const call = (opening += 1);
     if (source) source.close();
     source = null;
     if (closed || polling || jobs.size === 0) return;
@@ -173,6 +195,13 @@ export function createJobsWatcher({ onProgress, onComplete, onError, pollInterva
     const url = new URL(`${settings.baseUrl}/events`, window.location.href);
     for (const id of ids) url.searchParams.append("job", id);
     url.searchParams.set("since", ids.map((id) => jobs.get(id)).join("."));
+    try {
+      const token = await streamToken(ids);
+      if (token) url.searchParams.set("token", token);
+    } catch {
+      return fallBack(); // no token, no stream: poll with the key instead
+    }
+    if (call !== opening || closed || polling) return;
     const stream = new EventSource(url, { withCredentials: settings.credentials === "include" });
     source = stream;
     let heard = false;
@@ -191,10 +220,12 @@ export function createJobsWatcher({ onProgress, onComplete, onError, pollInterva
       clearTimeout(timer);
       if (jobs.size === 0) {
         stream.close(); // every job ended: the server closed the stream
-      } else if (stream.readyState === EventSource.CLOSED || failures >= MAX_STREAM_ERRORS) {
-        fallBack();
+      } else if (failures >= MAX_STREAM_ERRORS || (stream.readyState === EventSource.CLOSED && !settings.apiKey)) {
+        fallBack(); // refused (a limit, a proxy) or failing: polling gets through
       } else {
-        open(); // the browser would reconnect with the old URL; reopen with the current positions
+        // The browser would reconnect with the old URL (and an expired token); reopen with the
+        // current positions, and a fresh token.
+        open();
       }
     };
   };

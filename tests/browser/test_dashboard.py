@@ -16,6 +16,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from ..support.api import bearer
 from ..support.contracts import LEASE, NDA, SUPPLY
 from ..support.jobs import gate_key
 from ..support.servers import REPO_ROOT, RedisServer, WebServer, free_port
@@ -68,6 +69,13 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+def open_dashboard(page: Page, web: WebServer, key: str) -> None:
+    """The dashboard, logged in with a login link (the key rides in the fragment)."""
+    page.goto(f"{web.base_url}/#key={key}")
+    expect(page.locator("#app")).to_be_visible()
+    assert "key=" not in page.url, "the key left the address bar"
+
+
 def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -87,9 +95,9 @@ def upload(page: Page, tmp_path: Path, workspace: str) -> None:
 
 
 def test_a_job_started_from_the_page_shows_every_state_and_its_results(
-    page: Page, web: WebServer, tmp_path: Path
+    page: Page, web: WebServer, tmp_path: Path, api_key: str
 ) -> None:
-    page.goto(web.base_url)
+    open_dashboard(page, web, api_key)
     expect(page.locator("#fleet")).to_contain_text("worker process(es)")
     shot(page, "1-dashboard")
     upload(page, tmp_path, f"browser-{uuid.uuid4().hex[:6]}")
@@ -111,10 +119,10 @@ def test_a_job_started_from_the_page_shows_every_state_and_its_results(
 
 
 def test_with_streams_blocked_the_page_completes_by_polling(
-    page: Page, web: WebServer, tmp_path: Path
+    page: Page, web: WebServer, tmp_path: Path, api_key: str
 ) -> None:
     page.route("**/events*", lambda route: route.abort())  # a proxy that kills event streams
-    page.goto(web.base_url)
+    open_dashboard(page, web, api_key)
     upload(page, tmp_path, f"fallback-{uuid.uuid4().hex[:6]}")
     page.get_by_role("button", name="Audit contracts").click()
     row = page.locator("#jobs li").first
@@ -125,11 +133,14 @@ def test_with_streams_blocked_the_page_completes_by_polling(
 
 
 def test_a_job_cancelled_from_the_page_shows_cancelled(
-    page: Page, web: WebServer, redis_client: redis.Redis
+    page: Page, web: WebServer, redis_client: redis.Redis, api_key: str
 ) -> None:
     gate = f"page-{uuid.uuid4()}"
-    job_id = httpx.post(f"{web.base_url}/jobs/gated_steps", json={"gate": gate, "steps": 3}).json()["job_id"]
-    page.goto(web.base_url)
+    body = {"gate": gate, "steps": 3}
+    job_id = httpx.post(f"{web.base_url}/jobs/gated_steps", json=body, headers=bearer(api_key)).json()[
+        "job_id"
+    ]
+    open_dashboard(page, web, api_key)
     page.fill("#watch-id", job_id)
     page.get_by_role("button", name="Watch", exact=True).click()
     row = page.locator(f"#jobs li[data-job='{job_id}']")
@@ -141,10 +152,10 @@ def test_a_job_cancelled_from_the_page_shows_cancelled(
     redis_client.rpush(gate_key(gate), 1, 1, 1)
 
 
-def test_the_page_fits_a_phone(browser: Browser, web: WebServer) -> None:
+def test_the_page_fits_a_phone(browser: Browser, web: WebServer, api_key: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    page.goto(web.base_url)
+    open_dashboard(page, web, api_key)
     expect(page.locator("#fleet")).to_contain_text("worker process(es)")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     shot(page, "5-phone")
@@ -173,11 +184,11 @@ def cors_web(redis_server: RedisServer, page_origin: str) -> Iterator[WebServer]
 
 
 def test_use_async_job_runs_a_job_in_a_react_page_across_origins(
-    browser: Browser, cors_web: WebServer, page_origin: str
+    browser: Browser, cors_web: WebServer, page_origin: str, api_key: str
 ) -> None:
     page = browser.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{page_origin}/react-page.html?api={cors_web.base_url}")
+    page.goto(f"{page_origin}/react-page.html?api={cors_web.base_url}#key={api_key}")
     page.click("#start")
     expect(page.locator("#result")).to_have_text('{"steps":3,"result":"from react"}')
     expect(page.locator("#loading")).to_have_text("false")
@@ -209,15 +220,19 @@ def test_an_origin_not_on_the_list_gets_no_cors_headers(cors_web: WebServer, pag
     assert "Idempotency-Key" in preflight.headers["access-control-allow-headers"]
 
 
-def test_many_jobs_share_one_event_stream(page: Page, web: WebServer, redis_client: redis.Redis) -> None:
+def test_many_jobs_share_one_event_stream(
+    page: Page, web: WebServer, redis_client: redis.Redis, api_key: str
+) -> None:
     gate = f"many-{uuid.uuid4()}"
     job_ids = [
-        httpx.post(f"{web.base_url}/jobs/gated_steps", json={"gate": gate, "steps": 1}).json()["job_id"]
+        httpx.post(
+            f"{web.base_url}/jobs/gated_steps", json={"gate": gate, "steps": 1}, headers=bearer(api_key)
+        ).json()["job_id"]
         for _ in range(8)
     ]
     streams: list[str] = []
     page.on("request", lambda request: "/events" in request.url and streams.append(request.url))
-    page.goto(web.base_url)
+    open_dashboard(page, web, api_key)
     for job_id in job_ids:  # more jobs than the six connections a browser allows per origin
         page.fill("#watch-id", job_id)
         page.get_by_role("button", name="Watch", exact=True).click()

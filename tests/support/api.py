@@ -6,7 +6,26 @@ from typing import Any
 
 import httpx
 
+from actors.jobs.states import DEFAULT_NAMESPACE
+
+from .servers import ADMIN_TOKEN, WebServer
 from .sse import SSEMessage, collect_events
+
+#: The tenant the tests act as. It is the engine's default namespace, so the jobs a test writes
+#: straight through the job store (playing the worker's part) are this tenant's.
+TENANT = DEFAULT_NAMESPACE
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def new_key(web: WebServer, tenant: str = TENANT) -> str:
+    """A new API key of ``tenant``, made with the admin token."""
+    response = httpx.post(f"{web.base_url}/admin/tenants/{tenant}/keys", headers=ADMIN, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()["key"]
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 async def start_job(client: httpx.AsyncClient, job_type: str, **payload: Any) -> str:

@@ -24,6 +24,10 @@ import redis
 from deploy.stack import free_port, periodiq_command, redis_server_binary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The admin token every test web server is started with.
+ADMIN_TOKEN = "test-admin-token"
+#: The tests' web servers keep their local state (none, with an admin token) out of the repository.
+STATE_DIR = tempfile.mkdtemp(prefix="jobs-test-state-")
 #: Seconds a process may take to be ready; generous, so that a loaded machine does not fail a test.
 STARTUP_TIMEOUT = 60.0
 
@@ -147,6 +151,8 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
         "CANCEL_GRACE": "1",
         "JOB_TIME_LIMITS": "limited=1",
         "JOB_RETRIES": "always_fails=1/0.05/0.05",
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "STATE_DIR": STATE_DIR,
         "PYTHONUNBUFFERED": "1",
         **extra,
     }

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 import actors
 from actors.jobs.engine import JobEngine
 
+from .api import bearer, new_key
 from .servers import RedisServer, ServiceProcess, WebServer, start_workers
 
 
@@ -31,13 +34,20 @@ class Stack:
     workers: ServiceProcess
     web: WebServer
     threads: int
+    #: A key of the tests' tenant.
+    key: str
 
     @classmethod
     def start(cls, *, threads: int = 1, **env: str) -> Stack:
         redis = RedisServer()
         redis.start()
         workers = start_workers(redis, threads=threads, **env)
-        return cls(redis, workers, WebServer(redis, **env), threads)
+        web = WebServer(redis, **env)
+        return cls(redis, workers, web, threads, new_key(web))
+
+    def client(self) -> httpx.AsyncClient:
+        """An HTTP client of this stack's web server, acting as the tests' tenant."""
+        return httpx.AsyncClient(base_url=self.web.base_url, timeout=30, headers=bearer(self.key))
 
     def stop(self) -> None:
         self.web.stop()

@@ -28,7 +28,7 @@ from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 from ..errors import JobCancelled, StoreUnavailable
 from ..events import utc_now
 from ..metrics import record_duration
-from ..registry import PUBLIC_JOB_OPTION, JobSpec, job_spec
+from ..registry import PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
 from ..states import JobStatus
 from ..store import JobStore
@@ -66,8 +66,13 @@ class JobStatusMiddleware(Middleware):
             return
         retries = message.options.get("retries", 0)
         if retries == 0:
-            group = spec.group_of(message.kwargs)
-            if self.store.create(message.message_id, message.actor_name, group=group) is not None:
+            created = self.store.create(
+                message.message_id,
+                message.actor_name,
+                namespace=namespace_of(message),
+                group=spec.group_of(message.kwargs),
+            )
+            if created is not None:
                 self.store.remember_message(message.message_id, message.encode())
                 _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
             return
@@ -190,10 +195,15 @@ class JobStatusMiddleware(Middleware):
     def _transition(
         self, spec: JobSpec, message: dramatiq.Message, status: JobStatus, /, **fields: Any
     ) -> dict[str, Any] | None:
-        """Move the message's job (in the group its arguments name) to ``status``; ``fields`` are
-        the snapshot's, ``message`` among them (hence the positional-only parameters)."""
+        """Move the message's job (in its namespace and the group its arguments name) to
+        ``status``; ``fields`` are the snapshot's, ``message`` among them (hence the
+        positional-only parameters)."""
         return self.store.transition(
-            message.message_id, status, group=spec.group_of(message.kwargs), **fields
+            message.message_id,
+            status,
+            namespace=namespace_of(message),
+            group=spec.group_of(message.kwargs),
+            **fields,
         )
 
     def _worker_id(self) -> str | None:

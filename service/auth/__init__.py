@@ -1,0 +1,11 @@
+"""Identity, tenants and limits: confidential contracts are seen only by their owners.
+
+    credentials.py  API keys (hashed) and the signing secret, in Redis; revocation
+    identity.py     who is asking: admin token, API key, stream token, session cookie; CSRF
+    limits.py       request rates per key (a Redis GCRA script)
+    bootstrap.py    the local default: an admin token and a ``local`` tenant's key under var/
+
+Every route but the health checks, the dashboard's files and the login needs a key or a session
+(``identity.PUBLIC_ENDPOINTS``); another tenant's job, workspace or document answers 404 exactly
+as a missing one does, because each read asks within the caller's tenant.
+"""

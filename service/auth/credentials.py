@@ -1,0 +1,144 @@
+"""Tenants' API keys and the service's signing secret, kept in Redis, async.
+
+A key is shown once, when it is made: ``jk_<key_id>_<secret>``. Redis keeps only its SHA-256
+(a key is 32 random bytes, so a fast hash is as strong as a slow one; nothing here is a
+password) beside its tenant, so a leaked Redis gives no usable key. A request's key is checked
+against Redis every time, so a revoked key stops working at once; revoking also publishes the
+key's id on ``REVOKED_CHANNEL``, where each web process's hub ends that key's open streams.
+
+The signing secret (browser sessions, stream tokens) is ``SECRET_KEY`` when set, else one made
+once and kept in Redis, so every web process signs alike with nothing configured.
+
+The web side's Redis keys are named here and nowhere else:
+
+    auth:key:<key_id>        hash   tenant, sha256 of the key, created_at
+    auth:tenant:<tenant>     set    the tenant's key ids
+    auth:tenants             set    every tenant with a key
+    auth:secret              string the generated signing secret
+    auth:first-start         string held while one web process makes the local tenant's key
+    auth:rate:<key_id>       string the key's rate-limit state (see limits.py)
+    auth:revoked             pubsub the id of each key revoked
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from actors.jobs.events import redis_errors_as_unavailable, text, utc_now
+
+PREFIX = "auth"
+REVOKED_CHANNEL = f"{PREFIX}:revoked"
+TENANTS = f"{PREFIX}:tenants"
+SECRET = f"{PREFIX}:secret"
+FIRST_START = f"{PREFIX}:first-start"
+#: What a key looks like: ``jk_`` (a job-service key, easy to spot in a leak scanner), its id, a secret.
+KEY_MARK = "jk"
+
+
+def key_record(key_id: str) -> str:
+    return f"{PREFIX}:key:{key_id}"
+
+
+def tenant_keys(tenant: str) -> str:
+    return f"{PREFIX}:tenant:{tenant}"
+
+
+def rate_state(key_id: str) -> str:
+    return f"{PREFIX}:rate:{key_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    tenant: str
+    key_id: str
+
+
+class Credentials:
+    def __init__(self, *, client: aioredis.Redis) -> None:
+        self.client = client
+
+    async def create(self, tenant: str) -> tuple[ApiKey, str]:
+        """A new key of ``tenant``, and its secret form (shown once, never stored)."""
+        key_id = secrets.token_hex(8)
+        secret = f"{KEY_MARK}_{key_id}_{secrets.token_urlsafe(32)}"
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(
+                    key_record(key_id), mapping={"tenant": tenant, "sha256": _digest(secret), "at": utc_now()}
+                )
+                pipe.sadd(tenant_keys(tenant), key_id)
+                pipe.sadd(TENANTS, tenant)
+                await pipe.execute()
+        return ApiKey(tenant, key_id), secret
+
+    async def verify(self, secret: str) -> ApiKey | None:
+        """The key ``secret`` is, if it is one that exists; None for anything else."""
+        mark, _, rest = secret.partition("_")
+        key_id, _, _ = rest.partition("_")
+        if mark != KEY_MARK or not key_id:
+            return None
+        with redis_errors_as_unavailable():
+            record = await self.client.hgetall(key_record(key_id))
+        stored = record.get(b"sha256")
+        if stored is None or not hmac.compare_digest(text(stored), _digest(secret)):
+            return None
+        return ApiKey(text(record[b"tenant"]), key_id)
+
+    async def lookup(self, key_id: str) -> ApiKey | None:
+        """The key of ``key_id`` while it exists (for sessions and stream tokens, which name it)."""
+        with redis_errors_as_unavailable():
+            tenant = await self.client.hget(key_record(key_id), "tenant")
+        return ApiKey(text(tenant), key_id) if tenant is not None else None
+
+    async def list(self, tenant: str) -> list[dict[str, str]]:
+        with redis_errors_as_unavailable():
+            key_ids = sorted(text(k) for k in await self.client.smembers(tenant_keys(tenant)))
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key_id in key_ids:
+                    pipe.hget(key_record(key_id), "at")
+                created = await pipe.execute()
+        return [
+            {"key_id": key_id, "created_at": text(at)}
+            for key_id, at in zip(key_ids, created, strict=True)
+            if at is not None
+        ]
+
+    async def revoke(self, tenant: str, key_id: str) -> bool:
+        """Revoke the tenant's key ``key_id`` at once; False when the tenant has no such key."""
+        with redis_errors_as_unavailable():
+            if await self.client.hget(key_record(key_id), "tenant") != tenant.encode():
+                return False
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(key_record(key_id), rate_state(key_id))
+                pipe.srem(tenant_keys(tenant), key_id)
+                pipe.publish(REVOKED_CHANNEL, key_id)
+                await pipe.execute()
+        return True
+
+    async def tenants(self) -> list[str]:
+        with redis_errors_as_unavailable():
+            return sorted(text(name) for name in await self.client.smembers(TENANTS))
+
+    async def any_key(self) -> bool:
+        with redis_errors_as_unavailable():
+            return bool(await self.client.scard(TENANTS))
+
+    async def claim_first_start(self) -> bool:
+        """True for the one web process that makes the first tenant's key (a minute's claim)."""
+        with redis_errors_as_unavailable():
+            return bool(await self.client.set(FIRST_START, "1", nx=True, ex=60))
+
+    async def signing_secret(self) -> str:
+        """The generated signing secret, made by the first web process that asks."""
+        with redis_errors_as_unavailable():
+            await self.client.set(SECRET, secrets.token_urlsafe(48), nx=True)
+            return text(await self.client.get(SECRET))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

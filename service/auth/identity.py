@@ -1,0 +1,174 @@
+"""Who is asking: every request but the public ones is a tenant's (or the admin's), or a 401.
+
+A request names its caller one way, tried in this order:
+
+    Authorization: Bearer <admin token>   the admin: tenants' keys, metrics, every tenant's jobs
+    Authorization: Bearer <api key>       a tenant, by one of its keys (programs, other origins)
+    ?token=<stream token>                 a tenant, on the event streams only, for what the
+                                          token names (an EventSource cannot send a header)
+    the session cookie                    a tenant, after ``POST /session`` with a key (browsers
+                                          on the service's own origin; quart-auth signs it)
+    AUTH=off                              the ``local`` tenant (loopback binds only)
+
+Keys, sessions and stream tokens all name a key id, which is looked up on every request, so a
+revoked key stops at once. A cookie-authenticated request that changes something must come from
+the service's own origin (or an allowed one): its ``Origin`` header is checked (CSRF).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from quart import g, request
+from quart_auth import current_user
+
+from ..errors import ApiError
+from .credentials import ApiKey, Credentials
+
+#: The routes anyone may call: health, the dashboard's page and files, and logging in.
+PUBLIC_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "static", "dashboard", "session.login"})
+#: The routes that accept a stream token (``?token=``) in place of a key.
+STREAM_ENDPOINTS = frozenset({"events.job_events", "events.multiplexed_events", "events.workspace_events"})
+#: The tenant AUTH=off acts as, and the local set-up creates a key for.
+LOCAL_TENANT = "local"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_TOKEN_SALT = "stream-token"
+
+
+class Unauthenticated(ApiError):
+    status = 401
+    code = "unauthenticated"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"WWW-Authenticate": 'Bearer realm="jobs"'})
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The caller: a tenant (by one of its keys), or the admin (no tenant, no key)."""
+
+    tenant: str | None
+    key_id: str | None
+    via: str
+    #: For a stream token: the job ids, or the workspace, it may stream; None for the others.
+    jobs: frozenset[str] | None = None
+    workspace: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.via == "admin"
+
+
+@dataclass
+class Authenticator:
+    credentials: Credentials
+    admin_token: str
+    signing_secret: str
+    stream_token_ttl: float
+    auth_on: bool = True
+    #: Origins a cookie-authenticated change may come from, besides the service's own.
+    trusted_origins: frozenset[str] = field(default_factory=frozenset)
+
+    async def identify(self) -> Identity:
+        """The current request's caller, or ``Unauthenticated``."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() == "bearer" and presented.strip():
+            presented = presented.strip()
+            if self.admin_token and hmac.compare_digest(presented.encode(), self.admin_token.encode()):
+                return Identity(None, None, "admin")
+            key = await self.credentials.verify(presented)
+            if key is None:
+                raise Unauthenticated("This key is not valid (wrong, or revoked)")
+            return Identity(key.tenant, key.key_id, "bearer")
+        if "token" in request.args and request.endpoint in STREAM_ENDPOINTS:
+            return await self._from_stream_token(request.args["token"])
+        if current_user.auth_id is not None:
+            key = await self.credentials.lookup(current_user.auth_id)
+            if key is None:
+                raise Unauthenticated("This session's key was revoked; log in again")
+            self._check_origin()
+            return Identity(key.tenant, key.key_id, "session")
+        if not self.auth_on:
+            return Identity(LOCAL_TENANT, None, "local")
+        raise Unauthenticated(
+            "Send Authorization: Bearer <key>, log in with POST /session, or use a stream token"
+        )
+
+    def stream_token(
+        self, key: ApiKey, *, jobs: list[str] | None = None, workspace: str | None = None
+    ) -> str:
+        scope: dict[str, Any] = {"k": key.key_id}
+        if jobs is not None:
+            scope["j"] = jobs
+        else:
+            scope["w"] = workspace
+        return self._serializer().dumps(scope)
+
+    async def _from_stream_token(self, token: str) -> Identity:
+        try:
+            scope = self._serializer().loads(token, max_age=self.stream_token_ttl)
+        except SignatureExpired:
+            raise Unauthenticated(
+                "This stream token has expired; ask for a new one", code="token_expired"
+            ) from None
+        except BadSignature:
+            raise Unauthenticated("This stream token is not valid") from None
+        key = await self.credentials.lookup(scope["k"])
+        if key is None:
+            raise Unauthenticated("This stream token's key was revoked")
+        jobs = frozenset(scope["j"]) if "j" in scope else None
+        return Identity(key.tenant, key.key_id, "token", jobs=jobs, workspace=scope.get("w"))
+
+    def _serializer(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.signing_secret, salt=_TOKEN_SALT)
+
+    def _check_origin(self) -> None:
+        """A change made with the session cookie must come from a page of a trusted origin."""
+        if request.method not in _UNSAFE_METHODS:
+            return
+        origin = request.headers.get("Origin")
+        own = f"{request.scheme}://{request.host}"
+        if origin is None or (origin != own and origin not in self.trusted_origins):
+            raise Forbidden(
+                "A change made with the session cookie must come from this service's own pages "
+                f"(Origin {origin or 'missing'})",
+                code="cross_site_request",
+            )
+
+
+def identity() -> Identity:
+    """The current request's caller (set before the route runs)."""
+    return g.identity
+
+
+def tenant() -> str:
+    """The current request's tenant; the admin must name one where a route allows it."""
+    who = identity()
+    if who.tenant is None:
+        raise Forbidden("The admin token manages keys and reads metrics; use a tenant's key for this")
+    return who.tenant
+
+
+def require_admin() -> None:
+    if not identity().is_admin:
+        raise Forbidden("This needs the admin token")
+
+
+def check_stream_scope(*, jobs: list[str] | None = None, workspace: str | None = None) -> None:
+    """A stream token streams only what it names; keys and sessions stream anything of theirs."""
+    who = identity()
+    if who.via != "token":
+        return
+    if jobs is not None and (who.jobs is None or not set(jobs) <= who.jobs):
+        raise Forbidden("This stream token is for other jobs")
+    if workspace is not None and who.workspace != workspace:
+        raise Forbidden("This stream token is for another workspace")

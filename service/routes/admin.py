@@ -1,0 +1,58 @@
+"""Tenants' API keys, with the admin token.
+
+GET    /admin/tenants                          {tenants: [names]}: every tenant that has had a key
+POST   /admin/tenants/<tenant>/keys            201 {tenant, key_id, key}: the key is shown this once
+GET    /admin/tenants/<tenant>/keys            {tenant, keys: [{key_id, created_at}]}
+DELETE /admin/tenants/<tenant>/keys/<key_id>   204: revoked at once, its open streams end
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, jsonify
+
+from actors.jobs.states import is_valid_namespace
+
+from ..auth.identity import require_admin
+from ..context import services
+from ..errors import BadRequest, NotFound
+
+blueprint = Blueprint("admin", __name__)
+
+
+@blueprint.before_request
+async def _admin_only() -> None:
+    require_admin()
+
+
+@blueprint.get("/admin/tenants")
+async def list_tenants() -> Response:
+    return jsonify({"tenants": await services().auth.credentials.tenants()})
+
+
+@blueprint.post("/admin/tenants/<tenant>/keys")
+async def create_key(tenant: str) -> tuple[Response, int]:
+    _check_name(tenant)
+    key, secret = await services().auth.credentials.create(tenant)
+    return jsonify({"tenant": key.tenant, "key_id": key.key_id, "key": secret}), 201
+
+
+@blueprint.get("/admin/tenants/<tenant>/keys")
+async def list_keys(tenant: str) -> Response:
+    _check_name(tenant)
+    return jsonify({"tenant": tenant, "keys": await services().auth.credentials.list(tenant)})
+
+
+@blueprint.delete("/admin/tenants/<tenant>/keys/<key_id>")
+async def revoke_key(tenant: str, key_id: str) -> Response:
+    if not await services().auth.credentials.revoke(tenant, key_id):
+        raise NotFound(f"Tenant {tenant!r} has no key {key_id!r}", code="key_not_found")
+    return Response("", status=204)
+
+
+def _check_name(tenant: str) -> None:
+    if not is_valid_namespace(tenant):
+        raise BadRequest(
+            "A tenant's name has 1 to 63 lower-case letters, digits, '_' or '-', "
+            "starting with a letter or digit",
+            code="invalid_parameter",
+        )
