@@ -34,6 +34,7 @@ def test_the_compose_file_runs_redis_web_workers_and_one_scheduler() -> None:
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
         assert_runnable(services[name]["command"])
     assert services["web"]["command"][:3] == ["python", "-m", "service.serve"]
+    assert "?" in services["web"]["environment"]["ADMIN_TOKEN"], "compose refuses to start without one"
     assert services["scheduler"]["deploy"]["replicas"] == 1
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "COPY actors" in dockerfile and "COPY service" in dockerfile
@@ -45,6 +46,8 @@ def test_the_kubernetes_manifests_probe_readyz_and_run_our_commands() -> None:
     assert set(deployments) == {"jobservice-web", "jobservice-worker", "jobservice-scheduler"}
     web = deployments["jobservice-web"]["spec"]["template"]["spec"]["containers"][0]
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    admin = next(e for e in web["env"] if e["name"] == "ADMIN_TOKEN")
+    assert "secretKeyRef" in admin["valueFrom"], "the admin token comes from a Secret"
     assert deployments["jobservice-scheduler"]["spec"]["replicas"] == 1
     for deployment in deployments.values():
         assert_runnable(deployment["spec"]["template"]["spec"]["containers"][0]["command"])

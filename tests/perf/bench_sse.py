@@ -14,6 +14,13 @@ Starts its own ``redis-server`` and one web process (``python -m service.serve``
    growth per stream over its baseline, and its Redis connections at each level.
 3. Fan-out: with the largest idle level open, one status change; the time until the last client
    has it.
+4. What authentication costs: push latency, and RSS per idle stream at ``--auth-idle`` streams,
+   measured in fresh web processes with ``AUTH=false`` (the baseline) and with keys, and their
+   ratios (a key is checked once per stream, never per event).
+
+Phases 1-3 run with authentication on, as in production: each client sends a key of one tenant,
+whose rate and stream limits are lifted for the run (a thousand browsers would have keys of
+their own).
 
 Every figure is printed beside its target. Clients are raw asyncio sockets in this process (the
 web server runs in another), so the client side costs little. Run it on an otherwise idle machine.
@@ -36,6 +43,7 @@ import redis
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.settings import WebSettings
+from tests.support.api import TENANT, new_key
 from tests.support.servers import RedisServer, WebServer
 from tests.support.stack import engine_on
 
@@ -52,9 +60,11 @@ class StreamClient:
     first_event: asyncio.Event = field(default_factory=asyncio.Event)
     writer: asyncio.StreamWriter | None = None
 
-    async def run(self, port: int, path: str) -> None:
+    async def run(self, port: int, path: str, auth: str) -> None:
         reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
-        self.writer.write(f"GET {path} HTTP/1.0\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode())
+        self.writer.write(
+            f"GET {path} HTTP/1.0\r\nHost: bench\r\nAccept: text/event-stream\r\n{auth}\r\n".encode()
+        )
         await reader.readuntil(b"\r\n\r\n")
         while line := await reader.readline():
             if line.startswith(b"data: "):
@@ -66,13 +76,15 @@ class StreamClient:
             self.writer.close()
 
 
-async def poll_forever(port: int, job_id: str, seen: list[tuple[float, int]], counter: list[int]) -> None:
+async def poll_forever(
+    port: int, job_id: str, seen: list[tuple[float, int]], counter: list[int], auth: str
+) -> None:
     """GET /jobs/<id> every 2 s on one keep-alive connection; record (time, seq) of each answer."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await asyncio.sleep(random.uniform(0, POLL_INTERVAL_S))  # clients do not poll in lockstep
     try:
         while True:
-            writer.write(f"GET /jobs/{job_id} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            writer.write(f"GET /jobs/{job_id} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
             length = next(
                 int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")
@@ -99,15 +111,41 @@ def web_redis_connections(client: redis.Redis) -> int:
     return sum(1 for c in client.client_list() if c["name"].startswith("jobs-web-"))
 
 
+@dataclass
+class Web:
+    """A web process of the run, and how its clients say who they are."""
+
+    server: WebServer
+    auth: str  # the request's Authorization line ("" with AUTH=false)
+    namespace: str  # where the jobs its clients may see live
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+
+def start_web(redis_server: RedisServer, *, auth: bool = True) -> Web:
+    server = WebServer(
+        redis_server,
+        SSE_HEARTBEAT_INTERVAL="15",
+        AUTH=str(auth).lower(),
+        MAX_STREAMS_PER_KEY="0",
+        RATE_LIMIT_PER_MINUTE="0",
+    )
+    if not auth:
+        return Web(server, "", "local")
+    return Web(server, f"Authorization: Bearer {new_key(server)}\r\n", TENANT)
+
+
 async def open_streams(
-    port: int, job_ids: list[str], count: int
+    web: Web, job_ids: list[str], count: int
 ) -> tuple[list[StreamClient], list[asyncio.Task]]:
     clients, tasks = [], []
     for start in range(0, count, OPEN_BATCH):
         batch = [
             StreamClient(job_ids[i % len(job_ids)]) for i in range(start, min(count, start + OPEN_BATCH))
         ]
-        tasks += [asyncio.create_task(c.run(port, f"/jobs/{c.job_id}/events")) for c in batch]
+        tasks += [asyncio.create_task(c.run(web.port, f"/jobs/{c.job_id}/events", web.auth)) for c in batch]
         await asyncio.wait_for(asyncio.gather(*(c.first_event.wait() for c in batch)), 60)
         clients += batch
     return clients, tasks
@@ -121,17 +159,18 @@ async def close_streams(clients: list[StreamClient], tasks: list[asyncio.Task]) 
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def push_latency(web: WebServer, store: JobStore, streams: int, jobs: int) -> dict[str, float]:
+async def push_latency(web: Web, store: JobStore, streams: int, jobs: int) -> dict[str, float]:
     job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
     for job_id in job_ids:
-        store.create(job_id, "score_contracts")
-    clients, tasks = await open_streams(web.port, job_ids, streams)
+        store.create(job_id, "score_contracts", namespace=web.namespace)
+    clients, tasks = await open_streams(web, job_ids, streams)
     changes = 5 * jobs
     loop = asyncio.get_running_loop()
     for i in range(changes):
         job_id = job_ids[i % jobs]
         await loop.run_in_executor(
-            None, lambda j=job_id, n=i: store.progress(j, n % 100, f"t={time.time():.6f}")
+            None,
+            lambda j=job_id, n=i: store.progress(j, n % 100, f"t={time.time():.6f}", namespace=web.namespace),
         )
         await asyncio.sleep(0.005)
     await asyncio.sleep(1.0)  # let the last deliveries land
@@ -152,16 +191,16 @@ async def push_latency(web: WebServer, store: JobStore, streams: int, jobs: int)
 
 
 async def poll_latency(
-    web: WebServer, store: JobStore, pollers: int, jobs: int, seconds: float
+    web: Web, store: JobStore, pollers: int, jobs: int, seconds: float
 ) -> dict[str, float]:
     job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
     for job_id in job_ids:
-        store.create(job_id, "score_contracts")
+        store.create(job_id, "score_contracts", namespace=web.namespace)
     seen: dict[int, list[tuple[float, int]]] = {i: [] for i in range(pollers)}
     counter = [0]
     started = time.time()
     tasks = [
-        asyncio.create_task(poll_forever(web.port, job_ids[i % jobs], seen[i], counter))
+        asyncio.create_task(poll_forever(web.port, job_ids[i % jobs], seen[i], counter, web.auth))
         for i in range(pollers)
     ]
     await asyncio.sleep(POLL_INTERVAL_S + 0.5)
@@ -171,7 +210,9 @@ async def poll_latency(
     while time.time() < deadline:
         job_id = random.choice(job_ids)
         at = time.time()
-        snapshot = await loop.run_in_executor(None, lambda j=job_id: store.progress(j, 50))
+        snapshot = await loop.run_in_executor(
+            None, lambda j=job_id: store.progress(j, 50, namespace=web.namespace)
+        )
         changed[job_id].append((at, snapshot["seq"]))
         await asyncio.sleep(0.02)
     await asyncio.sleep(POLL_INTERVAL_S + 0.5)
@@ -193,10 +234,22 @@ async def poll_latency(
     }
 
 
-async def density_and_fanout(web: WebServer, store: JobStore, levels: list[int], client: redis.Redis) -> None:
+async def idle_rss(web: Web, store: JobStore, count: int) -> float:
+    """KiB of RSS per idle stream with ``count`` streams open on one job, in a fresh process."""
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts")
-    baseline = rss_kib(web.process.pid)
+    store.create(job_id, "score_contracts", namespace=web.namespace)
+    baseline = rss_kib(web.server.process.pid)
+    clients, tasks = await open_streams(web, [job_id], count)
+    await asyncio.sleep(1.0)
+    per_stream = (rss_kib(web.server.process.pid) - baseline) / count
+    await close_streams(clients, tasks)
+    return per_stream
+
+
+async def density_and_fanout(web: Web, store: JobStore, levels: list[int], client: redis.Redis) -> None:
+    job_id = str(uuid.uuid4())
+    store.create(job_id, "score_contracts", namespace=web.namespace)
+    baseline = rss_kib(web.server.process.pid)
     connections_idle = web_redis_connections(client)
     pool_bound = WebSettings.defaults().redis_pool_size + 1
     print(
@@ -205,11 +258,11 @@ async def density_and_fanout(web: WebServer, store: JobStore, levels: list[int],
     clients: list[StreamClient] = []
     tasks: list[asyncio.Task] = []
     for level in levels:
-        more, more_tasks = await open_streams(web.port, [job_id], level - len(clients))
+        more, more_tasks = await open_streams(web, [job_id], level - len(clients))
         clients += more
         tasks += more_tasks
         await asyncio.sleep(1.0)
-        per_stream = (rss_kib(web.process.pid) - baseline) / level
+        per_stream = (rss_kib(web.server.process.pid) - baseline) / level
         connections = web_redis_connections(client)
         verdict = "ok" if per_stream <= 40 else "OVER"
         print(
@@ -219,7 +272,7 @@ async def density_and_fanout(web: WebServer, store: JobStore, levels: list[int],
     for c in clients:
         c.received.clear()
     started = time.time()
-    store.transition(job_id, JobStatus.SUCCESS, result=None)
+    store.transition(job_id, JobStatus.SUCCESS, result=None, namespace=web.namespace)
     await asyncio.wait_for(_all_received(clients), 120)
     last = max(c.received[0][0] for c in clients)
     took_ms = (last - started) * 1000
@@ -238,7 +291,7 @@ async def main(args: argparse.Namespace) -> None:
     levels = [int(n) for n in args.idle.split(",")]
     redis_server = RedisServer()
     redis_server.start()
-    web = WebServer(redis_server, SSE_HEARTBEAT_INTERVAL="15")
+    web = start_web(redis_server)
     client = redis_server.client()
     store = engine_on(redis_server).store
     try:
@@ -257,11 +310,34 @@ async def main(args: argparse.Namespace) -> None:
             f"{poll['per_watcher_minute']:.0f} per watcher per minute ({poll['requests']} in the run)"
         )
         print(f"2-3. density and fan-out, idle streams on one job, in a fresh web process: {levels}")
-        web.stop()
-        web = WebServer(redis_server, SSE_HEARTBEAT_INTERVAL="15")
+        web.server.stop()
+        web = start_web(redis_server)
         await density_and_fanout(web, store, levels, client)
+        web.server.stop()
+        print(
+            f"4. what authentication costs: AUTH=false, then keys; {args.streams} streams, "
+            f"{args.auth_idle} idle"
+        )
+        figures = {}
+        for auth in (False, True):
+            web = start_web(redis_server, auth=auth)
+            push = await push_latency(web, store, args.streams, args.jobs)
+            web.server.stop()
+            web = start_web(redis_server, auth=auth)  # a fresh process for the memory figure
+            figures[auth] = (push["p50"], push["p99"], await idle_rss(web, store, args.auth_idle))
+            web.server.stop()
+        for name, index, unit in (
+            ("push p50", 0, "ms"),
+            ("push p99", 1, "ms"),
+            ("RSS per idle stream", 2, "KiB"),
+        ):
+            off, on = figures[False][index], figures[True][index]
+            print(
+                f"  {name:<20} AUTH=false {off:7.2f} {unit}  keys {on:7.2f} {unit}  ratio {on / off:.2f} "
+                "(target <= 1.10)"
+            )
     finally:
-        web.stop()
+        web.server.stop()
         redis_server.stop()
 
 
@@ -271,4 +347,5 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--poll-seconds", type=float, default=10.0)
     parser.add_argument("--idle", default="1000,5000,10000")
+    parser.add_argument("--auth-idle", type=int, default=5000)
     asyncio.run(main(parser.parse_args()))
