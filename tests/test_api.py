@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ from .conftest import WORKSPACE
 from .support.api import ADMIN, TENANT, start_job, stream_to_end
 from .support.contracts import NDA
 from .support.jobs import gate_key
+from .support.servers import WebServer
 from .support.sse import messages
 from .support.stack import Stack
 
@@ -176,9 +178,21 @@ async def test_unknown_route_and_wrong_method_are_json(client: httpx.AsyncClient
     assert_error(await client.delete("/jobs/score_contracts"), 405, "method_not_allowed")
 
 
-async def test_an_oversized_body_is_413(client: httpx.AsyncClient) -> None:
-    big = {**SCORE_BODY, "criterion": "x" * (2 * 1024 * 1024)}
-    assert_error(await client.post("/jobs/score_contracts", json=big), 413, "request_entity_too_large")
+async def test_an_oversized_body_is_413_before_any_of_it_is_read(web: WebServer, api_key: str) -> None:
+    # Announced over the limit: refused at once, so the client need not send it (HTTP/1.1 clients
+    # that send a whole body before reading the answer may find the connection closed instead).
+    head = (
+        "POST /jobs/score_contracts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {api_key}\r\nContent-Length: {2 * 1024 * 1024}\r\n\r\n"
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", web.port)
+    writer.write(head.encode())
+    raw = b""
+    while b"}}" not in raw and (data := await reader.read(4096)):  # until the JSON answer ends
+        raw += data
+    writer.close()
+    answer = raw.decode()
+    assert answer.startswith("HTTP/1.1 413") and "request_entity_too_large" in answer, answer[:300]
 
 
 async def test_idle_streams_send_heartbeat_comments(client: httpx.AsyncClient, job_store) -> None:

@@ -111,24 +111,32 @@ async def _job_stream(job_ids: list[str]) -> Response:
     return event_stream_response(JobStream(job_ids=job_ids, snapshots=found, since=since, **common))
 
 
-def _common() -> dict[str, Any]:
-    """What every stream of this caller is made with; refuses one past the caller's stream limits."""
+def refuse_past_stream_limits(*, per_key: bool = True) -> None:
+    """429 when this process holds ``MAX_STREAMS`` subscriptions (streams and waits alike), or the
+    caller's key ``MAX_STREAMS_PER_KEY`` streams."""
     svc, who = services(), identity()
     settings = svc.settings
     for limit, held, what in (
         (settings.max_streams, svc.hub.open_streams(), "this server holds"),
         (
-            settings.max_streams_per_key,
+            settings.max_streams_per_key if per_key else 0,
             svc.hub.open_streams(who.key_id) if who.key_id else 0,
             "this key holds",
         ),
     ):
         if limit and held >= limit:
             raise TooManyRequests(
-                f"Too many open streams: {what} {held}; poll GET /jobs/<id>?wait= meanwhile",
+                f"Too many open streams: {what} {held}; poll GET /jobs/<id> meanwhile",
                 code="too_many_streams",
                 retry_after=STREAMS_RETRY_AFTER_S,
             )
+
+
+def _common() -> dict[str, Any]:
+    """What every stream of this caller is made with; refuses one past the caller's stream limits."""
+    refuse_past_stream_limits()
+    svc, who = services(), identity()
+    settings = svc.settings
     return {
         "reader": svc.reader.within(tenant()),
         "hub": svc.hub,

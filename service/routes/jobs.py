@@ -23,8 +23,9 @@ from actors.jobs.submit import Submitted, submit_job
 
 from ..auth.identity import identity, tenant
 from ..context import services
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, Conflict, NotFound, TooManyRequests
 from ..sse.streams import wait_for
+from .events import refuse_past_stream_limits
 from .params import bool_arg, count, json_object_body, number_arg
 
 logger = logging.getLogger("jobs.api")
@@ -75,6 +76,7 @@ async def get_job(job_id: str) -> Response:
     wait = number_arg("wait", maximum=MAX_LONG_POLL_WAIT)
     snapshot = await _snapshot_or_404(job_id)
     if wait:
+        refuse_past_stream_limits(per_key=False)  # a long-poll holds a subscription too
         since = number_arg("since", default=snapshot["seq"])
         latest, _ = await wait_for(
             reader=_reader(),
@@ -123,6 +125,10 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
     )
     if async_mode:
         return await _answer(submitted)
+    try:
+        refuse_past_stream_limits(per_key=False)  # the wait would hold a subscription
+    except TooManyRequests:
+        return _accepted(job_id)  # no room to wait here: the job, queued, is the client's to follow
     svc = services()
     finished, done = await wait_for(
         reader=_reader(), hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_finished

@@ -42,19 +42,23 @@ async function refreshFleet() {
   }
 }
 
+let documentsAsked = 0; // the latest refresh; an older one answering later is dropped
+
 async function refreshDocuments() {
+  const asked = (documentsAsked += 1);
   const workspace = $("#workspace").value.trim();
-  const list = $("#documents");
-  list.replaceChildren();
+  const items = [];
   try {
     const response = await fetch(`/workspaces/${encodeURIComponent(workspace)}/documents`);
-    if (!response.ok) return;
-    for (const doc of (await response.json()).documents) {
-      list.append(element("li", { text: `${doc.filename} — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}` }));
+    if (response.ok) {
+      for (const doc of (await response.json()).documents) {
+        items.push(element("li", { text: `${doc.filename} — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}` }));
+      }
     }
   } catch {
     // the list is a convenience; the upload status says what went wrong
   }
+  if (asked === documentsAsked) $("#documents").replaceChildren(...items);
 }
 
 function renderResult(job) {
