@@ -160,6 +160,7 @@ async def test_a_job_that_swallows_exceptions_is_still_cancelled(
     assert final["progress"] == reached["progress"], "it stopped at its next report"
 
 
+@pytest.mark.slow
 async def test_a_running_job_that_never_checks_is_interrupted_after_the_grace_period(
     client: httpx.AsyncClient,
 ) -> None:
@@ -182,6 +183,7 @@ async def test_cancelling_a_finished_or_unknown_job(client: httpx.AsyncClient) -
     assert (await cancel(client, str(uuid.uuid4()))).status_code == 404
 
 
+@pytest.mark.slow
 async def test_a_job_over_its_time_limit_fails_with_a_timeout(client: httpx.AsyncClient) -> None:
     job_id = await start_job(client, "limited", seconds=30)
     final = await wait_for_status(client, job_id, "FAILURE")

@@ -139,6 +139,7 @@ async def test_a_tenants_bytes_are_limited(tight_web: WebServer) -> None:
     assert refused.status_code == 413 and refused.json()["error"]["code"] == "quota_exceeded"
 
 
+@pytest.mark.slow
 async def test_document_text_expires_with_its_ttl(tenant: httpx.AsyncClient) -> None:
     uploaded = await tenant.post("/workspaces/w/documents", files={"file": ("n.txt", NDA.encode())})
     assert uploaded.status_code == 201, uploaded.text
@@ -151,6 +152,7 @@ async def test_document_text_expires_with_its_ttl(tenant: httpx.AsyncClient) -> 
     await eventually(gone, timeout=20, what="the document to expire (DOCUMENT_TTL=2)")
 
 
+@pytest.mark.slow
 async def test_a_stream_token_expires(tenant: httpx.AsyncClient, tight_web: WebServer) -> None:
     job_id = (await tenant.post("/jobs/quick_steps", json={"steps": 1})).json()["job_id"]
     token = (await tenant.post("/stream-tokens", json={"jobs": [job_id]})).json()["token"]
