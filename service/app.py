@@ -141,9 +141,9 @@ def create_app() -> Quart:
                 signing_secret=secret,
                 stream_token_ttl=settings.stream_token_ttl,
                 auth_on=settings.auth,
-                trusted_origins=frozenset(settings.cors_origins)
-                if settings.cors_credentials
-                else frozenset(),
+                trusted_origins=frozenset(
+                    origin.lower() for origin in settings.cors_origins if settings.cors_credentials
+                ),
             ),
             limiter=RateLimiter(client=client, per_minute=settings.rate_limit_per_minute),
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from quart import g, request
@@ -136,8 +137,9 @@ class Authenticator:
         if request.method not in _UNSAFE_METHODS:
             return
         origin = request.headers.get("Origin")
-        own = f"{request.scheme}://{request.host}"
-        if origin is None or (origin != own and origin not in self.trusted_origins):
+        # The host alone: behind a proxy that ends TLS the request arrives as http, its Origin https.
+        same_site = origin is not None and urlsplit(origin).netloc.lower() == request.host.lower()
+        if origin is None or not (same_site or origin.lower() in self.trusted_origins):
             raise Forbidden(
                 "A change made with the session cookie must come from this service's own pages "
                 f"(Origin {origin or 'missing'})",
