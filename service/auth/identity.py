@@ -27,7 +27,7 @@ from quart import g, request
 from quart_auth import current_user
 
 from ..errors import ApiError
-from .credentials import ApiKey, Credentials
+from .credentials import Credentials
 
 #: The routes anyone may call: health, the dashboard's page and files, and logging in.
 PUBLIC_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "static", "dashboard", "session.login"})
@@ -105,9 +105,10 @@ class Authenticator:
         )
 
     def stream_token(
-        self, key: ApiKey, *, jobs: list[str] | None = None, workspace: str | None = None
+        self, key_id: str, *, jobs: list[str] | None = None, workspace: str | None = None
     ) -> str:
-        scope: dict[str, Any] = {"k": key.key_id}
+        """A signed token for the key ``key_id`` to stream ``jobs``, or every job of ``workspace``."""
+        scope: dict[str, Any] = {"k": key_id}
         if jobs is not None:
             scope["j"] = jobs
         else:
