@@ -5,6 +5,8 @@ job type. That is what ``dramatiq actors`` and ``periodiq actors`` import, and w
     jobs/        the job engine: states, store, middleware, maintenance; no word of contracts
     contracts/   the contract domain: documents, scoring, auditing, the LLM; uses the engine
 
+Documents are parsed by ``extraction`` (a package of its own, knowing neither), in child processes.
+
 Each layer's settings are read here, once, from the environment. The engine's parts and the
 domain's resources are handed to whatever needs them; code running inside a worker finds them
 through the broker (``JobEngine.of(broker)``, ``ContractResources.of(broker)``).
@@ -30,9 +32,10 @@ broker = engine.broker
 dramatiq.set_broker(broker)
 
 # Declaring an actor needs the broker above.
+from .contracts import intake  # noqa: E402
 from .contracts import jobs as contract_jobs  # noqa: E402
 from .jobs import maintenance  # noqa: E402
 
 engine.declare_plugins()
 
-__all__ = ["GROUP_FIELD", "broker", "contract_jobs", "engine", "maintenance", "resources"]
+__all__ = ["GROUP_FIELD", "broker", "contract_jobs", "engine", "intake", "maintenance", "resources"]

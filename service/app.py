@@ -30,7 +30,8 @@ from .auth.identity import PUBLIC_ENDPOINTS, Authenticator
 from .auth.limits import RateLimiter
 from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
-from .errors import TooManyRequests, register_error_handlers
+from .errors import TooManyRequests, UriTooLong, register_error_handlers
+from .openapi import describe_api
 from .routes import register_routes
 from .routes.ops import WORKER_STATUS
 from .routes.params import BoundedRequest
@@ -42,6 +43,8 @@ logger = logging.getLogger("jobs.api")
 #: to the URL the local set-up's login link starts with.
 BINDS_CONFIG = "JOBS_BINDS"
 LOGIN_BASE_CONFIG = "JOBS_LOGIN_BASE"
+#: Longest path served: ids and names are far shorter.
+MAX_PATH_CHARS = 1024
 
 
 def create_app() -> Quart:
@@ -52,7 +55,6 @@ def create_app() -> Quart:
     app = Quart(__name__)
     app.request_class = BoundedRequest  # JSON bodies refused past 1 MiB as they arrive
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes  # the upload route's limit
-    app.json.sort_keys = False  # snapshots keep their documented field order
     QuartAuth(
         app,
         cookie_name="jobs_session",
@@ -68,6 +70,14 @@ def create_app() -> Quart:
         return await app.send_static_file("index.html")
 
     register_routes(app)
+    describe_api(app, engine.broker)  # /openapi.json and /docs
+    app.json.sort_keys = False  # snapshots keep their documented field order (after quart-schema's provider)
+
+    @app.before_request
+    async def _refuse_long_paths() -> None:
+        # Longer paths name nothing here, and would reach the file system as static file names.
+        if len(request.path) > MAX_PATH_CHARS:
+            raise UriTooLong(f"A path may have at most {MAX_PATH_CHARS} characters")
 
     @app.before_request
     async def _authenticate() -> None:

@@ -7,6 +7,7 @@
     ├── NotFound              404  job_not_found, not_found, key_not_found
     ├── Conflict              409  job_finished
     ├── PayloadTooLarge       413  request_entity_too_large
+    ├── UriTooLong            414  uri_too_long
     ├── UnsupportedMediaType  415  unsupported_media_type            (routes/params.py)
     ├── TooManyRequests       429  rate_limited, too_many_streams (with Retry-After)
     └── ServiceUnavailable    503  redis_unavailable
@@ -31,6 +32,7 @@ from actors.contracts.errors import (
     DataSharingRefused,
     DocumentTooLarge,
     EmptyWorkspace,
+    ExtractionPending,
     FilenameTooLong,
     QuotaExceeded,
     UnknownDocument,
@@ -90,6 +92,11 @@ class PayloadTooLarge(ApiError):
     code = "request_entity_too_large"
 
 
+class UriTooLong(ApiError):
+    status = 414
+    code = "uri_too_long"
+
+
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
@@ -117,6 +124,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, Callable[[Any], dict[str, Any
     UnknownWorkspace: (404, "workspace_not_found", None),
     UnknownDocument: (404, "document_not_found", None),
     EmptyWorkspace: (422, "workspace_empty", None),
+    ExtractionPending: (409, "extraction_pending", None),
     UnreadableDocument: (422, "unreadable_document", None),
     UnsupportedDocument: (415, "unsupported_document", None),
     DocumentTooLarge: (413, "document_too_large", None),

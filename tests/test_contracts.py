@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from .conftest import WORKSPACE
-from .support.api import bearer, stream_to_end
+from .support.api import bearer, finished, stream_to_end, upload
 from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf
 from .support.servers import RedisServer, WebServer
 
@@ -35,9 +35,13 @@ async def test_upload_list_and_delete_documents(client: httpx.AsyncClient) -> No
         ("file", ("nda.md", NDA.encode(), "text/markdown")),
     ]
     response = await client.post(f"/workspaces/{workspace}/documents", files=files)
-    assert response.status_code == 201, response.text
-    uploaded = response.json()["documents"]
-    assert [d["filename"] for d in uploaded] == ["lease.pdf", "supply.docx", "nda.md"]
+    assert response.status_code == 202, response.text
+    staged = response.json()["documents"]
+    assert [d["filename"] for d in staged] == ["lease.pdf", "supply.docx", "nda.md"]
+    extraction = await finished(client, response.json()["job_id"])
+    assert extraction["status"] == "SUCCESS" and extraction["result"]["failed"] == []
+    uploaded = extraction["result"]["documents"]
+    assert [d["doc_id"] for d in uploaded] == [d["doc_id"] for d in staged]
     assert uploaded[0]["pages"] == 1 and uploaded[0]["content_type"] == "application/pdf"
     assert all(d["characters"] > 100 and len(d["sha256"]) == 64 for d in uploaded)
 
@@ -54,29 +58,48 @@ async def test_upload_list_and_delete_documents(client: httpx.AsyncClient) -> No
     assert again.status_code == 404 and again.json()["error"]["code"] == "document_not_found"
 
 
+@pytest.mark.parametrize("filename", ["photo.png", "contract"])
+async def test_a_file_type_we_do_not_read_is_refused_and_nothing_is_stored(
+    client: httpx.AsyncClient, filename: str
+) -> None:
+    workspace = new_workspace()
+    files = [("file", ("good.txt", NDA.encode())), ("file", (filename, b"\x89PNG\r\n\x1a\n"))]
+    response = await client.post(f"/workspaces/{workspace}/documents", files=files)
+    assert response.status_code == 415, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_document" and filename in error["message"]
+    listed = await client.get(f"/workspaces/{workspace}/documents")
+    assert listed.status_code == 404, "the good file of a refused upload was not stored either"
+
+
 @pytest.mark.parametrize(
-    "filename,data,status,code",
+    "filename,data,reason",
     [
-        ("photo.png", b"\x89PNG\r\n\x1a\n", 415, "unsupported_document"),
-        ("contract", b"no extension", 415, "unsupported_document"),
-        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", 422, "unreadable_document"),
-        ("fake.pdf", b"plain text pretending", 422, "unreadable_document"),
-        ("broken.docx", b"PK\x03\x04 not a real zip", 422, "unreadable_document"),
-        ("blank.pdf", make_pdf(""), 422, "unreadable_document"),
-        ("binary.txt", b"\x00\x01\x02\x03", 422, "unreadable_document"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "PDF"),
+        ("fake.pdf", b"plain text pretending", "not a PDF"),
+        ("broken.docx", b"PK\x03\x04 not a real zip", "zip"),
+        ("blank.pdf", make_pdf(""), "no text"),
+        ("binary.txt", b"\x00\x01\x02\x03", "binary"),
     ],
 )
-async def test_bad_files_are_refused_and_nothing_is_half_stored(
-    client: httpx.AsyncClient, filename: str, data: bytes, status: int, code: str
+async def test_an_unreadable_file_fails_alone_with_its_reason(
+    client: httpx.AsyncClient, filename: str, data: bytes, reason: str
 ) -> None:
     workspace = new_workspace()
     files = [("file", ("good.txt", NDA.encode())), ("file", (filename, data))]
-    response = await client.post(f"/workspaces/{workspace}/documents", files=files)
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code and filename in error["message"]
-    listed = await client.get(f"/workspaces/{workspace}/documents")
-    assert listed.status_code == 404, "the good file of a refused upload was not stored either"
+    job = await upload(client, workspace, files)
+    assert job["status"] == "SUCCESS", job
+    [failure] = job["result"]["failed"]
+    assert failure["filename"] == filename and failure["code"] == "unreadable_document"
+    assert reason.lower() in failure["reason"].lower(), failure
+    listed = (await client.get(f"/workspaces/{workspace}/documents")).json()
+    assert [d["filename"] for d in listed["documents"]] == ["good.txt"] and listed["extracting"] == []
+
+
+async def test_an_upload_of_only_unreadable_files_fails_its_job(client: httpx.AsyncClient) -> None:
+    job = await upload(client, new_workspace(), {"file": ("binary.txt", b"\x00\x01")})
+    assert job["status"] == "FAILURE" and job["error"]["type"] == "UnreadableDocument"
+    assert "binary.txt" in job["error"]["message"]
 
 
 async def test_upload_without_a_file_and_bad_workspace_names(client: httpx.AsyncClient) -> None:
@@ -128,9 +151,11 @@ async def test_unknown_and_empty_workspaces_are_refused_before_queueing(client: 
     unknown = await client.post("/score", json={"criterion": "c", "workspace_name": new_workspace()})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "workspace_not_found"
     workspace = new_workspace()
-    upload = await client.post(f"/workspaces/{workspace}/documents", files={"file": ("n.txt", NDA.encode())})
-    doc_id = upload.json()["documents"][0]["doc_id"]
-    await client.delete(f"/workspaces/{workspace}/documents/{doc_id}")
+    uploaded = await client.post(
+        f"/workspaces/{workspace}/documents", files={"file": ("n.txt", NDA.encode())}
+    )
+    doc_id = uploaded.json()["documents"][0]["doc_id"]
+    await client.delete(f"/workspaces/{workspace}/documents/{doc_id}")  # extracted or not yet: gone
     empty = await client.post("/audit", json={"workspace_name": workspace})
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "workspace_empty"
 
@@ -191,7 +216,7 @@ async def test_audit_finds_present_clauses_reports_missing_ones_and_flags_risks(
 async def test_audit_with_a_custom_checklist(client: httpx.AsyncClient) -> None:
     checklist = [
         "governing law",
-        {"item": "interest on late payment", "phrases": [r"interest\s+at"]},
+        {"item": "interest on late payment", "phrases": ["INTEREST   at"]},
         "warehouse",
     ]
     job = (await client.post("/audit", json={"workspace_name": WORKSPACE, "checklist": checklist})).json()
@@ -202,8 +227,23 @@ async def test_audit_with_a_custom_checklist(client: httpx.AsyncClient) -> None:
     assert [i["found"] for i in supply["items"]] == [False, False, True]
 
 
+async def test_checklist_phrases_are_literal_text_so_a_catastrophic_pattern_costs_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    """Compiled as a regular expression, ``(a+)+$`` on this document would hold the worker for
+    hours; as text it is simply not there, and ``a{99999999999}`` is no error either."""
+    workspace = new_workspace()
+    extraction = await upload(client, workspace, {"file": ("evil.txt", b"a" * 60 + b"!")})
+    assert extraction["status"] == "SUCCESS", extraction
+    checklist = [{"item": "evil", "phrases": ["(a+)+$", "a{99999999999}"]}, "(a+)+$"]
+    job = (await client.post("/audit", json={"workspace_name": workspace, "checklist": checklist})).json()
+    assert job["status"] == "SUCCESS", job
+    assert [i["found"] for i in job["result"]["contracts"][0]["items"]] == [False, False]
+
+
 async def test_a_malformed_checklist_is_422(client: httpx.AsyncClient) -> None:
-    for checklist in ([], [42], [{"item": "x", "phrases": ["("]}]):
+    too_many_phrases = {"item": "x", "phrases": ["fee"] * 21}
+    for checklist in ([], [42], [{"item": "x", "phrases": ["("]}], ["a" * 201], [too_many_phrases]):
         response = await client.post(
             "/jobs/audit_contracts", json={"workspace_name": WORKSPACE, "checklist": checklist}
         )

@@ -17,6 +17,7 @@ from .support.servers import REPO_ROOT
 FORBIDDEN = {
     "actors.jobs": ("actors.contracts", "service", "quart"),
     "actors.contracts": ("service", "quart"),
+    "extraction": ("actors", "service", "quart", "redis", "dramatiq"),
 }
 #: The modules that may spell Redis key names.
 KEY_MODULES = {"actors/jobs/keys.py", "actors/contracts/documents.py", "service/auth/credentials.py"}

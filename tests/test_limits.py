@@ -14,6 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from actors.contracts.documents import DocumentStore
+from actors.contracts.settings import ContractSettings
+
 from .support.api import bearer, new_key
 from .support.contracts import NDA
 from .support.servers import REPO_ROOT, RedisServer, WebServer, eventually, free_port, service_env
@@ -121,14 +124,15 @@ async def test_a_tenants_filenames_documents_bytes_and_workspaces_are_limited(
     ok = await tenant.post(
         "/workspaces/w/documents", files=[("file", (f"{i}.txt", NDA.encode())) for i in range(3)]
     )
-    assert ok.status_code == 201
+    assert ok.status_code == 202  # staged; no worker runs here, so they stay staged (and count)
     for workspace, files in (
         ("w", [("file", ("4.txt", NDA.encode()))]),  # a fourth document
         ("second", [("file", ("a.txt", NDA.encode()))]),  # a second workspace
     ):
         refused = await tenant.post(f"/workspaces/{workspace}/documents", files=files)
         assert refused.status_code == 413 and refused.json()["error"]["code"] == "quota_exceeded", workspace
-    assert len((await tenant.get("/workspaces/w/documents")).json()["documents"]) == 3, "nothing half-stored"
+    listed = (await tenant.get("/workspaces/w/documents")).json()
+    assert len(listed["documents"] + listed["extracting"]) == 3, "nothing half-stored"
 
 
 async def test_a_tenants_bytes_are_limited(tight_web: WebServer) -> None:
@@ -140,16 +144,23 @@ async def test_a_tenants_bytes_are_limited(tight_web: WebServer) -> None:
 
 
 @pytest.mark.slow
-async def test_document_text_expires_with_its_ttl(tenant: httpx.AsyncClient) -> None:
-    uploaded = await tenant.post("/workspaces/w/documents", files={"file": ("n.txt", NDA.encode())})
-    assert uploaded.status_code == 201, uploaded.text
-    assert uploaded.json()["documents"][0]["expires_at"]
+async def test_document_text_expires_with_its_ttl(tight_web: WebServer, redis_server: RedisServer) -> None:
+    name = f"ttl-{uuid.uuid4().hex[:8]}"
+    # Extracted here, as a worker with the same DOCUMENT_TTL would.
+    store = DocumentStore(client=redis_server.client(), settings=ContractSettings(document_ttl=2))
+    [document] = store.add(name, "w", [("n.txt", NDA.encode())])
+    assert document["expires_at"]
+    async with httpx.AsyncClient(
+        base_url=tight_web.base_url, timeout=30, headers=bearer(new_key(tight_web, name))
+    ) as tenant:
+        listed = (await tenant.get("/workspaces/w/documents")).json()["documents"]
+        assert [d["doc_id"] for d in listed] == [document["doc_id"]]
 
-    async def gone() -> bool:
-        response = await tenant.get("/workspaces/w/documents")
-        return response.status_code == 404 or response.json()["documents"] == []
+        async def gone() -> bool:
+            response = await tenant.get("/workspaces/w/documents")
+            return response.status_code == 404 or response.json()["documents"] == []
 
-    await eventually(gone, timeout=20, what="the document to expire (DOCUMENT_TTL=2)")
+        await eventually(gone, timeout=20, what="the document to expire (DOCUMENT_TTL=2)")
 
 
 @pytest.mark.slow
@@ -249,11 +260,13 @@ def one_stream_web(redis_server: RedisServer) -> Iterator[WebServer]:
     server.stop()
 
 
-async def test_a_full_process_refuses_more_waits_but_never_loses_a_job(one_stream_web: WebServer) -> None:
-    key = new_key(one_stream_web, f"full-{uuid.uuid4().hex[:8]}")
+async def test_a_full_process_refuses_more_waits_but_never_loses_a_job(
+    one_stream_web: WebServer, redis_server: RedisServer
+) -> None:
+    name = f"full-{uuid.uuid4().hex[:8]}"
+    key = new_key(one_stream_web, name)
+    DocumentStore(client=redis_server.client()).add(name, "w", [("n.txt", NDA.encode())])  # no worker here
     async with httpx.AsyncClient(base_url=one_stream_web.base_url, timeout=30, headers=bearer(key)) as client:
-        upload = await client.post("/workspaces/w/documents", files={"file": ("n.txt", NDA.encode())})
-        assert upload.status_code == 201
         job_id = (await client.post("/jobs/quick_steps", json={"steps": 1})).json()["job_id"]
         async with client.stream("GET", f"/jobs/{job_id}/events") as stream:
             reader = messages(stream)  # held open: the process's one subscription

@@ -4,6 +4,7 @@ web server and worker, configured with the stand-in's address."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -149,3 +150,16 @@ async def test_a_malformed_reply_fails_the_job_saying_so(
     assert "LLM" in job["error"]["message"] and (
         "score" in job["error"]["message"] or "JSON" in job["error"]["message"]
     )
+
+
+async def test_an_upstream_refusal_is_told_without_the_endpoints_words(
+    http: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    """The endpoint's 401 body quotes the key; the job's public error must not."""
+    body = {"error": {"message": "Incorrect API key provided: sk-proj-****abcd", "code": "invalid_api_key"}}
+    fake_llm.script = [Reply(status=401, body=body)]
+    job = (await http.post("/score", json=CONSENTED)).json()
+    assert job["status"] == "FAILURE", job
+    assert job["error"]["type"] == "LLMError"
+    assert job["error"]["message"] == "Authentication failed at the LLM endpoint (401)"
+    assert "sk-proj" not in json.dumps(job)

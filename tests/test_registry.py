@@ -61,9 +61,17 @@ def test_valid_payload_fills_only_given_fields() -> None:
     "payload,field,problem",
     [
         ({"workspace_name": WORKSPACE}, "criterion", "required"),
-        ({"criterion": 1, "workspace_name": WORKSPACE}, "criterion", "must be string, not integer"),
-        ({"criterion": "c", "workspace_name": WORKSPACE, "max_score": True}, "max_score", "must be integer"),
-        ({"criterion": "c", "workspace_name": WORKSPACE, "max_score": 1.5}, "max_score", "must be integer"),
+        ({"criterion": 1, "workspace_name": WORKSPACE}, "criterion", "must be a valid string, not integer"),
+        (
+            {"criterion": "c", "workspace_name": WORKSPACE, "max_score": True},
+            "max_score",
+            "must be a valid integer",
+        ),
+        (
+            {"criterion": "c", "workspace_name": WORKSPACE, "max_score": 1.5},
+            "max_score",
+            "must be a valid integer",
+        ),
         (
             {"criterion": "c", "workspace_name": WORKSPACE, "compare_chatgpt": "yes"},
             "compare_chatgpt",

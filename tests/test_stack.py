@@ -15,7 +15,7 @@ import pytest
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
-from .support.api import bearer
+from .support.api import bearer, finished_now
 from .support.contracts import NDA
 from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, RedisServer, WebServer, free_port, wait_until
 
@@ -66,7 +66,9 @@ def test_the_stack_runs_a_job_end_to_end_and_stops_cleanly(tmp_path) -> None:
         assert httpx.get(f"{base_url}/jobs").status_code == 401, "secure with nothing configured"
         files = {"file": ("nda.txt", NDA.encode())}
         upload = httpx.post(f"{base_url}/workspaces/w/documents", files=files, headers=bearer(key))
-        assert upload.status_code == 201, upload.text
+        assert upload.status_code == 202, upload.text
+        extraction = finished_now(base_url, upload.json()["job_id"], bearer(key))
+        assert extraction["status"] == "SUCCESS", extraction
         body = {"criterion": "c", "workspace_name": "w"}
         response = httpx.post(f"{base_url}/score", json=body, headers=bearer(key), timeout=30)
         assert response.status_code == 200 and response.json()["status"] == "SUCCESS"

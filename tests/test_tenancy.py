@@ -16,7 +16,7 @@ import redis
 from actors.jobs.store import JobStore
 
 from .conftest import WORKSPACE_FILES
-from .support.api import ADMIN, bearer, new_key, start_job
+from .support.api import ADMIN, bearer, finished_now, new_key, start_job
 from .support.jobs import gate_key
 from .support.servers import WebServer
 from .support.sse import collect_events, messages, take_events
@@ -58,8 +58,10 @@ def alpha_documents(web: WebServer, keys: dict[str, str]) -> list[dict]:
         headers=bearer(keys["alpha"]),
         timeout=30,
     )
-    assert response.status_code == 201, response.text
-    return response.json()["documents"]
+    assert response.status_code == 202, response.text
+    extraction = finished_now(web.base_url, response.json()["job_id"], bearer(keys["alpha"]))
+    assert extraction["status"] == "SUCCESS", extraction
+    return extraction["result"]["documents"]
 
 
 @pytest.fixture

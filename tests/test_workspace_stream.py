@@ -11,7 +11,7 @@ import pytest
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
-from .support.api import start_job
+from .support.api import start_job, upload
 from .support.contracts import NDA
 from .support.sse import messages, take_events
 
@@ -89,10 +89,8 @@ async def test_jobs_started_through_the_api_join_their_workspace_stream(
     client: httpx.AsyncClient,
 ) -> None:
     workspace = new_workspace()
-    upload = await client.post(
-        f"/workspaces/{workspace}/documents", files={"file": ("nda.txt", NDA.encode())}
-    )
-    assert upload.status_code == 201
+    extraction = await upload(client, workspace, {"file": ("nda.txt", NDA.encode())})
+    assert extraction["status"] == "SUCCESS", extraction
     async with client.stream("GET", f"/workspaces/{workspace}/events") as response:
         stream = messages(response)
         job_id = await start_job(client, "score_contracts", criterion="c", workspace_name=workspace)
@@ -100,10 +98,12 @@ async def test_jobs_started_through_the_api_join_their_workspace_stream(
         async for message in stream:
             if message.data_lines:
                 events.append(message)
-                if message.data["status"] == "SUCCESS":
+                if message.data["job_id"] == job_id and message.data["status"] == "SUCCESS":
                     break
-    assert {e.data["job_id"] for e in events} == {job_id}
-    assert [e.data["seq"] for e in events] == list(range(1, len(events) + 1)), "every change, in order"
+    # The stream opens with the workspace's jobs as they stand: the upload's finished extraction.
+    assert {e.data["job_id"] for e in events} == {job_id, extraction["job_id"]}
+    scoring = [e.data["seq"] for e in events if e.data["job_id"] == job_id]
+    assert scoring == list(range(1, len(scoring) + 1)), "every change, in order"
 
 
 async def test_a_malformed_workspace_position_is_400(client: httpx.AsyncClient) -> None:

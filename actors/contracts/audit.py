@@ -1,10 +1,16 @@
 """The offline auditor: which of the clauses a reviewer looks for each contract has, and its risks.
 
-Each checklist item is a set of phrases (regular expressions, matched case-insensitively on a
-clause); the first clause that matches is the evidence, quoted back. Risk flags work the same
-way but are bad news when found. A request may bring its own checklist: names of default items,
-or ``{"item": name, "phrases": [...]}`` for items of its own (a name alone that is not a default
-item is searched for as a phrase).
+Each checklist item is a set of patterns matched case-insensitively on a clause; the first clause
+that matches is the evidence, quoted back. Risk flags work the same way but are bad news when
+found. A request may bring its own checklist: names of default items, or ``{"item": name,
+"phrases": [...]}`` for items of its own (a name alone that is not a default item is searched for
+as a phrase).
+
+A request's phrases are literal text, never regular expressions: each is matched as whole words
+(any run of spaces between them), case-insensitively, so ``(a+)+$`` is looked for as those six
+characters and no input can make a match take more than linear time. Only the built-in items
+below are patterns, written here. Counts and lengths are capped (``MAX_CHECKLIST_ITEMS``,
+``MAX_PHRASES_PER_ITEM``, ``MAX_PHRASE_CHARS``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from .scoring import EVIDENCE_CHARS
 
 #: Most checklist items a request may bring.
 MAX_CHECKLIST_ITEMS = 50
+#: Most phrases one item of a request's checklist may have.
+MAX_PHRASES_PER_ITEM = 20
+#: Longest phrase, and longest item name, a request may bring (characters).
+MAX_PHRASE_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +39,14 @@ class Check:
     patterns: tuple[re.Pattern[str], ...]
 
     @classmethod
-    def of(cls, item: str, phrases: Sequence[str]) -> Check:
-        return cls(item, tuple(re.compile(phrase, re.IGNORECASE) for phrase in phrases))
+    def of(cls, item: str, patterns: Sequence[str]) -> Check:
+        """A built-in check from regular expressions written in this module (never a request's)."""
+        return cls(item, tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns))
+
+    @classmethod
+    def literal(cls, item: str, phrases: Sequence[str]) -> Check:
+        """A request's check: each phrase is found as whole words, whatever the spaces between."""
+        return cls(item, tuple(_literal_pattern(phrase) for phrase in phrases))
 
     def find(self, clauses: Sequence[Clause]) -> Clause | None:
         return next((c for c in clauses if any(p.search(c.text) for p in self.patterns)), None)
@@ -98,29 +114,29 @@ def parse_checklist(raw: Sequence[Any] | None) -> tuple[Check, ...]:
             f"checklist must have 1 to {MAX_CHECKLIST_ITEMS} items",
             problems={"checklist": "wrong number of items"},
         )
-    checks = []
-    for position, entry in enumerate(raw):
-        if isinstance(entry, str) and entry.strip():
-            name = entry.strip()
-            checks.append(_DEFAULTS_BY_NAME.get(name.lower()) or Check.of(name, [re.escape(name)]))
-        elif (
-            isinstance(entry, Mapping)
-            and isinstance(entry.get("item"), str)
-            and _phrases_ok(entry.get("phrases"))
+    return tuple(_check(position, entry) for position, entry in enumerate(raw))
+
+
+def _check(position: int, entry: Any) -> Check:
+    if isinstance(entry, str) and _is_phrase(entry):
+        name = entry.strip()
+        return _DEFAULTS_BY_NAME.get(name.lower()) or Check.literal(name, [name])
+    if isinstance(entry, Mapping) and set(entry) == {"item", "phrases"}:
+        name, phrases = entry["item"], entry["phrases"]
+        if (
+            isinstance(name, str)
+            and _is_phrase(name)
+            and isinstance(phrases, list)
+            and 0 < len(phrases) <= MAX_PHRASES_PER_ITEM
+            and all(isinstance(phrase, str) and _is_phrase(phrase) for phrase in phrases)
         ):
-            try:
-                checks.append(Check.of(entry["item"], entry["phrases"]))
-            except re.error as exc:
-                raise InvalidPayload(
-                    f"checklist[{position}]: bad phrase: {exc}",
-                    problems={"checklist": f"item {position}: bad phrase"},
-                ) from None
-        else:
-            raise InvalidPayload(
-                f'checklist[{position}] must be an item name or {{"item": name, "phrases": [...]}}',
-                problems={"checklist": f"item {position} is malformed"},
-            )
-    return tuple(checks)
+            return Check.literal(name.strip(), phrases)
+    raise InvalidPayload(
+        f'checklist[{position}] must be an item name or {{"item": name, "phrases": [...]}}, with 1 to '
+        f"{MAX_PHRASES_PER_ITEM} phrases; a name or phrase has 1 to {MAX_PHRASE_CHARS} characters, "
+        "with at least one letter or digit",
+        problems={"checklist": f"item {position} is malformed"},
+    )
 
 
 def audit_contract(text: str, checks: Sequence[Check]) -> dict[str, Any]:
@@ -151,9 +167,11 @@ def _finding(check: Check, clauses: Sequence[Clause]) -> dict[str, Any]:
     }
 
 
-def _phrases_ok(phrases: Any) -> bool:
-    return (
-        isinstance(phrases, list)
-        and 0 < len(phrases) <= 20
-        and all(isinstance(p, str) and p for p in phrases)
-    )
+def _is_phrase(value: str) -> bool:
+    return 0 < len(value.strip()) <= MAX_PHRASE_CHARS and any(char.isalnum() for char in value)
+
+
+def _literal_pattern(phrase: str) -> re.Pattern[str]:
+    """``phrase`` as escaped words joined by runs of spaces, not inside a longer word."""
+    words = r"\s+".join(re.escape(word) for word in phrase.split())
+    return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)

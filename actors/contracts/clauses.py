@@ -1,7 +1,9 @@
 """Contract text as clauses and terms: the units the scorer ranks and the auditor searches.
 
 A clause is a paragraph, or a numbered section, split further into groups of sentences when it
-is long, so that evidence quoted back to a reviewer is a passage, not a page. Terms are
+is long, so that evidence quoted back to a reviewer is a passage, not a page; a sentence longer
+than a clause is cut between words, so no clause is ever much longer than ``MAX_CLAUSE_CHARS``
+(the auditor's patterns then run on short texts, whatever a document holds). Terms are
 lower-case words and numbers without stop words, reduced by the Snowball English stemmer
 ("terminates", "termination" and "terminated" all become "termin"; "paid" and "payment" join
 "pay"), which keeps the scorer deterministic and offline.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import snowballstemmer
@@ -71,7 +74,7 @@ def split_clauses(text: str) -> list[Clause]:
             passages.append(block)
             continue
         current = ""
-        for sentence in _SENTENCE_END.split(block):
+        for sentence in _cut_long(_SENTENCE_END.split(block)):
             if current and len(current) + len(sentence) > MAX_CLAUSE_CHARS:
                 passages.append(current)
                 current = sentence
@@ -80,3 +83,15 @@ def split_clauses(text: str) -> list[Clause]:
         if current:
             passages.append(current)
     return [Clause(index, passage, terms(passage)) for index, passage in enumerate(passages)]
+
+
+def _cut_long(sentences: list[str]) -> Iterator[str]:
+    """Each sentence, cut between words into pieces of at most ``MAX_CLAUSE_CHARS`` characters."""
+    for sentence in sentences:
+        start = 0
+        while len(sentence) - start > MAX_CLAUSE_CHARS:
+            space = sentence.rfind(" ", start, start + MAX_CLAUSE_CHARS)
+            end = space if space > start else start + MAX_CLAUSE_CHARS
+            yield sentence[start:end]
+            start = end + 1 if end == space else end
+        yield sentence[start:]

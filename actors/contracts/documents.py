@@ -3,17 +3,26 @@
 Every workspace belongs to a tenant (the job engine's namespace of the tenant's jobs): two
 tenants may each have a workspace ``acme`` and never see each other's. A document is stored as
 its metadata (in the workspace's hash) and its extracted text (one string); the original file is
-not kept. An upload of several files is checked and extracted in full first and then written in
-one transaction: a bad file, or one over a limit, refuses the whole upload and nothing is
-half-stored. Limits: bytes per file, characters per filename, documents per workspace, and per
-tenant its documents, their bytes and its workspaces. Text expires ``document_ttl`` seconds after
-its upload (0: never); the workspace's metadata lives as long as its newest document.
+kept only until it is extracted.
+
+An upload is checked (names, sizes, types, quotas) and *staged*: its files are written as they
+came, all or none, under one upload id, and the workspace lists them as ``extracting``. The
+``extract_documents`` job (``intake.py``) then reads each file in a sandboxed child process and
+*admits* it (text and metadata in, raw file out) or *rejects* it with a reason; nothing is ever
+parsed where the upload was received. While an upload is staged, scoring and auditing the
+workspace is refused (``ExtractionPending``, 409): a result must not silently leave out a
+document its client just sent. Limits: bytes per file, characters per filename, documents per
+workspace, and per tenant its documents, their bytes and its workspaces (staged files count).
+Text expires ``document_ttl`` seconds after its upload (0: never); a staged file after
+``STAGED_TTL``; the workspace's metadata lives as long as its newest document.
 
 The domain's Redis keys are named here and nowhere else, under the engine's prefix:
 
-    jobs:workspaces:<tenant>           zset   workspace name -> last document change (ms)
-    jobs:docs:<tenant>:<ws>            hash   document id -> metadata (JSON)
-    jobs:doctext:<tenant>:<ws>:<id>    string the document's extracted text
+    jobs:workspaces:<tenant>               zset   workspace name -> last document change (ms)
+    jobs:docs:<tenant>:<ws>                hash   document id -> metadata (JSON)
+    jobs:doctext:<tenant>:<ws>:<id>        string the document's extracted text
+    jobs:docstaged:<tenant>:<ws>           hash   document id -> a staged file's metadata (JSON)
+    jobs:docraw:<tenant>:<ws>:<id>         string a staged file, as uploaded
 
 Before tenants, the same keys had no ``<tenant>:`` part; ``adopt_unowned`` moves such documents
 into a tenant (the local set-up does, for its ``local`` tenant), so nothing stored is lost.
@@ -34,23 +43,30 @@ import redis
 from actors.jobs.errors import InvalidPayload
 from actors.jobs.events import redis_errors_as_unavailable, text, utc_now
 from actors.jobs.keys import PREFIX
+from extraction import SUPPORTED_TYPES, ExtractedText, content_type_of
 
 from .errors import (
     DocumentTooLarge,
     EmptyWorkspace,
+    ExtractionPending,
     FilenameTooLong,
     QuotaExceeded,
     UnknownDocument,
     UnknownWorkspace,
+    UnsupportedDocument,
 )
-from .extract import extract_text
+from .extract import extract_text, limits_from
 from .scoring import Contract
 from .settings import ContractSettings
 
 DEFAULTS = ContractSettings.defaults()
 #: Most documents one workspace may hold.
 DEFAULT_MAX_DOCUMENTS = 1000
-_WORKSPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,99}")
+#: How long a staged file waits for its extraction, in seconds, before it is given up.
+STAGED_TTL = 24 * 3600
+#: A workspace name: 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit.
+WORKSPACE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}$"
+_WORKSPACE_NAME = re.compile(WORKSPACE_NAME_PATTERN)
 
 
 def check_workspace_name(name: str) -> str:
@@ -75,8 +91,11 @@ class DocumentStore:
         self.settings = settings
         self.max_documents = max_documents
 
-    def add(self, tenant: str, workspace: str, files: Sequence[tuple[str, bytes]]) -> list[dict[str, Any]]:
-        """Extract and store ``(filename, data)`` pairs in the tenant's workspace; all, or none."""
+    def stage(
+        self, tenant: str, workspace: str, files: Sequence[tuple[str, bytes]]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Check ``(filename, data)`` pairs and keep them, as sent, for extraction: all, or none.
+        Returns the upload's id and each staged file's metadata, in upload order."""
         check_workspace_name(workspace)
         if not files:
             raise InvalidPayload(
@@ -84,46 +103,124 @@ class DocumentStore:
                 problems={"file": "required"},
             )
         limits = self.settings
-        for filename, data in files:  # the cheap checks before any extraction
+        for filename, data in files:
             if len(filename) > limits.max_filename_chars:
                 raise FilenameTooLong(
                     f"{filename[:40]}…: a filename may have at most {limits.max_filename_chars} characters"
                 )
+            if content_type_of(filename) is None:
+                supported = ", ".join(SUPPORTED_TYPES)
+                raise UnsupportedDocument(f"{filename}: unsupported file type; use {supported}")
             if len(data) > limits.max_document_bytes:
                 raise DocumentTooLarge(
                     f"{filename}: {len(data)} bytes is over the limit of {limits.max_document_bytes} bytes"
                 )
         self._check_quotas(tenant, workspace, len(files), sum(len(data) for _, data in files))
-        uploaded_at = utc_now()
-        ttl = limits.document_ttl or None
-        documents = []
-        for position, (filename, data) in enumerate(files):
-            extracted = extract_text(filename, data)
-            meta = {
+        upload_id, staged_at = uuid.uuid4().hex, utc_now()
+        staged = [
+            {
                 "doc_id": uuid.uuid4().hex,
                 "filename": filename,
-                "content_type": extracted.content_type,
                 "size_bytes": len(data),
-                "pages": extracted.pages,
-                "characters": len(extracted.text),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "uploaded_at": uploaded_at,
-                "expires_at": time.time() + ttl if ttl else None,
+                "upload_id": upload_id,
                 "position": position,  # its place in its upload: documents list in upload order
+                "uploaded_at": staged_at,
+                "expires_at": time.time() + STAGED_TTL,
             }
-            documents.append((meta, extracted.text))
+            for position, (filename, _) in enumerate(files)
+        ]
         with redis_errors_as_unavailable():
             pipe = self.client.pipeline(transaction=True)
-            for meta, content in documents:
-                pipe.hset(_documents_key(tenant, workspace), meta["doc_id"], json.dumps(meta))
-                pipe.set(_text_key(tenant, workspace, meta["doc_id"]), content, ex=ttl)
-            if ttl:
-                pipe.expire(_documents_key(tenant, workspace), ttl)
+            for meta, (_, data) in zip(staged, files, strict=True):
+                pipe.hset(_staged_key(tenant, workspace), meta["doc_id"], json.dumps(meta))
+                pipe.set(_raw_key(tenant, workspace, meta["doc_id"]), data, ex=STAGED_TTL)
+            pipe.expire(_staged_key(tenant, workspace), STAGED_TTL)
             pipe.zadd(_workspaces_key(tenant), {workspace: int(time.time() * 1000)})
             pipe.execute()
-        return [meta for meta, _ in documents]
+        return upload_id, [_public(meta) for meta in staged]
+
+    def staged(self, tenant: str, workspace: str, upload_id: str | None = None) -> list[dict[str, Any]]:
+        """The workspace's staged files (of one upload, when given), in upload order."""
+        with redis_errors_as_unavailable():
+            raw = self.client.hvals(_staged_key(tenant, workspace))
+        staged = [meta for meta in _live(raw) if upload_id is None or meta["upload_id"] == upload_id]
+        return sorted(staged, key=lambda m: (m["uploaded_at"], m["position"]))
+
+    def extracting(self, tenant: str, workspace: str) -> list[dict[str, Any]]:
+        """The staged files as clients see them: uploaded, not yet extracted."""
+        return [_public(meta) for meta in self.staged(tenant, workspace)]
+
+    def raw(self, tenant: str, workspace: str, doc_id: str) -> bytes | None:
+        """A staged file's bytes, as uploaded (None once admitted, rejected or expired)."""
+        with redis_errors_as_unavailable():
+            return self.client.get(_raw_key(tenant, workspace, doc_id))
+
+    def admit(
+        self, tenant: str, workspace: str, staged: dict[str, Any], data: bytes, extracted: ExtractedText
+    ) -> dict[str, Any] | None:
+        """Make a staged file a document, with its extracted text; returns its metadata, or None
+        when the file was deleted while it was being read (it then stays deleted)."""
+        ttl = self.settings.document_ttl or None
+        meta = {
+            "doc_id": staged["doc_id"],
+            "filename": staged["filename"],
+            "content_type": extracted.content_type,
+            "size_bytes": len(data),
+            "pages": extracted.pages,
+            "characters": len(extracted.text),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "uploaded_at": staged["uploaded_at"],
+            "expires_at": time.time() + ttl if ttl else None,
+            "position": staged["position"],
+        }
+        staged_key = _staged_key(tenant, workspace)
+        with redis_errors_as_unavailable(), self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(staged_key)  # a delete meanwhile must win over this admission
+                    if not pipe.hexists(staged_key, meta["doc_id"]):
+                        return None
+                    pipe.multi()
+                    pipe.hset(_documents_key(tenant, workspace), meta["doc_id"], json.dumps(meta))
+                    pipe.set(_text_key(tenant, workspace, meta["doc_id"]), extracted.text, ex=ttl)
+                    if ttl:
+                        pipe.expire(_documents_key(tenant, workspace), ttl)
+                    pipe.hdel(staged_key, meta["doc_id"])
+                    pipe.delete(_raw_key(tenant, workspace, meta["doc_id"]))
+                    pipe.zadd(_workspaces_key(tenant), {workspace: int(time.time() * 1000)})
+                    pipe.execute()
+                    return _public(meta)
+                except redis.WatchError:
+                    continue  # the staged files changed (another upload, a delete): look again
+
+    def reject(self, tenant: str, workspace: str, doc_id: str) -> None:
+        """Forget a staged file that could not be read."""
+        with redis_errors_as_unavailable():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hdel(_staged_key(tenant, workspace), doc_id)
+            pipe.delete(_raw_key(tenant, workspace, doc_id))
+            pipe.execute()
+
+    def add(self, tenant: str, workspace: str, files: Sequence[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        """Stage, extract and admit files here and now (in sandboxed children): for scripts and
+        tests that fill a workspace without a worker; a file that cannot be read raises."""
+        upload_id, _ = self.stage(tenant, workspace, files)
+        staged = self.staged(tenant, workspace, upload_id)  # in upload order, as ``files``
+        limits = limits_from(self.settings)
+        admitted = []
+        for meta, (filename, data) in zip(staged, files, strict=True):
+            try:
+                extracted = extract_text(filename, data, limits=limits)
+            except Exception:
+                for unread in staged:
+                    self.reject(tenant, workspace, unread["doc_id"])  # no-op for those admitted
+                raise
+            document = self.admit(tenant, workspace, meta, data, extracted)
+            admitted.extend([document] if document is not None else [])
+        return admitted
 
     def list(self, tenant: str, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's documents (extracted), in upload order."""
         with redis_errors_as_unavailable():
             pipe = self.client.pipeline(transaction=True)
             pipe.zscore(_workspaces_key(tenant), workspace)
@@ -131,25 +228,38 @@ class DocumentStore:
             known, raw = pipe.execute()
         if known is None:
             raise UnknownWorkspace(f"No workspace named {workspace!r} (upload a document to create it)")
-        return sorted(_live(raw), key=lambda m: (m["uploaded_at"], m["position"]))
+        return [_public(meta) for meta in sorted(_live(raw), key=lambda m: (m["uploaded_at"], m["position"]))]
 
     def delete(self, tenant: str, workspace: str, doc_id: str) -> None:
+        """Delete a document, or a staged file (its extraction then skips it)."""
         with redis_errors_as_unavailable():
             pipe = self.client.pipeline(transaction=True)
             pipe.hdel(_documents_key(tenant, workspace), doc_id)
             pipe.delete(_text_key(tenant, workspace, doc_id))
+            pipe.hdel(_staged_key(tenant, workspace), doc_id)
+            pipe.delete(_raw_key(tenant, workspace, doc_id))
             pipe.zadd(_workspaces_key(tenant), {workspace: int(time.time() * 1000)}, xx=True)
-            removed, _, _ = pipe.execute()
-        if not removed:
+            removed, _, unstaged, _, _ = pipe.execute()
+        if not removed and not unstaged:
             raise UnknownDocument(f"No document {doc_id!r} in workspace {workspace!r}")
 
     def workspaces(self, tenant: str) -> list[dict[str, Any]]:
         names, usage = self._usage(tenant)
-        return [{"name": name, "documents": len(usage[name])} for name in names]
+        return [
+            {"name": name, "documents": sum(1 for meta in usage[name] if "upload_id" not in meta)}
+            for name in names
+        ]
 
     def require_documents(self, tenant: str, workspace: str) -> int:
-        """How many documents the tenant's ``workspace`` holds; raises when it is unknown or empty."""
+        """How many documents the tenant's ``workspace`` holds; raises when it is unknown or empty,
+        or while files uploaded to it are still being extracted."""
         count = len(self.list(tenant, workspace))
+        staged = self.staged(tenant, workspace)
+        if staged:
+            raise ExtractionPending(
+                f"Workspace {workspace!r} has {len(staged)} uploaded file(s) still being extracted; "
+                f"wait for upload {staged[0]['upload_id']}'s extract_documents job to finish, then retry"
+            )
         if not count:
             raise EmptyWorkspace(f"Workspace {workspace!r} holds no document")
         return count
@@ -186,14 +296,15 @@ class DocumentStore:
         return moved
 
     def _usage(self, tenant: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
-        """The tenant's workspaces, oldest first, and each one's live documents."""
+        """The tenant's workspaces, oldest first, and each one's live documents and staged files."""
         with redis_errors_as_unavailable():
             names = [text(n) for n in self.client.zrange(_workspaces_key(tenant), 0, -1)]
             pipe = self.client.pipeline(transaction=False)
             for name in names:
                 pipe.hvals(_documents_key(tenant, name))
+                pipe.hvals(_staged_key(tenant, name))
             metas = pipe.execute()
-        return names, {name: _live(raw) for name, raw in zip(names, metas, strict=True)}
+        return names, {name: _live([*metas[2 * at], *metas[2 * at + 1]]) for at, name in enumerate(names)}
 
     def _check_quotas(self, tenant: str, workspace: str, files: int, size: int) -> None:
         limits = self.settings
@@ -223,6 +334,11 @@ def _live(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
     return [meta for meta in metas if (meta.get("expires_at") or now + 1) > now]
 
 
+def _public(meta: dict[str, Any]) -> dict[str, Any]:
+    """Metadata as clients see it: without the store's own bookkeeping."""
+    return {name: value for name, value in meta.items() if name != "position"}
+
+
 def _workspaces_key(tenant: str) -> str:
     return f"{PREFIX}:workspaces:{tenant}"
 
@@ -233,3 +349,11 @@ def _documents_key(tenant: str, workspace: str) -> str:
 
 def _text_key(tenant: str, workspace: str, doc_id: str) -> str:
     return f"{PREFIX}:doctext:{tenant}:{workspace}:{doc_id}"
+
+
+def _staged_key(tenant: str, workspace: str) -> str:
+    return f"{PREFIX}:docstaged:{tenant}:{workspace}"
+
+
+def _raw_key(tenant: str, workspace: str, doc_id: str) -> str:
+    return f"{PREFIX}:docraw:{tenant}:{workspace}:{doc_id}"

@@ -5,6 +5,7 @@
     ├── WorkspaceError
     │   ├── UnknownWorkspace    no workspace of that name (404)
     │   ├── EmptyWorkspace      the workspace holds no document (422)
+    │   ├── ExtractionPending   files uploaded to it are still being extracted (409)
     │   └── UnknownDocument     no document of that id in the workspace (404)
     ├── DocumentError
     │   ├── UnsupportedDocument a file type we do not read (415)
@@ -44,6 +45,10 @@ class UnknownWorkspace(WorkspaceError):
 
 class EmptyWorkspace(WorkspaceError):
     pass
+
+
+class ExtractionPending(WorkspaceError):
+    """The workspace has uploaded files not yet extracted: a job on it now would leave them out."""
 
 
 class UnknownDocument(WorkspaceError):

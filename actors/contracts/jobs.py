@@ -12,13 +12,21 @@ Result schemas are documented, with examples, in the README ("Contract results")
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from actors.jobs import JobContext, current_job, job, report_progress
 from actors.jobs.errors import InvalidPayload
 
-from .audit import audit_contract, parse_checklist
-from .documents import check_workspace_name
+from .audit import (
+    MAX_CHECKLIST_ITEMS,
+    MAX_PHRASE_CHARS,
+    MAX_PHRASES_PER_ITEM,
+    audit_contract,
+    parse_checklist,
+)
+from .documents import WORKSPACE_NAME_PATTERN
 from .errors import DataSharingRefused, EmptyWorkspace, LLMError, WorkspaceError
 from .llm import LLMScorer
 from .resources import ContractResources
@@ -29,19 +37,35 @@ MAX_CRITERION_CHARS = 2000
 #: The argument that names a job's workspace (the seed's name for it); jobs are grouped by it.
 WORKSPACE_ARGUMENT = "workspace_name"
 
+# The arguments' types: the engine validates requests against them and documents them (OpenAPI).
+WorkspaceName = Annotated[
+    str, Field(pattern=WORKSPACE_NAME_PATTERN, description="the workspace holding the contracts")
+]
+Phrase = Annotated[str, Field(min_length=1, max_length=MAX_PHRASE_CHARS)]
+
+
+class ChecklistItem(BaseModel):
+    """An item of the request's own: found when a clause holds one of its phrases (literal text)."""
+
+    model_config = ConfigDict(extra="forbid")
+    item: Phrase
+    phrases: Annotated[list[Phrase], Field(min_length=1, max_length=MAX_PHRASES_PER_ITEM)]
+
+
+Checklist = Annotated[
+    list[Phrase | ChecklistItem],
+    Field(
+        min_length=1,
+        max_length=MAX_CHECKLIST_ITEMS,
+        description="names of default items, or items of your own; the default checklist when absent",
+    ),
+]
+
 
 def _check_score(kwargs: dict[str, Any], context: JobContext) -> None:
     resources = ContractResources.of(context.broker)
-    criterion = kwargs["criterion"].strip()
-    if not criterion or len(criterion) > MAX_CRITERION_CHARS:
-        raise InvalidPayload(
-            f"criterion must have 1 to {MAX_CRITERION_CHARS} characters",
-            problems={"criterion": "empty or too long"},
-        )
-    if not 1 <= kwargs.get("max_score", 100) <= MAX_SCORE_LIMIT:
-        raise InvalidPayload(
-            f"max_score must be from 1 to {MAX_SCORE_LIMIT}", problems={"max_score": "out of range"}
-        )
+    if not kwargs["criterion"].strip():
+        raise InvalidPayload("criterion must have words, not only spaces", problems={"criterion": "empty"})
     if kwargs.get("compare_chatgpt"):
         if not kwargs.get("share_data_with_chatgpt"):
             raise DataSharingRefused(
@@ -64,7 +88,7 @@ def _check_audit(kwargs: dict[str, Any], context: JobContext) -> None:
 
 def _require_documents(kwargs: dict[str, Any], context: JobContext) -> None:
     """The workspace exists in the caller's tenant (the job's namespace) and holds documents."""
-    workspace = check_workspace_name(kwargs[WORKSPACE_ARGUMENT])
+    workspace = kwargs[WORKSPACE_ARGUMENT]
     ContractResources.of(context.broker).documents.require_documents(context.namespace, workspace)
 
 
@@ -85,12 +109,17 @@ _FINAL_ERRORS = (LLMError, WorkspaceError)
 @job(group_by=WORKSPACE_ARGUMENT, check=_check_score, throws=_FINAL_ERRORS)
 def score_contracts(
     *,
-    criterion: str,
-    workspace_name: str,
-    max_score: int = 100,
-    compare_chatgpt: bool = False,
-    share_data_with_chatgpt: bool = False,
+    criterion: Annotated[
+        str, Field(min_length=1, max_length=MAX_CRITERION_CHARS, description="what a contract should say")
+    ],
+    workspace_name: WorkspaceName,
+    max_score: Annotated[int, Field(ge=1, le=MAX_SCORE_LIMIT, description="the best score")] = 100,
+    compare_chatgpt: Annotated[bool, Field(description="also score with the LLM endpoint")] = False,
+    share_data_with_chatgpt: Annotated[
+        bool, Field(description="consent to send contract text to the LLM endpoint")
+    ] = False,
 ) -> dict[str, Any]:
+    """Score every contract of a workspace against a criterion (0 to ``max_score``), ranked."""
     resources, contracts = _contracts(workspace_name)
     scorer = WorkspaceScorer(contracts, criterion, max_score)
     # The privacy promise: the LLM is only built, and so only called, with explicit consent.
@@ -125,7 +154,8 @@ def score_contracts(
 
 
 @job(group_by=WORKSPACE_ARGUMENT, check=_check_audit, throws=_FINAL_ERRORS)
-def audit_contracts(*, workspace_name: str, checklist: list | None = None) -> dict[str, Any]:
+def audit_contracts(*, workspace_name: WorkspaceName, checklist: Checklist | None = None) -> dict[str, Any]:
+    """Check every contract of a workspace for the checklist's clauses, and flag risks."""
     checks = parse_checklist(checklist)
     _, contracts = _contracts(workspace_name)
     results = []

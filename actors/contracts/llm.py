@@ -6,13 +6,18 @@ Configured by ``LLM_BASE_URL`` (e.g. ``https://api.openai.com/v1`` or ``http://l
 
 Timeouts, 429s and 5xx answers are retried with exponential backoff (``Retry-After`` is honoured)
 and each wait is reported through ``on_retry`` ("retrying in 8 s: rate limited"), so a job never
-hangs silently. Anything else — another 4xx, a reply without a usable score — raises ``LLMError``
-with a message that says what went wrong.
+hangs silently. Anything else — another 4xx, a reply without a usable score — raises ``LLMError``.
+
+An ``LLMError``'s message becomes the job's public error, so it says only what the user can act
+on ("authentication failed at the LLM endpoint (401)", "rate limited"); what the endpoint said
+(its error body may quote the API key, its reply may echo other text) is logged in full on the
+``contracts.llm`` logger, server-side only.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -31,6 +36,15 @@ SYSTEM_PROMPT = (
     'score given. Answer with JSON only: {"score": <number>, "reason": "<one sentence>"}.'
 )
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+#: What a refusal means to the user, by the endpoint's status code.
+_REFUSALS = {
+    401: "authentication failed at the LLM endpoint",
+    403: "the LLM endpoint denied access to the model",
+    404: "the LLM endpoint has no such model or path",
+    413: "the request was too large for the LLM endpoint",
+}
+
+logger = logging.getLogger("contracts.llm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +112,14 @@ class LLMScorer:
             except httpx.TimeoutException:
                 reason = f"no answer within {self.config.timeout:g} s"
             except httpx.TransportError as exc:
-                reason = f"endpoint unreachable ({exc})"
+                logger.warning("LLM endpoint %s unreachable: %r", url, exc)
+                reason = "endpoint unreachable"
             else:
                 if response.status_code == 200:
                     try:
                         return response.json()
                     except ValueError:
+                        logger.warning("LLM endpoint answered non-JSON: %r", response.text[:2000])
                         raise LLMError("The LLM endpoint's answer is not JSON") from None
                 if response.status_code == 429:
                     reason = "rate limited"
@@ -111,9 +127,11 @@ class LLMScorer:
                 elif response.status_code >= 500:
                     reason = f"server error {response.status_code}"
                 else:
-                    raise LLMError(
-                        f"The LLM endpoint refused the request: {response.status_code} {response.text[:200]}"
+                    logger.warning(
+                        "LLM endpoint refused the request: %s %s", response.status_code, response.text[:2000]
                     )
+                    refusal = _REFUSALS.get(response.status_code, "the LLM endpoint refused the request")
+                    raise LLMError(f"{refusal[0].upper()}{refusal[1:]} ({response.status_code})")
             if attempt == self.config.max_retries:
                 raise LLMError(f"The LLM endpoint failed {attempt + 1} times; last: {reason}")
             delay = min(
@@ -133,9 +151,8 @@ def _parse_score(reply: dict[str, Any], max_score: int) -> LLMScore:
     except (KeyError, IndexError, TypeError, ValueError):
         score, parsed = None, None
     if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= max_score:
-        raise LLMError(
-            f'The LLM reply has no score from 0 to {max_score} as {{"score": <number>}}: {str(reply)[:200]}'
-        )
+        logger.warning("LLM reply without a usable score: %s", str(reply)[:2000])
+        raise LLMError(f'The LLM reply has no score from 0 to {max_score} as {{"score": <number>}}')
     reason = parsed.get("reason") if isinstance(parsed, dict) else None
     return LLMScore(score=float(score), reason=str(reason or ""))
 

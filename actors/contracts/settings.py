@@ -1,4 +1,4 @@
-"""The contract domain's settings: document limits and the optional LLM scorer.
+"""The contract domain's settings: document limits, extraction limits and the optional LLM scorer.
 
 Declared like every layer's (see ``actors.jobs.settings``): one line per setting, read once by
 ``actors/__init__.py``.
@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, NonNegativeFloat, NonNegativeInt, SecretStr
+from pydantic import AfterValidator, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, SecretStr
 
 from actors.jobs.settings import MIB, EnvSettings, setting
+from extraction import (
+    DEFAULT_CPU_SECONDS,
+    DEFAULT_MAX_CHARS,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_UNZIPPED_BYTES,
+    DEFAULT_MAX_ZIP_RATIO,
+    DEFAULT_MEMORY_BYTES,
+    DEFAULT_TIMEOUT,
+)
 
 
 class ContractSettings(EnvSettings):
@@ -27,6 +36,28 @@ class ContractSettings(EnvSettings):
         1024 * MIB, "bytes of uploaded files one tenant may store (413 above)", unit="bytes"
     )
     max_workspaces_per_tenant: NonNegativeInt = setting(100, "workspaces one tenant may have (413 above)")
+    extract_cpu_seconds: PositiveFloat = setting(
+        DEFAULT_CPU_SECONDS, "CPU time the process reading one document may use before it is killed", unit="s"
+    )
+    extract_memory_bytes: PositiveInt = setting(
+        DEFAULT_MEMORY_BYTES, "memory (address space) the process reading one document may map", unit="bytes"
+    )
+    extract_timeout: PositiveFloat = setting(
+        DEFAULT_TIMEOUT,
+        "wall-clock time reading one document may take before its process is killed",
+        unit="s",
+    )
+    max_document_pages: PositiveInt = setting(DEFAULT_MAX_PAGES, "pages a PDF may have (refused above)")
+    max_document_chars: PositiveInt = setting(
+        DEFAULT_MAX_CHARS, "characters of text a document may yield (refused above)", unit="characters"
+    )
+    max_docx_unzipped_bytes: PositiveInt = setting(
+        DEFAULT_MAX_UNZIPPED_BYTES, "bytes a DOCX's parts may unpack to, in all (refused above)", unit="bytes"
+    )
+    max_docx_zip_ratio: PositiveInt = setting(
+        DEFAULT_MAX_ZIP_RATIO,
+        "how many times its packed size a DOCX part over 1 MiB may unpack to (refused above)",
+    )
     document_ttl: NonNegativeInt = setting(
         30 * 24 * 3600, "how long an uploaded document's text is kept (0: until deleted)", unit="s"
     )

@@ -4,9 +4,12 @@ its jobs are grouped.
 A public job is an ordinary Dramatiq actor declared with ``@job``, which stores a ``JobSpec`` in
 the actor's options (``PUBLIC_JOB_OPTION``); the broker's own actor table is the registry, so
 nothing is listed twice and nothing is looked up under another name. An actor's parameters are
-its function's keyword-only parameters: their annotations say which JSON types a request may
-send, their defaults which fields are optional. ``validate_payload`` checks a request body
-against them, then runs the job type's own ``check``, before anything is queued.
+its function's keyword-only parameters, read into a pydantic model (``JobSpec.arguments``): their
+annotations (``Annotated`` constraints included) say what a request may send, their defaults
+which fields are optional. The same model validates requests (strictly: JSON's types, no
+coercion, no unknown field) and is the job type's schema in the web's OpenAPI document, so a new
+job type is validated and documented with no code of its own. ``validate_payload`` checks a
+request body against it, then runs the job type's own ``check``, before anything is queued.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import dramatiq
+import pydantic
 from dramatiq.middleware import TimeLimitExceeded
 
 from .errors import InvalidPayload, JobCancelled, UnknownJobType
@@ -43,31 +47,32 @@ class JobContext:
 #: are well-typed but wrong (an error of the caller's layer, e.g. ``InvalidPayload``).
 Check = Callable[[dict[str, Any], JobContext], None]
 
-#: JSON type names shown in error messages, by the Python annotation they stand for.
-_JSON_NAMES: dict[type, str] = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    list: "array",
-    dict: "object",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Parameter:
-    kinds: tuple[type, ...]
-    required: bool
+#: What a request's value was, in JSON's words, for error messages.
+_JSON_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
+#: Types a parameter may be built from: what JSON carries (and pydantic models of it).
+_JSON_LEAVES = (str, int, float, bool, type(None), typing.Any)
+_JSON_CONTAINERS = (list, dict, typing.Union, typing.Literal, typing.Annotated)
 
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
     """What ``@job`` declared about a job type, kept in its actor's options."""
 
-    parameters: dict[str, Parameter]
+    #: The arguments' model: validates a request's body and documents it.
+    arguments: type[pydantic.BaseModel]
     check: Check | None = None
     #: The argument whose value names the job's group (None: its jobs are in no group).
     group_by: str | None = None
+    #: False for a job only the code starts (``submit_job(..., internal=True)``): it is tracked
+    #: like any job, but clients cannot start it by name and the API does not list it.
+    public: bool = True
 
     def group_of(self, arguments: Mapping[str, Any]) -> str | None:
         value = arguments.get(self.group_by) if self.group_by is not None else None
@@ -79,6 +84,7 @@ def job(
     queue_name: str = DEFAULT_QUEUE,
     group_by: str | None = None,
     check: Check | None = None,
+    public: bool = True,
     **options: Any,
 ) -> Callable[[_F], dramatiq.Actor]:
     """Declare a public job: a Dramatiq actor that clients may start by its actor name.
@@ -89,9 +95,9 @@ def job(
     """
 
     def decorate(fn: _F) -> dramatiq.Actor:
-        spec = JobSpec(parameters=_parameters(fn), check=check, group_by=group_by)
-        grouping = spec.parameters.get(group_by) if group_by is not None else None
-        if group_by is not None and (grouping is None or str not in grouping.kinds):
+        spec = JobSpec(arguments=_arguments_model(fn), check=check, group_by=group_by, public=public)
+        grouping = spec.arguments.model_fields.get(group_by) if group_by is not None else None
+        if group_by is not None and (grouping is None or grouping.annotation is not str):
             raise TypeError(f"{fn.__name__}: group_by={group_by!r} must name a str parameter")
         # A cancelled or timed-out job ends there: another attempt would only repeat it.
         throws = (*_as_tuple(options.pop("throws", ())), JobCancelled, TimeLimitExceeded)
@@ -113,43 +119,47 @@ def job_spec(broker: dramatiq.Broker, actor_name: str) -> JobSpec | None:
     return actor.options.get(PUBLIC_JOB_OPTION) if actor is not None else None
 
 
-def public_jobs(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
+def public_jobs(broker: dramatiq.Broker, *, internal: bool = False) -> dict[str, dramatiq.Actor]:
+    """The job types clients may start by name (and, with ``internal``, those only code starts)."""
     return {
-        name: actor for name, actor in sorted(broker.actors.items()) if actor.options.get(PUBLIC_JOB_OPTION)
+        name: actor
+        for name, actor in sorted(broker.actors.items())
+        if (spec := actor.options.get(PUBLIC_JOB_OPTION)) and (spec.public or internal)
     }
 
 
-def get_public_job(broker: dramatiq.Broker, job_type: str) -> dramatiq.Actor:
-    jobs = public_jobs(broker)
+def get_public_job(broker: dramatiq.Broker, job_type: str, *, internal: bool = False) -> dramatiq.Actor:
+    jobs = public_jobs(broker, internal=internal)
     if job_type not in jobs:
-        raise UnknownJobType(job_type, list(jobs))
+        raise UnknownJobType(job_type, list(public_jobs(broker)))
     return jobs[job_type]
 
 
 def validate_payload(
     actor: dramatiq.Actor, payload: Mapping[str, Any], *, namespace: str = DEFAULT_NAMESPACE
 ) -> dict[str, Any]:
-    """Return the keyword arguments for ``actor`` from a request body, or raise ``InvalidPayload``
-    (or the check's own error); the job would live in ``namespace``."""
+    """Return the keyword arguments for ``actor`` from a request body (the fields it sent, as JSON
+    values), or raise ``InvalidPayload`` (or the check's own error); the job would live in
+    ``namespace``."""
     spec: JobSpec = actor.options[PUBLIC_JOB_OPTION]
-    problems: dict[str, str] = {}
-    for name in payload.keys() - spec.parameters.keys():
-        problems[name] = "unexpected field"
-    for name, parameter in spec.parameters.items():
-        if name not in payload:
-            if parameter.required:
-                problems[name] = "required"
-            continue
-        if not any(_matches(payload[name], kind) for kind in parameter.kinds):
-            wanted = " or ".join(_JSON_NAMES.get(kind, "null") for kind in parameter.kinds)
-            problems[name] = f"must be {wanted}, not {_json_name(payload[name])}"
-    if problems:
-        summary = "; ".join(f"{name}: {problem}" for name, problem in sorted(problems.items()))
-        raise InvalidPayload(f"Invalid arguments for {actor.actor_name}: {summary}", problems=problems)
-    arguments = {name: payload[name] for name in spec.parameters if name in payload}
+    try:
+        model = spec.arguments.model_validate(payload, strict=True)
+    except pydantic.ValidationError as exc:
+        raise invalid_payload(exc, f"Invalid arguments for {actor.actor_name}") from None
+    arguments = model.model_dump(mode="json", exclude_unset=True)
     if spec.check is not None:
         spec.check(arguments, JobContext(actor.broker, namespace))
     return arguments
+
+
+def invalid_payload(error: pydantic.ValidationError, heading: str) -> InvalidPayload:
+    """``InvalidPayload`` naming each field's problem: "criterion: required"."""
+    problems: dict[str, str] = {}
+    for problem in error.errors(include_url=False):
+        field = ".".join(str(part) for part in problem["loc"]) or "body"
+        problems.setdefault(field, _problem(problem))
+    summary = "; ".join(f"{name}: {problem}" for name, problem in sorted(problems.items()))
+    return InvalidPayload(f"{heading}: {summary}", problems=problems)
 
 
 def _as_tuple(
@@ -158,36 +168,58 @@ def _as_tuple(
     return throws if isinstance(throws, tuple) else (throws,)
 
 
-def _parameters(fn: Callable[..., Any]) -> dict[str, Parameter]:
-    """Each keyword-only parameter: the JSON types it accepts and whether it is required."""
-    hints = typing.get_type_hints(fn)
-    result = {}
+def _arguments_model(fn: Callable[..., Any]) -> type[pydantic.BaseModel]:
+    """A model of ``fn``'s keyword-only parameters: each one's annotation and default."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    fields: dict[str, Any] = {}
     for param in inspect.signature(fn).parameters.values():
         if param.kind is not inspect.Parameter.KEYWORD_ONLY:
             raise TypeError(f"{fn.__name__}: public job parameters must be keyword-only ({param.name})")
         annotation = hints.get(param.name, Any)
-        if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-            kinds = tuple(typing.get_origin(arg) or arg for arg in typing.get_args(annotation))
-        else:
-            kinds = (typing.get_origin(annotation) or annotation,)
-        unsupported = [kind for kind in kinds if kind not in _JSON_NAMES and kind is not type(None)]
-        if unsupported:
-            raise TypeError(f"{fn.__name__}: parameter {param.name} has a non-JSON type {unsupported}")
-        result[param.name] = Parameter(kinds, param.default is inspect.Parameter.empty)
-    return result
+        if not _is_json_type(annotation):
+            raise TypeError(f"{fn.__name__}: parameter {param.name} has a non-JSON type {annotation}")
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (annotation, default)
+    title = "".join(part.capitalize() for part in fn.__name__.split("_")) + "Arguments"
+    return pydantic.create_model(
+        title, __config__=pydantic.ConfigDict(extra="forbid", title=title), __doc__=fn.__doc__, **fields
+    )
 
 
-def _matches(value: Any, kind: type) -> bool:
-    if kind is type(None):
-        return value is None
-    if isinstance(value, bool):
-        return kind is bool
-    if kind is float:
-        return isinstance(value, int | float)
-    return isinstance(value, kind)
+def _is_json_type(annotation: Any) -> bool:
+    """Whether values of ``annotation`` travel as JSON (a message's arguments are JSON)."""
+    if annotation in _JSON_LEAVES:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return True
+    if typing.is_typeddict(annotation):
+        return all(_is_json_type(hint) for hint in typing.get_type_hints(annotation).values())
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return True
+    if origin is typing.Annotated:
+        return _is_json_type(typing.get_args(annotation)[0])
+    if origin in _JSON_CONTAINERS or origin is types.UnionType:
+        arguments = typing.get_args(annotation)
+        if origin is dict and arguments and arguments[0] is not str:
+            return False
+        return all(_is_json_type(argument) for argument in arguments)
+    return annotation in (list, dict)
+
+
+def _problem(error: Any) -> str:
+    """A validation error as a short phrase: "required", "must be integer, not boolean"."""
+    if error["type"] == "missing":
+        return "required"
+    if error["type"] == "extra_forbidden":
+        return "unexpected field"
+    message = str(error["msg"]).replace("Input should be", "must be")
+    if error["type"].endswith("_type"):
+        message += f", not {_json_name(error['input'])}"
+    return message
 
 
 def _json_name(value: Any) -> str:
     if value is None:
         return "null"
-    return next((name for kind, name in reversed(_JSON_NAMES.items()) if isinstance(value, kind)), "value")
+    return next((name for kind, name in _JSON_NAMES if isinstance(value, kind)), "value")

@@ -41,17 +41,19 @@ def submit_job(
     *,
     namespace: str = DEFAULT_NAMESPACE,
     idempotency_key: str | None = None,
+    internal: bool = False,
 ) -> Submitted:
     """Enqueue ``job_type`` with ``payload`` on the engine's broker, as a job of ``namespace``
     (blocking: run it off the event loop). Idempotency keys are the namespace's own.
 
     With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL`` for the same job type and
     payload, nothing is enqueued and the earlier job is returned; for another payload,
-    ``IdempotencyKeyReused`` is raised. Raises ``UnknownJobType`` and ``InvalidPayload`` before
+    ``IdempotencyKeyReused`` is raised. ``internal`` allows the job types declared
+    ``public=False``, which only code starts. Raises ``UnknownJobType`` and ``InvalidPayload`` before
     anything is written, and ``StoreUnavailable`` when Redis cannot be reached (then nothing was
     queued).
     """
-    actor = get_public_job(engine.broker, job_type)
+    actor = get_public_job(engine.broker, job_type, internal=internal)
     arguments = validate_payload(actor, payload, namespace=namespace)
     message = actor.message_with_options(kwargs=arguments, **{NAMESPACE_OPTION: namespace})
     client = engine.client

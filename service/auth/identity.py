@@ -30,7 +30,9 @@ from ..errors import ApiError
 from .credentials import Credentials
 
 #: The routes anyone may call: health, the dashboard's page and files, and logging in.
-PUBLIC_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "static", "dashboard", "session.login"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"ops.healthz", "ops.readyz", "static", "dashboard", "session.login", "openapi", "redoc_ui"}
+)
 #: The routes that accept a stream token (``?token=``) in place of a key.
 STREAM_ENDPOINTS = frozenset({"events.job_events", "events.multiplexed_events", "events.workspace_events"})
 #: The tenant AUTH=off acts as, and the local set-up creates a key for.
@@ -150,7 +152,10 @@ class Authenticator:
 
 def identity() -> Identity:
     """The current request's caller (set before the route runs)."""
-    return g.identity
+    who = g.get("identity")
+    if who is None:  # a route reached without authentication (a preflight): nobody
+        raise Unauthenticated("Send an API key (Authorization: Bearer <key>) or log in")
+    return who
 
 
 def tenant() -> str:

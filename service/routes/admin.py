@@ -8,42 +8,52 @@ DELETE /admin/tenants/<tenant>/keys/<key_id>   204: revoked at once, its open st
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_response
 
 from actors.jobs.states import is_valid_namespace
 
 from ..auth.identity import require_admin
 from ..context import services
 from ..errors import BadRequest, NotFound
+from ..schemas import KeyCreated, KeyList, TenantList
 
 blueprint = Blueprint("admin", __name__)
 
 
 @blueprint.before_request
 async def _admin_only() -> None:
-    require_admin()
+    if request.method != "OPTIONS":  # a CORS preflight carries no credentials
+        require_admin()
 
 
 @blueprint.get("/admin/tenants")
+@document_response(TenantList)
 async def list_tenants() -> Response:
+    """Every tenant (the admin's)."""
     return jsonify({"tenants": await services().auth.credentials.tenants()})
 
 
 @blueprint.post("/admin/tenants/<tenant>/keys")
+@document_response(KeyCreated, 201)
 async def create_key(tenant: str) -> tuple[Response, int]:
+    """A new key for the tenant; its secret is shown once (the admin's)."""
     _check_name(tenant)
     key, secret = await services().auth.credentials.create(tenant)
     return jsonify({"tenant": key.tenant, "key_id": key.key_id, "key": secret}), 201
 
 
 @blueprint.get("/admin/tenants/<tenant>/keys")
+@document_response(KeyList)
 async def list_keys(tenant: str) -> Response:
+    """The tenant's keys, without secrets (the admin's)."""
     _check_name(tenant)
     return jsonify({"tenant": tenant, "keys": await services().auth.credentials.list(tenant)})
 
 
 @blueprint.delete("/admin/tenants/<tenant>/keys/<key_id>")
 async def revoke_key(tenant: str, key_id: str) -> Response:
+    """Revoke a key: its requests and streams end at once (the admin's)."""
     if not await services().auth.credentials.revoke(tenant, key_id):
         raise NotFound(f"Tenant {tenant!r} has no key {key_id!r}", code="key_not_found")
     return Response("", status=204)

@@ -20,33 +20,37 @@ import asyncio
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_response
 
 from actors.jobs.states import is_finished
 
 from ..auth.identity import check_stream_scope, identity, require_admin, tenant
 from ..context import services
 from ..errors import BadRequest, NotFound, TooManyRequests
+from ..schemas import MAX_JOBS_PER_STREAM, MultiplexQuery, StreamQuery, StreamStats
 from ..sse.group_stream import GroupStream, parse_entry_id
 from ..sse.streams import EventStream, JobStream
 from .params import client_position, count
 
 blueprint = Blueprint("events", __name__)
 
-#: Most jobs one multiplexed stream may follow.
-MAX_JOBS_PER_STREAM = 100
 MAX_WORKSPACE_NAME = 200
 #: Seconds a client refused for too many streams is asked to wait (it polls meanwhile).
 STREAMS_RETRY_AFTER_S = 30
 
 
 @blueprint.get("/jobs/<job_id>/events")
+@document_querystring(StreamQuery)
 async def job_events(job_id: str) -> Response:
+    """One job's events (text/event-stream); resume with `Last-Event-ID` or `?since=`."""
     check_stream_scope(jobs=[job_id])
     return await _job_stream([job_id])
 
 
 @blueprint.get("/events")
+@document_querystring(MultiplexQuery)
 async def multiplexed_events() -> Response:
+    """Several jobs' events on one stream (text/event-stream)."""
     job_ids = list(dict.fromkeys(request.args.getlist("job")))  # unique, in the order given
     if not job_ids:
         raise BadRequest("Name at least one job: /events?job=<id>&job=<id>", code="invalid_parameter")
@@ -57,7 +61,9 @@ async def multiplexed_events() -> Response:
 
 
 @blueprint.get("/workspaces/<workspace>/events")
+@document_querystring(StreamQuery)
 async def workspace_events(workspace: str) -> Response:
+    """Every job of a workspace, new ones included (text/event-stream)."""
     if not 0 < len(workspace) <= MAX_WORKSPACE_NAME:
         raise BadRequest(
             f"A workspace name has 1 to {MAX_WORKSPACE_NAME} characters", code="invalid_parameter"
@@ -73,6 +79,7 @@ async def workspace_events(workspace: str) -> Response:
 
 
 @blueprint.get("/events/stats")
+@document_response(StreamStats)
 async def stream_stats() -> Response:
     """Open streams (subscriptions), watched jobs and workspaces, drops, the process's task count."""
     require_admin()

@@ -16,6 +16,7 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request, url_for
 from quart.utils import run_sync
+from quart_schema import document_querystring, document_response
 
 from actors.jobs.reader import JobReader
 from actors.jobs.states import JobStatus, is_finished
@@ -24,6 +25,7 @@ from actors.jobs.submit import Submitted, submit_job
 from ..auth.identity import identity, tenant
 from ..context import services
 from ..errors import BadRequest, Conflict, NotFound, TooManyRequests
+from ..schemas import JobAccepted, JobListQuery, JobPage, JobSnapshot, LongPollQuery, SyncQuery
 from ..sse.streams import wait_for
 from .events import refuse_past_stream_limits
 from .params import bool_arg, count, json_object_body, number_arg
@@ -37,15 +39,22 @@ DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 200
 #: Longest a long-poll may wait, in seconds (under every proxy's idle limit).
 MAX_LONG_POLL_WAIT = 60.0
+#: The seed's routes, and the job type each starts (the OpenAPI document gives each its body).
+LEGACY_ROUTES = {"/score": "score_contracts", "/audit": "audit_contracts"}
 
 
 @blueprint.post("/jobs/<job_type>")
+@document_response(JobAccepted, 202)
+@document_response(JobAccepted, 200)
 async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
+    """Start a job (202); with a repeated ``Idempotency-Key``, the job it started (200)."""
     submitted = await _submit(job_type, await json_object_body())
     return await _answer(submitted)
 
 
 @blueprint.get("/jobs")
+@document_querystring(JobListQuery)
+@document_response(JobPage)
 async def list_jobs() -> Response:
     """Jobs newest first: ``?status=&job_type=&workspace=&limit=&cursor=``; follow ``next_cursor``."""
     status = request.args.get("status")
@@ -71,6 +80,8 @@ async def list_jobs() -> Response:
 
 
 @blueprint.get("/jobs/<job_id>")
+@document_querystring(LongPollQuery)
+@document_response(JobSnapshot)
 async def get_job(job_id: str) -> Response:
     """The snapshot; with ``?wait=N&since=S`` (long-poll) once ``seq`` passes S or after N s."""
     wait = number_arg("wait", maximum=MAX_LONG_POLL_WAIT)
@@ -92,6 +103,8 @@ async def get_job(job_id: str) -> Response:
 
 
 @blueprint.post("/jobs/<job_id>/cancel")
+@document_response(JobSnapshot, 200)
+@document_response(JobSnapshot, 202)
 async def cancel_job(job_id: str) -> tuple[Response, int]:
     """200 with the CANCELLED snapshot (it had not started), 202 while a running job stops,
     409 when it had already finished."""
@@ -107,13 +120,21 @@ async def cancel_job(job_id: str) -> tuple[Response, int]:
 
 
 @blueprint.post("/score")
+@document_querystring(SyncQuery)
+@document_response(JobSnapshot, 200)
+@document_response(JobAccepted, 202)
 async def score() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
-    return await _legacy_job("score_contracts")
+    """The seed's scoring route: waits for the job (200), or answers 202 in async mode."""
+    return await _legacy_job(LEGACY_ROUTES["/score"])
 
 
 @blueprint.post("/audit")
+@document_querystring(SyncQuery)
+@document_response(JobSnapshot, 200)
+@document_response(JobAccepted, 202)
 async def audit() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
-    return await _legacy_job("audit_contracts")
+    """The seed's audit route: waits for the job (200), or answers 202 in async mode."""
+    return await _legacy_job(LEGACY_ROUTES["/audit"])
 
 
 async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response, g, jsonify
+from quart_schema import document_response
 
 from actors.jobs.errors import StoreUnavailable
 
@@ -17,23 +18,29 @@ from ..auth.identity import identity, require_admin
 from ..context import services
 from ..errors import ServiceUnavailable
 from ..metrics import render_metrics
+from ..schemas import Health, WorkerStatus
 
 blueprint = Blueprint("ops", __name__)
 
 
 @blueprint.get("/healthz")
+@document_response(Health)
 async def healthz() -> Response:
+    """Liveness: the process answers (public)."""
     return jsonify({"status": "ok"})
 
 
 @blueprint.get("/readyz")
+@document_response(Health)
 async def readyz() -> Response:
+    """Readiness: Redis answers too (public; 503 when it does not)."""
     await services().reader.ping()
     return jsonify({"status": "ready", "redis_connected": True})
 
 
 @blueprint.get("/metrics")
 async def metrics() -> Response:
+    """Prometheus metrics (the admin's)."""
     require_admin()
     return Response(await render_metrics(services()), content_type=CONTENT_TYPE_LATEST)
 
@@ -44,7 +51,10 @@ WORKER_STATUS = "ops.worker_status"
 
 
 @blueprint.get("/worker/status")
+@document_response(WorkerStatus)
+@document_response(WorkerStatus, 503)
 async def worker_status() -> tuple[Response, int]:
+    """The seed's worker status: live worker processes and queued jobs."""
     try:
         if g.get("identity") is None:  # Redis was down when the caller was to be identified
             raise StoreUnavailable("Redis is unavailable")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeVar
 
+import pydantic
 from quart import Request, request
+
+from actors.jobs.registry import invalid_payload
 
 from ..errors import ApiError, BadRequest, PayloadTooLarge
 
@@ -61,6 +64,17 @@ async def json_object_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("Request body must be a JSON object", code="invalid_json")
     return body
+
+
+_Model = TypeVar("_Model", bound=pydantic.BaseModel)
+
+
+async def body_as(model: type[_Model]) -> _Model:
+    """The request's JSON body as ``model`` (strictly: JSON's types, no unknown field), or 422."""
+    try:
+        return model.model_validate(await json_object_body(), strict=True)
+    except pydantic.ValidationError as exc:
+        raise invalid_payload(exc, "Invalid request body") from None
 
 
 def number_arg(name: str, *, default: float = 0, maximum: float | None = None) -> float:

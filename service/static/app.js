@@ -2,7 +2,7 @@
 // cancel them, read their results, and see the workers. Built on jobs-client.js only.
 import {
   auditContracts, cancelJob, createJobsWatcher, getWorkerStatus, listJobs, login, logout, scoreContracts,
-  uploadDocuments, whoAmI,
+  uploadDocuments, watchJob, whoAmI,
 } from "./jobs-client.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -51,8 +51,12 @@ async function refreshDocuments() {
   try {
     const response = await fetch(`/workspaces/${encodeURIComponent(workspace)}/documents`);
     if (response.ok) {
-      for (const doc of (await response.json()).documents) {
+      const listed = await response.json();
+      for (const doc of listed.documents) {
         items.push(element("li", { text: `${doc.filename} — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}` }));
+      }
+      for (const doc of listed.extracting) {
+        items.push(element("li", { text: `${doc.filename} — being read…`, "data-state": "extracting" }));
       }
     }
   } catch {
@@ -139,11 +143,23 @@ $("#upload-form").addEventListener("submit", async (event) => {
   $("#upload-status").textContent = "Uploading…";
   try {
     const { data } = await uploadDocuments($("#workspace").value.trim(), files);
-    $("#upload-status").textContent = `Uploaded ${data.documents.length} document(s).`;
+    $("#upload-status").textContent = `Uploaded ${data.documents.length} file(s); reading them…`;
+    refreshDocuments();
+    // The files are read by a worker (the extract_documents job): say how it went when it ends.
+    watchJob(data.job_id, {
+      onProgress: (job) => { if (job.message) $("#upload-status").textContent = job.message; },
+      onComplete: (result) => {
+        const failed = result.failed.map((f) => `${f.filename}: ${f.reason}`);
+        $("#upload-status").textContent = `Added ${result.documents.length} document(s).`
+          + (failed.length ? ` Not readable: ${failed.join("; ")}` : "");
+        refreshDocuments();
+      },
+      onError: (message) => { $("#upload-status").textContent = message; refreshDocuments(); },
+    });
   } catch (error) {
     $("#upload-status").textContent = error.message;
+    refreshDocuments();
   }
-  refreshDocuments();
 });
 $("#score-form").addEventListener("submit", (event) => { event.preventDefault(); start("score"); });
 $("#audit-button").addEventListener("click", () => start("audit"));

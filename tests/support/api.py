@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from actors.jobs.states import DEFAULT_NAMESPACE
+from actors.jobs.states import DEFAULT_NAMESPACE, is_finished
 
 from .servers import ADMIN_TOKEN, WebServer
 from .sse import SSEMessage, collect_events
@@ -43,3 +43,31 @@ async def stream_to_end(client: httpx.AsyncClient, job_id: str, **headers: str) 
 
 def statuses(events: list[SSEMessage]) -> list[str]:
     return [event.data["status"] for event in events]
+
+
+def finished_now(base_url: str, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """``finished`` for code without an event loop: long-polls each change, never sleeps."""
+    snapshot: dict[str, Any] = {"seq": -1, "status": "PENDING"}
+    while not is_finished(snapshot):
+        params = {"wait": 10, "since": max(snapshot["seq"], 0)} if snapshot["seq"] >= 0 else {}
+        response = httpx.get(f"{base_url}/jobs/{job_id}", params=params, headers=headers, timeout=30)
+        assert response.status_code == 200, response.text
+        snapshot = response.json()
+    return snapshot
+
+
+async def finished(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    """The job's snapshot once it has finished: long-polls each change, never sleeps."""
+    snapshot = (await client.get(f"/jobs/{job_id}")).json()
+    while not is_finished(snapshot):
+        response = await client.get(f"/jobs/{job_id}", params={"wait": 10, "since": snapshot["seq"]})
+        assert response.status_code == 200, response.text
+        snapshot = response.json()
+    return snapshot
+
+
+async def upload(client: httpx.AsyncClient, workspace: str, files: Any) -> dict[str, Any]:
+    """Upload ``files`` (httpx's ``files=``) and wait for their extraction: its final snapshot."""
+    response = await client.post(f"/workspaces/{workspace}/documents", files=files)
+    assert response.status_code == 202, response.text
+    return await finished(client, response.json()["job_id"])

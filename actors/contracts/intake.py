@@ -1,0 +1,99 @@
+"""Uploads become documents: the upload is staged where it is received, and the
+``extract_documents`` job reads it in a worker.
+
+``receive_upload`` checks and stages the files (``DocumentStore.stage``) and starts one
+``extract_documents`` job for them, grouped by workspace like every contract job, so the
+workspace's stream shows the extraction too. The job reads each file in a sandboxed child
+process (``extraction``), one progress event per file; each file either joins the workspace or
+is listed in the result's ``failed`` with a code and a reason. A job whose every file failed
+ends FAILURE (``UnreadableDocument``, the reasons in its message). The web process never parses
+a document: a bomb costs a child process of a worker, within its CPU and memory limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from actors.jobs import JobContext, current_job, job, report_progress
+from actors.jobs.engine import JobEngine
+from actors.jobs.errors import InvalidPayload, JobError
+from actors.jobs.submit import Submitted, submit_job
+
+from .errors import DocumentError, UnreadableDocument, UnsupportedDocument, WorkspaceError
+from .extract import extract_text, limits_from
+from .jobs import WORKSPACE_ARGUMENT, WorkspaceName
+from .resources import ContractResources
+
+logger = logging.getLogger("contracts.intake")
+
+EXTRACT_JOB = "extract_documents"
+#: What a file that could not be read says, by the error it raised.
+_FAILURE_CODES = {UnsupportedDocument: "unsupported_document", UnreadableDocument: "unreadable_document"}
+
+
+def receive_upload(
+    engine: JobEngine, tenant: str, workspace: str, files: Sequence[tuple[str, bytes]]
+) -> tuple[Submitted, list[dict[str, Any]]]:
+    """Stage ``(filename, data)`` pairs in the tenant's workspace and start their extraction
+    (blocking: run it off the event loop). Returns the job and the staged files' metadata."""
+    documents = ContractResources.of(engine.broker).documents
+    upload_id, staged = documents.stage(tenant, workspace, files)
+    try:
+        arguments = {WORKSPACE_ARGUMENT: workspace, "upload_id": upload_id}
+        submitted = submit_job(engine, EXTRACT_JOB, arguments, namespace=tenant, internal=True)
+    except BaseException:
+        with contextlib.suppress(JobError):  # best effort: the staged files would expire anyway
+            for meta in staged:
+                documents.reject(tenant, workspace, meta["doc_id"])
+        raise
+    return submitted, staged
+
+
+def _check_extract(kwargs: dict[str, Any], context: JobContext) -> None:
+    documents = ContractResources.of(context.broker).documents
+    if not documents.staged(context.namespace, kwargs[WORKSPACE_ARGUMENT], kwargs["upload_id"]):
+        raise InvalidPayload(
+            "No staged files for this upload: upload files to the workspace instead",
+            problems={"upload_id": "nothing staged"},
+        )
+
+
+@job(group_by=WORKSPACE_ARGUMENT, check=_check_extract, public=False, throws=(DocumentError, WorkspaceError))
+def extract_documents(
+    *,
+    workspace_name: WorkspaceName,
+    upload_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="the upload's id")],
+) -> dict[str, Any]:
+    """Read the text of an upload's files into its workspace (started by each upload)."""
+    context = current_job()
+    resources = ContractResources.of(context.broker)
+    documents, tenant = resources.documents, context.namespace
+    limits = limits_from(documents.settings)
+    staged = documents.staged(tenant, workspace_name, upload_id)
+    added: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for position, meta in enumerate(staged):
+        report_progress(
+            100 * position / len(staged), f"Extracting {position + 1}/{len(staged)}: {meta['filename']}"
+        )
+        data = documents.raw(tenant, workspace_name, meta["doc_id"])
+        if data is None:  # deleted meanwhile, or expired
+            continue
+        try:
+            extracted = extract_text(meta["filename"], data, limits=limits)
+        except (UnreadableDocument, UnsupportedDocument) as exc:
+            documents.reject(tenant, workspace_name, meta["doc_id"])
+            failure = {"doc_id": meta["doc_id"], "filename": meta["filename"], "reason": str(exc)}
+            failed.append({**failure, "code": _FAILURE_CODES[type(exc)]})
+            continue
+        document = documents.admit(tenant, workspace_name, meta, data, extracted)
+        added.extend([document] if document is not None else [])  # None: deleted meanwhile
+    report_progress(100, f"Extracted {len(added)} of {len(staged)} files")
+    if failed and not added:
+        raise UnreadableDocument("; ".join(failure["reason"] for failure in failed))
+    return {"workspace_name": workspace_name, "upload_id": upload_id, "documents": added, "failed": failed}

@@ -1,0 +1,220 @@
+"""The API's bodies as pydantic models: what ``/openapi.json`` says each route takes and answers.
+
+The routes build their answers as plain dicts; these models describe them for the OpenAPI
+document (``service.openapi``), and the fuzzing test holds every answer to them. Job arguments are
+not here: each job type's model comes from its actor's signature (``actors.jobs.registry``).
+Models allow fields they do not name, so an answer may grow a field without breaking a client.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from actors.jobs.states import JobStatus
+
+#: Most jobs one multiplexed stream (or one stream token) may follow.
+MAX_JOBS_PER_STREAM = 100
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+class ErrorDetail(_Open):
+    code: str = Field(description="stable, machine-readable: `job_not_found`, `invalid_payload`, ...")
+    message: str = Field(description="what went wrong, for people")
+
+
+class ErrorBody(_Open):
+    """Every error answer: ``{"error": {"code", "message", ...details}}``."""
+
+    error: ErrorDetail
+
+
+# -- jobs -----------------------------------------------------------------------------------------
+
+
+class JobSnapshot(_Open):
+    """A job as it stands: the body of ``GET /jobs/<id>`` and of every SSE event."""
+
+    job_id: str
+    job_type: str
+    workspace: str | None = Field(description="the job's workspace, for job types grouped by one")
+    status: JobStatus
+    message: str
+    progress: float | None = Field(description="percent done, when the job reports it")
+    seq: int = Field(description="the number of changes so far; the SSE event id")
+    attempt: int | None
+    result: Any = None
+    error: dict[str, Any] | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    retry_at: str | None
+    worker: str | None
+
+
+class JobAccepted(_Open):
+    """A job just queued (202), or the job an ``Idempotency-Key`` already made (200)."""
+
+    job_id: str
+    status: JobStatus
+    message: str
+    status_url: str
+    events_url: str
+
+
+class JobPage(_Open):
+    jobs: list[JobSnapshot]
+    next_cursor: str | None = Field(description="pass as `?cursor=` for the next page; null at the end")
+
+
+class JobListQuery(BaseModel):
+    status: JobStatus | None = None
+    job_type: str | None = None
+    workspace: str | None = None
+    limit: int | None = Field(None, ge=0, le=200, description="jobs per page (default 50)")
+    cursor: str | None = Field(None, description="the `next_cursor` of the previous page")
+    tenant: str | None = Field(None, description="the admin's only: whose jobs")
+
+
+class LongPollQuery(BaseModel):
+    wait: float | None = Field(None, ge=0, le=60, description="seconds to wait for a change")
+    since: float | None = Field(None, ge=0, description="the `seq` already seen (default: the current)")
+
+
+class SyncQuery(BaseModel):
+    async_mode: bool | None = Field(None, description="true: answer 202 at once; false: wait for the end")
+
+
+class StreamQuery(BaseModel):
+    since: str | None = Field(None, description="resume after this event id (or send `Last-Event-ID`)")
+    token: str | None = Field(None, description="a stream token from `POST /stream-tokens`")
+
+
+class MultiplexQuery(StreamQuery):
+    job: list[str] = Field(description="the jobs to follow, 1 to 100")
+
+
+# -- workspaces -----------------------------------------------------------------------------------
+
+
+class DocumentMeta(_Open):
+    doc_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    pages: int | None
+    characters: int
+    sha256: str
+    uploaded_at: str
+
+
+class PendingDocument(_Open):
+    doc_id: str
+    filename: str
+    size_bytes: int
+
+
+class Upload(_Open):
+    """Files stored and queued for extraction; they join the workspace as the job reads them."""
+
+    workspace: str
+    job_id: str
+    status_url: str
+    events_url: str
+    documents: list[PendingDocument]
+
+
+class DocumentList(_Open):
+    workspace: str
+    documents: list[DocumentMeta]
+    extracting: list[PendingDocument] = Field(description="uploaded files not yet extracted")
+
+
+class WorkspaceSummary(_Open):
+    name: str
+    documents: int
+
+
+class WorkspaceList(_Open):
+    workspaces: list[WorkspaceSummary]
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+
+class Health(_Open):
+    status: str
+
+
+class WorkerStatus(_Open):
+    status: Literal["running", "degraded", "down"]
+    redis_connected: bool
+    jobs_in_queue: int | None
+    worker_thread_alive: bool
+    workers: list[dict[str, Any]]
+
+
+class StreamStats(_Open):
+    subscriptions: int
+    watched_jobs: int
+    watched_workspaces: int
+
+
+# -- identity -------------------------------------------------------------------------------------
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Login(_Closed):
+    key: str = Field(min_length=1, description="an API key; the session cookie then stands for it")
+
+
+class SessionInfo(_Open):
+    tenant: str
+    key_id: str | None
+
+
+class StreamTokenRequest(_Closed):
+    """Name the jobs, or the workspace, a token is for: one of the two."""
+
+    jobs: Annotated[list[str], Field(min_length=1, max_length=MAX_JOBS_PER_STREAM)] | None = Field(
+        None, description="the jobs the token may follow"
+    )
+    workspace: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="or the workspace it may follow"
+    )
+
+    @model_validator(mode="after")
+    def _one_of_the_two(self) -> StreamTokenRequest:
+        if (self.jobs is None) == (self.workspace is None):
+            raise ValueError('send {"jobs": [<job ids>]} or {"workspace": "<name>"}')
+        return self
+
+
+class StreamToken(_Open):
+    token: str
+    expires_in: float
+
+
+class TenantList(_Open):
+    tenants: list[Any]
+
+
+class KeyCreated(_Open):
+    tenant: str
+    key_id: str
+    key: str = Field(description="the secret: shown once, never stored")
+
+
+class KeyList(_Open):
+    tenant: str
+    keys: list[dict[str, Any]]
