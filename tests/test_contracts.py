@@ -40,6 +40,10 @@ async def test_upload_list_and_delete_documents(client: httpx.AsyncClient) -> No
     assert [d["filename"] for d in staged] == ["lease.pdf", "supply.docx", "nda.md"]
     extraction = await finished(client, response.json()["job_id"])
     assert extraction["status"] == "SUCCESS" and extraction["result"]["failed"] == []
+    events = await stream_to_end(client, extraction["job_id"], **{"Last-Event-ID": "0"})
+    reads = [e.data["message"] for e in events if e.data["message"].startswith("Read ")]
+    assert [read.split(":")[0] for read in reads] == ["Read 1/3", "Read 2/3", "Read 3/3"], reads
+    assert sorted(read.split(": ")[1] for read in reads) == ["lease.pdf", "nda.md", "supply.docx"]
     uploaded = extraction["result"]["documents"]
     assert [d["doc_id"] for d in uploaded] == [d["doc_id"] for d in staged]
     assert uploaded[0]["pages"] == 1 and uploaded[0]["content_type"] == "application/pdf"

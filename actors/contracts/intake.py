@@ -4,10 +4,11 @@
 ``receive_upload`` checks and stages the files (``DocumentStore.stage``) and starts one
 ``extract_documents`` job for them, grouped by workspace like every contract job, so the
 workspace's stream shows the extraction too. The job reads each file in a sandboxed child
-process (``extraction``), one progress event per file; each file either joins the workspace or
-is listed in the result's ``failed`` with a code and a reason. A job whose every file failed
-ends FAILURE (``UnreadableDocument``, the reasons in its message). The web process never parses
-a document: a bomb costs a child process of a worker, within its CPU and memory limits.
+process (``extraction``), ``EXTRACT_CONCURRENCY`` files at a time per worker process (each child
+may map ``EXTRACT_MEMORY_BYTES``), with one progress event per file; each file either joins the
+workspace or is listed in the result's ``failed`` with a code and a reason. A job whose every file
+failed ends FAILURE (``UnreadableDocument``, the reasons in its message). The web process never
+parses a document: a bomb costs a child process of a worker, within its CPU and memory limits.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -25,7 +27,7 @@ from actors.jobs.errors import InvalidPayload, JobError
 from actors.jobs.submit import Submitted, submit_job
 
 from .errors import DocumentError, UnreadableDocument, UnsupportedDocument, WorkspaceError
-from .extract import extract_text, limits_from
+from .extract import ExtractedText, extract_text, limits_from
 from .jobs import WORKSPACE_ARGUMENT, WorkspaceName
 from .resources import ContractResources
 
@@ -73,27 +75,48 @@ def extract_documents(
     context = current_job()
     resources = ContractResources.of(context.broker)
     documents, tenant = resources.documents, context.namespace
-    limits = limits_from(documents.settings)
     staged = documents.staged(tenant, workspace_name, upload_id)
     added: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    for position, meta in enumerate(staged):
-        report_progress(
-            100 * position / len(staged), f"Extracting {position + 1}/{len(staged)}: {meta['filename']}"
-        )
-        data = documents.raw(tenant, workspace_name, meta["doc_id"])
-        if data is None:  # deleted meanwhile, or expired
-            continue
-        try:
-            extracted = extract_text(meta["filename"], data, limits=limits)
-        except (UnreadableDocument, UnsupportedDocument) as exc:
-            documents.reject(tenant, workspace_name, meta["doc_id"])
-            failure = {"doc_id": meta["doc_id"], "filename": meta["filename"], "reason": str(exc)}
-            failed.append({**failure, "code": _FAILURE_CODES[type(exc)]})
-            continue
-        document = documents.admit(tenant, workspace_name, meta, data, extracted)
-        added.extend([document] if document is not None else [])  # None: deleted meanwhile
-    report_progress(100, f"Extracted {len(added)} of {len(staged)} files")
+    report_progress(0, f"Reading {len(staged)} files")
+    # Children read in parallel (up to the process's readers); this thread reports and stores,
+    # since progress and cancellation belong to the job's own thread.
+    pool = ThreadPoolExecutor(max_workers=resources.reader_count, thread_name_prefix="extract")
+    try:
+        reads = [pool.submit(_read, resources, tenant, workspace_name, meta) for meta in staged]
+        for done, read in enumerate(as_completed(reads), start=1):
+            meta, data, outcome = read.result()
+            report_progress(100 * done / len(staged), f"Read {done}/{len(staged)}: {meta['filename']}")
+            if isinstance(outcome, ExtractedText):
+                document = documents.admit(tenant, workspace_name, meta, data, outcome)
+                added.extend([document] if document is not None else [])  # None: deleted meanwhile
+            elif outcome is not None:
+                documents.reject(tenant, workspace_name, meta["doc_id"])
+                failure = {"doc_id": meta["doc_id"], "filename": meta["filename"], "reason": str(outcome)}
+                failed.append({**failure, "code": _FAILURE_CODES[type(outcome)]})
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a cancelled job reads no further file
     if failed and not added:
         raise UnreadableDocument("; ".join(failure["reason"] for failure in failed))
-    return {"workspace_name": workspace_name, "upload_id": upload_id, "documents": added, "failed": failed}
+    position = {meta["doc_id"]: at for at, meta in enumerate(staged)}
+    return {
+        "workspace_name": workspace_name,
+        "upload_id": upload_id,
+        "documents": sorted(added, key=lambda document: position[document["doc_id"]]),
+        "failed": sorted(failed, key=lambda failure: position[failure["doc_id"]]),
+    }
+
+
+def _read(
+    resources: ContractResources, tenant: str, workspace: str, meta: dict[str, Any]
+) -> tuple[dict[str, Any], bytes, ExtractedText | DocumentError | None]:
+    """One staged file and what reading it gave: its text, the error, or None when it is gone."""
+    data = resources.documents.raw(tenant, workspace, meta["doc_id"])
+    if data is None:  # deleted meanwhile, or expired
+        return meta, b"", None
+    limits = limits_from(resources.documents.settings)
+    with resources.readers:
+        try:
+            return meta, data, extract_text(meta["filename"], data, limits=limits)
+        except (UnreadableDocument, UnsupportedDocument) as exc:
+            return meta, data, exc

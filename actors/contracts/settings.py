@@ -47,6 +47,9 @@ class ContractSettings(EnvSettings):
         "wall-clock time reading one document may take before its process is killed",
         unit="s",
     )
+    extract_concurrency: PositiveInt = setting(
+        2, "documents one worker process reads at once (each in its own child process)"
+    )
     max_document_pages: PositiveInt = setting(DEFAULT_MAX_PAGES, "pages a PDF may have (refused above)")
     max_document_chars: PositiveInt = setting(
         DEFAULT_MAX_CHARS, "characters of text a document may yield (refused above)", unit="characters"
