@@ -20,8 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from .model import MIB, ExtractedText, ExtractionLimits, Unreadable
-from .readers import TextBudget
+from .model import MIB, ExtractedText, ExtractionLimits, TextBudget, Unreadable
 
 #: Most members a DOCX may have; Word writes a dozen, plus one per image.
 MAX_MEMBERS = 1000

@@ -1,5 +1,6 @@
 """What a caller hands the extraction package and what it gets back: the limits one document is
-read under, the text read from it, the failures it can end in, and the file types it reads.
+read under, the text read from it, the failures it can end in, the file types it reads, and the
+character budget every reader counts its text against.
 
 Nothing here parses anything; the readers (``extraction.readers`` and the per-format modules) run
 in a child process (``extraction.child``, started by ``extraction.sandbox``), and both sides share
@@ -109,3 +110,21 @@ def unsupported(filename: str) -> UnsupportedType:
     suffix = PurePosixPath(filename).suffix.lower()
     supported = ", ".join(SUPPORTED_TYPES)
     return UnsupportedType(f"unsupported file type {suffix or '(none)'}; use {supported}", filename=filename)
+
+
+class TextBudget:
+    """Counts the characters a reader has extracted so far and stops it once they pass the limit,
+    so a document that unpacks to millions of characters fails early instead of filling memory."""
+
+    def __init__(self, filename: str, max_chars: int) -> None:
+        self.filename = filename
+        self.max_chars = max_chars
+        self.used = 0
+
+    def add(self, text: str) -> str:
+        self.used += len(text)
+        if self.used > self.max_chars:
+            raise Unreadable(
+                f"the document holds more than {self.max_chars:,} characters of text", filename=self.filename
+            )
+        return text

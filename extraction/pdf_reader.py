@@ -14,8 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .model import ExtractedText, ExtractionLimits, Unreadable
-from .readers import TextBudget
+from .model import ExtractedText, ExtractionLimits, TextBudget, Unreadable
 
 #: The logger pypdf's modules log under (``pypdf._reader``, ``pypdf._page``, … propagate to it).
 PYPDF_LOGGER = "pypdf"

@@ -1,6 +1,6 @@
 """Reading one document in this process: the choice of reader by extension, plain text and
-Markdown, and what every reader shares (the character budget, text normalisation, and turning
-whatever a parser raises into an ``Unreadable`` with a short reason).
+Markdown, and what is done to every reader's answer (text normalisation, and turning whatever a
+parser raises into an ``Unreadable`` with a short reason).
 
 Nothing here protects the process from a hostile file: only the child process (``extraction.child``)
 calls ``read_document``, under CPU and memory limits. The PDF and DOCX readers are imported when a
@@ -13,7 +13,15 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from .model import ExtractedText, ExtractionFailed, ExtractionLimits, Unreadable, content_type_of, unsupported
+from .model import (
+    ExtractedText,
+    ExtractionFailed,
+    ExtractionLimits,
+    TextBudget,
+    Unreadable,
+    content_type_of,
+    unsupported,
+)
 
 NO_TEXT = "no text could be extracted (a scanned PDF needs OCR first)"
 _TEXT_ENCODINGS = ("utf-8-sig", "cp1252")
@@ -71,24 +79,6 @@ def read_plain_text(filename: str, data: bytes, limits: ExtractionLimits) -> Ext
         TextBudget(filename, limits.max_chars).add(text)
         return ExtractedText(text=text, content_type="text/plain")
     raise Unreadable("the text is in no encoding we read (UTF-8 or Windows-1252)", filename=filename)
-
-
-class TextBudget:
-    """Counts the characters a reader has extracted so far and stops it once they pass the limit,
-    so a document that unpacks to millions of characters fails early instead of filling memory."""
-
-    def __init__(self, filename: str, max_chars: int) -> None:
-        self.filename = filename
-        self.max_chars = max_chars
-        self.used = 0
-
-    def add(self, text: str) -> str:
-        self.used += len(text)
-        if self.used > self.max_chars:
-            raise Unreadable(
-                f"the document holds more than {self.max_chars:,} characters of text", filename=self.filename
-            )
-        return text
 
 
 def normalise(text: str) -> str:
