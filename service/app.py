@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from quart import Quart, Response, g, request
@@ -30,7 +31,7 @@ from .auth.identity import PUBLIC_ENDPOINTS, Authenticator
 from .auth.limits import RateLimiter
 from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
-from .errors import TooManyRequests, UriTooLong, register_error_handlers
+from .errors import NotFound, TooManyRequests, UriTooLong, register_error_handlers
 from .openapi import describe_api
 from .routes import register_routes
 from .routes.ops import WORKER_STATUS
@@ -73,11 +74,15 @@ def create_app() -> Quart:
     describe_api(app, engine.broker)  # /openapi.json and /docs
     app.json.sort_keys = False  # snapshots keep their documented field order (after quart-schema's provider)
 
+    static_files = _files_under(app.static_folder)
+
     @app.before_request
-    async def _refuse_long_paths() -> None:
-        # Longer paths name nothing here, and would reach the file system as static file names.
-        if len(request.path) > MAX_PATH_CHARS:
+    async def _refuse_unknown_paths() -> None:
+        if len(request.path) > MAX_PATH_CHARS:  # ids and names are far shorter
             raise UriTooLong(f"A path may have at most {MAX_PATH_CHARS} characters")
+        # Only the files shipped are served: no request's name reaches the file system.
+        if request.endpoint == "static" and (request.view_args or {}).get("filename") not in static_files:
+            raise NotFound("No such file", code="not_found")
 
     @app.before_request
     async def _authenticate() -> None:
@@ -165,6 +170,14 @@ def create_app() -> Quart:
         await svc.reader.client.aclose()
 
     return app
+
+
+def _files_under(folder: str | None) -> frozenset[str]:
+    """The files below ``folder``, as the relative paths a static URL names."""
+    if folder is None:
+        return frozenset()
+    root = Path(folder)
+    return frozenset(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
 
 
 def _check_auth_off(app: Quart, settings: WebSettings) -> None:

@@ -98,11 +98,15 @@ class JobReader:
 
     async def group_events_after(self, group: str, entry_id: str) -> tuple[list[JobEvent], str | None]:
         """The group log's entries after ``entry_id`` and its oldest entry id (None if empty)."""
+        after = next_entry_id(entry_id)
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xrange(keys.group_log(self.namespace, group), min=f"({entry_id}", max="+")
+                # Inclusive from the next id: Redis refuses an exclusive start at the last id there is.
+                pipe.xrange(keys.group_log(self.namespace, group), min=after or "+", max="+")
                 pipe.xrange(keys.group_log(self.namespace, group), count=1)
                 entries, oldest = await pipe.execute()
+        if after is None:
+            entries = []
         events = [
             JobEvent.from_group_entry(self.namespace, group, entry, fields) for entry, fields in entries
         ]
@@ -152,3 +156,16 @@ class JobReader:
     async def ping(self) -> None:
         with redis_errors_as_unavailable():
             await self.client.ping()
+
+
+#: The largest part of a stream entry id (both parts are unsigned 64-bit integers).
+_MAX_ID_PART = 2**64 - 1
+
+
+def next_entry_id(entry_id: str) -> str | None:
+    """The smallest stream entry id after ``entry_id`` (``ms-seq``), or None after the last one."""
+    ms_text, _, seq_text = entry_id.partition("-")
+    ms, seq = int(ms_text), int(seq_text or 0)
+    if seq < _MAX_ID_PART:
+        return f"{ms}-{seq + 1}"
+    return f"{ms + 1}-0" if ms < _MAX_ID_PART else None
