@@ -4,6 +4,7 @@ and requests that once answered 500 answer 4xx with the error envelope."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,14 +37,26 @@ def workers(redis_server: RedisServer) -> Iterator[ServiceProcess]:
     worker.stop()
 
 
+def reset_peak_rss(pid: int) -> None:
+    """Start counting ``pid``'s (and its children's) peak resident memory afresh (Linux's
+    ``clear_refs``), so the peak read after an action is the action's."""
+    for process in (pid, *_children(pid)):
+        Path(f"/proc/{process}/clear_refs").write_text("5")
+
+
+def peak_rss(pid: int) -> int:
+    """The peak resident memory of ``pid`` and of its children since the last reset."""
+    return _status_bytes(pid, "VmHWM") + sum(peak_rss(child) for child in _children(pid))
+
+
 def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and of its children, from ``/proc``."""
-    return _vm_rss(Path(f"/proc/{pid}/status")) + sum(rss_bytes(child) for child in _children(pid))
+    """The resident memory of ``pid`` and of its children now."""
+    return _status_bytes(pid, "VmRSS") + sum(rss_bytes(child) for child in _children(pid))
 
 
-def _vm_rss(status: Path) -> int:
-    for line in status.read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def _status_bytes(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
     return 0
 
@@ -60,6 +73,7 @@ async def test_every_bomb_fails_alone_in_a_worker_and_costs_the_web_nothing(
     client: httpx.AsyncClient, web: WebServer
 ) -> None:
     before = rss_bytes(web.process.pid)
+    reset_peak_rss(web.process.pid)
     hostile = [document for document in corpus() if document.filename not in REFUSED_AT_UPLOAD]
     files = [("file", ("good.txt", NDA.encode()))]
     files += [("file", (f"{position}-{d.filename}", d.data)) for position, d in enumerate(hostile)]
@@ -82,8 +96,26 @@ async def test_every_bomb_fails_alone_in_a_worker_and_costs_the_web_nothing(
     status = (await client.get("/worker/status")).json()
     assert status["status"] == "running" and len(status["workers"]) == 1, status
     assert status["workers"][0]["seconds_since_heartbeat"] < 3, "the worker never stopped beating"
-    grown = rss_bytes(web.process.pid) - before
-    assert grown < 50 * MIB, f"the web process grew by {grown / MIB:.0f} MiB"
+    grown = peak_rss(web.process.pid) - before
+    assert grown < 50 * MIB, f"the web process grew by {grown / MIB:.0f} MiB at its peak"
+
+
+@pytest.mark.usefixtures("workers")
+async def test_large_uploads_at_once_cost_the_web_a_chunk_each_not_their_size(
+    client: httpx.AsyncClient, web: WebServer
+) -> None:
+    """Four uploads of four 9 MB files at once (144 MB): each file goes to Redis a chunk at a time."""
+    before = rss_bytes(web.process.pid)
+    reset_peak_rss(web.process.pid)
+    files = [("file", (f"{n}.txt", b"A clause of the contract. " * 360_000)) for n in range(4)]
+    answers = await asyncio.gather(
+        *(client.post(f"/workspaces/large-{n}/documents", files=files) for n in range(4))
+    )
+    assert [answer.status_code for answer in answers] == [202] * 4, answers[0].text
+    grown = peak_rss(web.process.pid) - before
+    for answer in answers:
+        await finished(client, answer.json()["job_id"])
+    assert grown < 50 * MIB, f"the web process grew by {grown / MIB:.0f} MiB at its peak"
 
 
 async def test_a_type_not_read_is_refused_at_the_door(client: httpx.AsyncClient) -> None:

@@ -30,13 +30,15 @@ into a tenant (the local set-up does, for its ``local`` tenant), so nothing stor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import re
 import time
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO
 
 import redis
 
@@ -64,6 +66,11 @@ DEFAULTS = ContractSettings.defaults()
 DEFAULT_MAX_DOCUMENTS = 1000
 #: How long a staged file waits for its extraction, in seconds, before it is given up.
 STAGED_TTL = 24 * 3600
+#: How much of an uploaded file is held in memory at once while it is copied to Redis.
+COPY_CHUNK_BYTES = 1024 * 1024
+
+#: An uploaded file: its name, and its bytes or a binary file to read them from.
+Upload = tuple[str, bytes | BinaryIO]
 #: A workspace name: 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit.
 WORKSPACE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}$"
 _WORKSPACE_NAME = re.compile(WORKSPACE_NAME_PATTERN)
@@ -91,11 +98,11 @@ class DocumentStore:
         self.settings = settings
         self.max_documents = max_documents
 
-    def stage(
-        self, tenant: str, workspace: str, files: Sequence[tuple[str, bytes]]
-    ) -> tuple[str, list[dict[str, Any]]]:
-        """Check ``(filename, data)`` pairs and keep them, as sent, for extraction: all, or none.
-        Returns the upload's id and each staged file's metadata, in upload order."""
+    def stage(self, tenant: str, workspace: str, files: Sequence[Upload]) -> tuple[str, list[dict[str, Any]]]:
+        """Check ``(filename, data)`` pairs (data: bytes, or a binary file to read) and keep them,
+        as sent, for extraction: all, or none. Returns the upload's id and each staged file's
+        metadata, in upload order. A file is copied to Redis a chunk at a time, so an upload
+        costs this process a chunk of memory, not its size."""
         check_workspace_name(workspace)
         if not files:
             raise InvalidPayload(
@@ -103,7 +110,8 @@ class DocumentStore:
                 problems={"file": "required"},
             )
         limits = self.settings
-        for filename, data in files:
+        sizes = [_size(data) for _, data in files]
+        for (filename, _), size in zip(files, sizes, strict=True):
             if len(filename) > limits.max_filename_chars:
                 raise FilenameTooLong(
                     f"{filename[:40]}…: a filename may have at most {limits.max_filename_chars} characters"
@@ -111,32 +119,42 @@ class DocumentStore:
             if content_type_of(filename) is None:
                 supported = ", ".join(SUPPORTED_TYPES)
                 raise UnsupportedDocument(f"{filename}: unsupported file type; use {supported}")
-            if len(data) > limits.max_document_bytes:
+            if size > limits.max_document_bytes:
                 raise DocumentTooLarge(
-                    f"{filename}: {len(data)} bytes is over the limit of {limits.max_document_bytes} bytes"
+                    f"{filename}: {size} bytes is over the limit of {limits.max_document_bytes} bytes"
                 )
-        self._check_quotas(tenant, workspace, len(files), sum(len(data) for _, data in files))
+        self._check_quotas(tenant, workspace, len(files), sum(sizes))
         upload_id, staged_at = uuid.uuid4().hex, utc_now()
         staged = [
             {
                 "doc_id": uuid.uuid4().hex,
                 "filename": filename,
-                "size_bytes": len(data),
+                "size_bytes": size,
                 "upload_id": upload_id,
                 "position": position,  # its place in its upload: documents list in upload order
                 "uploaded_at": staged_at,
                 "expires_at": time.time() + STAGED_TTL,
             }
-            for position, (filename, _) in enumerate(files)
+            for position, ((filename, _), size) in enumerate(zip(files, sizes, strict=True))
         ]
+        raw_keys = [_raw_key(tenant, workspace, meta["doc_id"]) for meta in staged]
         with redis_errors_as_unavailable():
-            pipe = self.client.pipeline(transaction=True)
-            for meta, (_, data) in zip(staged, files, strict=True):
-                pipe.hset(_staged_key(tenant, workspace), meta["doc_id"], json.dumps(meta))
-                pipe.set(_raw_key(tenant, workspace, meta["doc_id"]), data, ex=STAGED_TTL)
-            pipe.expire(_staged_key(tenant, workspace), STAGED_TTL)
-            pipe.zadd(_workspaces_key(tenant), {workspace: int(time.time() * 1000)})
-            pipe.execute()
+            try:
+                for key, (_, data) in zip(raw_keys, files, strict=True):
+                    self.client.set(key, b"", ex=STAGED_TTL)
+                    for chunk in _chunks(data):
+                        self.client.append(key, chunk)
+                # The files count once they are listed: the listing is one transaction.
+                pipe = self.client.pipeline(transaction=True)
+                for meta in staged:
+                    pipe.hset(_staged_key(tenant, workspace), meta["doc_id"], json.dumps(meta))
+                pipe.expire(_staged_key(tenant, workspace), STAGED_TTL)
+                pipe.zadd(_workspaces_key(tenant), {workspace: int(time.time() * 1000)})
+                pipe.execute()
+            except BaseException:
+                with contextlib.suppress(redis.RedisError):
+                    self.client.delete(*raw_keys)  # they would expire; no need to keep them that long
+                raise
         return upload_id, [_public(meta) for meta in staged]
 
     def staged(self, tenant: str, workspace: str, upload_id: str | None = None) -> list[dict[str, Any]]:
@@ -332,6 +350,23 @@ def _live(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
     now = time.time()
     metas = [json.loads(value) for value in raw]
     return [meta for meta in metas if (meta.get("expires_at") or now + 1) > now]
+
+
+def _size(data: bytes | BinaryIO) -> int:
+    if isinstance(data, bytes):
+        return len(data)
+    data.seek(0, io.SEEK_END)
+    size = data.tell()
+    data.seek(0)
+    return size
+
+
+def _chunks(data: bytes | BinaryIO) -> Iterator[bytes]:
+    if isinstance(data, bytes):
+        yield from (data[at : at + COPY_CHUNK_BYTES] for at in range(0, len(data), COPY_CHUNK_BYTES))
+        return
+    while chunk := data.read(COPY_CHUNK_BYTES):
+        yield chunk
 
 
 def _public(meta: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from actors.jobs.engine import JobEngine
 from actors.jobs.errors import InvalidPayload, JobError
 from actors.jobs.submit import Submitted, submit_job
 
+from .documents import Upload
 from .errors import DocumentError, UnreadableDocument, UnsupportedDocument, WorkspaceError
 from .extract import ExtractedText, extract_text, limits_from
 from .jobs import WORKSPACE_ARGUMENT, WorkspaceName
@@ -39,10 +40,10 @@ _FAILURE_CODES = {UnsupportedDocument: "unsupported_document", UnreadableDocumen
 
 
 def receive_upload(
-    engine: JobEngine, tenant: str, workspace: str, files: Sequence[tuple[str, bytes]]
+    engine: JobEngine, tenant: str, workspace: str, files: Sequence[Upload]
 ) -> tuple[Submitted, list[dict[str, Any]]]:
-    """Stage ``(filename, data)`` pairs in the tenant's workspace and start their extraction
-    (blocking: run it off the event loop). Returns the job and the staged files' metadata."""
+    """Stage ``(filename, data or file)`` pairs in the tenant's workspace and start their
+    extraction (blocking: run it off the event loop). Returns the job and the staged files."""
     documents = ContractResources.of(engine.broker).documents
     upload_id, staged = documents.stage(tenant, workspace, files)
     try:

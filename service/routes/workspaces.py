@@ -40,7 +40,8 @@ class UploadForm(BaseModel):
 async def upload_documents(workspace: str) -> tuple[Response, int, dict[str, str]]:
     """Upload documents: stored at once, extracted by an ``extract_documents`` job."""
     files = await request.files
-    uploads = [(storage.filename or "unnamed", storage.read()) for storage in files.getlist("file")]
+    # The parts as parsed (spooled to disk past 500 KB): staging copies them a chunk at a time.
+    uploads = [(storage.filename or "unnamed", storage.stream) for storage in files.getlist("file")]
     receive = partial(receive_upload, services().engine, tenant(), workspace, uploads)
     submitted, staged = await run_sync(receive)()
     status_url = url_for("jobs.get_job", job_id=submitted.job_id)
