@@ -242,3 +242,20 @@ def test_many_jobs_share_one_event_stream(
     expect(page.locator("#fleet")).to_contain_text("worker process(es)")  # the page still gets through
     assert all("/events?" in url and "/jobs/" not in url for url in streams), streams
     assert len(streams) <= len(job_ids), "one multiplexed stream, reopened as jobs were added"
+
+
+def test_the_docs_page_renders_the_api_from_this_server_alone(page: Page, web: WebServer) -> None:
+    """/docs draws /openapi.json with the Redoc shipped here, and fetches nothing from elsewhere:
+    its policy makes the browser block the logo Redoc asks its maker's server for."""
+    here = (web.base_url, f"blob:{web.base_url}")  # Redoc's own workers are blobs of the page
+    fetched: list[str] = []
+    refused: dict[str, str | None] = {}
+    page.on("requestfinished", lambda request: fetched.append(request.url))
+    page.on("requestfailed", lambda request: refused.setdefault(request.url, request.failure))
+    page.goto(f"{web.base_url}/docs")
+    expect(page.get_by_text("Start a score_contracts job").first).to_be_visible()
+    expect(page.get_by_text("Upload documents").first).to_be_visible()
+    assert f"{web.base_url}/openapi.json" in fetched
+    assert [url for url in fetched if not url.startswith(here)] == []
+    elsewhere = {url: why for url, why in refused.items() if not url.startswith(here)}
+    assert all(why == "csp" for why in elsewhere.values()), elsewhere
