@@ -188,6 +188,8 @@ async def test_two_tenants_may_use_the_same_idempotency_key_without_meeting(
         ("GET", "/admin/tenants"),
         ("GET", "/admin/tenants/alpha/keys"),
         ("POST", "/admin/tenants/alpha/keys"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
     ],
 )
 async def test_without_a_key_every_route_but_health_is_401(

@@ -30,9 +30,7 @@ from ..errors import ApiError
 from .credentials import Credentials
 
 #: The routes anyone may call: health, the dashboard's page and files, and logging in.
-PUBLIC_ENDPOINTS = frozenset(
-    {"ops.healthz", "ops.readyz", "static", "dashboard", "session.login", "openapi", "redoc_ui"}
-)
+PUBLIC_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "static", "dashboard", "session.login"})
 #: The routes that accept a stream token (``?token=``) in place of a key.
 STREAM_ENDPOINTS = frozenset({"events.job_events", "events.multiplexed_events", "events.workspace_events"})
 #: The tenant AUTH=off acts as, and the local set-up creates a key for.

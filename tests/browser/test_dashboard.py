@@ -244,7 +244,9 @@ def test_many_jobs_share_one_event_stream(
     assert len(streams) <= len(job_ids), "one multiplexed stream, reopened as jobs were added"
 
 
-def test_the_docs_page_renders_the_api_from_this_server_alone(page: Page, web: WebServer) -> None:
+def test_the_docs_page_renders_the_api_from_this_server_alone(
+    page: Page, web: WebServer, api_key: str
+) -> None:
     """/docs draws /openapi.json with the Redoc shipped here, and fetches nothing from elsewhere:
     its policy makes the browser block the logo Redoc asks its maker's server for."""
     here = (web.base_url, f"blob:{web.base_url}")  # Redoc's own workers are blobs of the page
@@ -252,6 +254,7 @@ def test_the_docs_page_renders_the_api_from_this_server_alone(page: Page, web: W
     refused: dict[str, str | None] = {}
     page.on("requestfinished", lambda request: fetched.append(request.url))
     page.on("requestfailed", lambda request: refused.setdefault(request.url, request.failure))
+    open_dashboard(page, web, api_key)  # the docs, like everything, are a logged-in caller's
     page.goto(f"{web.base_url}/docs")
     expect(page.get_by_text("Start a score_contracts job").first).to_be_visible()
     expect(page.get_by_text("Upload documents").first).to_be_visible()
