@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole stack from a clean clone: creates .venv (if missing), installs the package, then
 # starts Redis (embedded when none is configured or answering), the web server, a worker and the
-# scheduler in the foreground. Ctrl-C stops everything. Options: see `deploy/stack.py --help`.
+# scheduler in the foreground, restarting the worker or the scheduler if it exits. Ctrl-C stops
+# everything. Options: see `deploy/stack.py --help`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -14,12 +14,17 @@ repository root, are the web server (``python -m service.serve``: Hypercorn serv
 ``service:create_app()`` and closing open event streams cleanly on SIGTERM), the worker
 (``dramatiq actors``) and the scheduler (``periodiq actors``).
 
-If any child exits the others are stopped and the exit status is 1. SIGINT (Ctrl-C), SIGTERM or
-SIGHUP stops them all: SIGTERM to the services, SIGKILL to what is left after 10 s (a second
-signal kills at once), then SIGTERM to the embedded Redis, which flushes its append-only file;
-the exit status is then 0. Each child runs in its own process group, so that Ctrl-C in a terminal
-reaches only this script (which signals each child once), and on Linux is sent SIGTERM if this
-script dies without stopping it.
+If the worker or the scheduler exits, it is restarted after a pause of 1 s, doubled at each exit
+in a row up to 30 s and back to 1 s once it has run for a minute; each exit and restart is logged
+(periodiq's scheduler exits on the first periodic message it cannot send to Redis: this brings it
+back after an outage). If the web server or the embedded Redis exits, the others are stopped and
+the exit status is 1.
+
+SIGINT (Ctrl-C), SIGTERM or SIGHUP stops them all: SIGTERM to the services, SIGKILL to what is
+left after 10 s (a second signal kills at once), then SIGTERM to the embedded Redis, which flushes
+its append-only file; the exit status is then 0. Each child runs in its own process group, so that
+Ctrl-C in a terminal reaches only this script (which signals each child once), and on Linux is
+sent SIGTERM if this script dies without stopping it.
 
 Standard library only, so that it runs before anything else is known to be installed.
 """
@@ -36,7 +41,7 @@ import sys
 import sysconfig
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +57,12 @@ REDIS_START_TIMEOUT_S = 10.0
 PING_TIMEOUT_S = 0.5
 POLL_INTERVAL_S = 0.1
 REDIS_NAME = "redis-server"
+#: The children restarted when they exit (the web server and Redis exiting stop the stack).
+RESTARTED = frozenset({"worker", "scheduler"})
+#: The pause before a restart: the first, the longest, and the run time after which it is reset.
+RESTART_FIRST_DELAY_S = 1.0
+RESTART_MAX_DELAY_S = 30.0
+RESTART_RESET_AFTER_S = 60.0
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1
 
@@ -64,6 +75,12 @@ class StackError(RuntimeError):
 class Child:
     name: str
     process: subprocess.Popen[bytes]
+    #: What the child runs, to restart it with (empty for a child that is never restarted).
+    command: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    #: The last pause before a restart (0 while it has not exited), and when the pending one ends.
+    delay: float = 0.0
+    restart_at: float | None = None
 
 
 class Signals:
@@ -95,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, command in _commands(args):
             if signals.count:
                 break
-            children.append(Child(name, _spawn(name, command, env=env, cwd=REPO_ROOT)))
+            children.append(Child(name, _spawn(name, command, env=env, cwd=REPO_ROOT), command))
         else:
             print(
                 f"stack: API on http://{_url_host(args.host)}:{args.port}  Redis {redis_url} {origin}  "
@@ -104,7 +121,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         while not signals.count:
             for child in children:
-                if child.process.poll() is not None:
+                if child.restart_at is not None:
+                    if time.monotonic() >= child.restart_at:
+                        _restart(child, env)
+                elif child.process.poll() is None:
+                    continue
+                elif child.name in RESTARTED:
+                    _schedule_restart(child)
+                else:
                     print(
                         f"stack: {child.name} exited ({_describe_exit(child.process.returncode)}); "
                         "stopping the others",
@@ -313,6 +337,35 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
             os._exit(1)
 
     return set_parent_death_signal
+
+
+def restart_delay(previous: float, ran_for: float) -> float:
+    """The pause before restarting a child that ran for ``ran_for`` s, after ``previous`` (0: none)."""
+    if previous <= 0 or ran_for >= RESTART_RESET_AFTER_S:
+        return RESTART_FIRST_DELAY_S
+    return min(previous * 2, RESTART_MAX_DELAY_S)
+
+
+def _schedule_restart(child: Child) -> None:
+    # A worker whose main process was killed leaves its worker processes behind, consuming next to
+    # the new ones and stopped by nobody: kill them now (their messages are redelivered).
+    _signal_group(child, signal.SIGKILL, leader_only=False)
+    ran_for = time.monotonic() - child.started
+    child.delay = restart_delay(child.delay, ran_for)
+    child.restart_at = time.monotonic() + child.delay
+    print(
+        f"stack: {child.name} exited ({_describe_exit(child.process.returncode)}) after {ran_for:.0f} s; "
+        f"restarting it in {child.delay:g} s",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _restart(child: Child, env: dict[str, str]) -> None:
+    child.process = _spawn(child.name, child.command, env=env, cwd=REPO_ROOT)
+    child.started = time.monotonic()
+    child.restart_at = None
+    print(f"stack: {child.name} restarted (pid {child.process.pid})", file=sys.stderr, flush=True)
 
 
 def _stop_all(children: list[Child], signals: Signals) -> None:

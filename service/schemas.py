@@ -154,7 +154,7 @@ class Health(_Open):
 
 
 class WorkerStatus(_Open):
-    status: Literal["running", "degraded", "down"]
+    status: Literal["running", "draining", "degraded", "down"]
     redis_connected: bool
     jobs_in_queue: int | None
     worker_thread_alive: bool

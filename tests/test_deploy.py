@@ -36,6 +36,8 @@ def test_the_compose_file_runs_redis_web_workers_and_one_scheduler() -> None:
     assert services["web"]["command"][:3] == ["python", "-m", "service.serve"]
     assert "?" in services["web"]["environment"]["ADMIN_TOKEN"], "compose refuses to start without one"
     assert services["scheduler"]["deploy"]["replicas"] == 1
+    for name in ("worker", "scheduler"):  # periodiq exits when it cannot send to Redis
+        assert services[name]["restart"] == "unless-stopped"
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "COPY actors" in dockerfile and "COPY service" in dockerfile
 
@@ -51,6 +53,8 @@ def test_the_kubernetes_manifests_probe_readyz_and_run_our_commands() -> None:
     assert deployments["jobservice-scheduler"]["spec"]["replicas"] == 1
     for deployment in deployments.values():
         assert_runnable(deployment["spec"]["template"]["spec"]["containers"][0]["command"])
+        # A Deployment's pods restart their containers (the scheduler exits in a Redis outage).
+        assert deployment["spec"]["template"]["spec"].get("restartPolicy", "Always") == "Always"
     assert any(d["kind"] == "Service" for d in documents) and any(d["kind"] == "ConfigMap" for d in documents)
 
 
@@ -64,6 +68,10 @@ def test_systemd_units_start_our_commands(unit: str) -> None:
     command[0] = Path(command[0]).name
     assert_runnable(command)
     assert parser["Service"]["EnvironmentFile"] == "/etc/jobservice/env"
+    if unit != "jobservice-web@.service":
+        # Restarted, not so fast that an outage exhausts systemd's start limit (5 in 10 s) for good.
+        assert parser["Service"]["Restart"] in ("always", "on-failure")
+        assert float(parser["Service"]["RestartSec"]) >= 3
 
 
 def test_the_nginx_site_neither_buffers_nor_compresses_streams() -> None:

@@ -60,7 +60,7 @@ def test_values_are_read_and_typed(clean_env: pytest.MonkeyPatch) -> None:
     "name,value",
     [
         ("RESULT_TTL", "soon"),
-        ("ORPHAN_AFTER", "-1"),
+        ("LEASE_GRACE", "-1"),
         ("LOG_FORMAT", "xml"),
         ("WORKER_METRICS", "maybe"),
         ("JOB_RETRIES", "score_contracts=5"),

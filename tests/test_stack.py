@@ -1,4 +1,7 @@
-"""The README's first command: the whole stack from ``deploy/stack.py`` with an embedded Redis."""
+"""The README's first command: the whole stack from ``deploy/stack.py`` with an embedded Redis; and
+the stack restarting a worker or scheduler that died (killed, or the scheduler exiting in a Redis
+outage) while it goes on serving.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,10 +18,19 @@ import pytest
 
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
+from deploy.stack import RESTART_RESET_AFTER_S, restart_delay
 
 from .support.api import bearer, finished_now
 from .support.contracts import NDA
-from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, RedisServer, WebServer, free_port, wait_until
+from .support.servers import (
+    REPO_ROOT,
+    STARTUP_TIMEOUT,
+    RedisServer,
+    WebServer,
+    free_port,
+    service_env,
+    wait_until,
+)
 
 
 def worker_running(base_url: str, key_file: Path) -> bool:
@@ -103,3 +116,172 @@ def test_the_plain_hypercorn_command_serves_the_app(
         assert response.status_code == 200 and '"status":"SUCCESS"' in body
     finally:
         server.stop()
+
+
+def test_the_restart_pause_doubles_up_to_30_s_and_starts_over_after_a_long_run() -> None:
+    pauses = [0.0]
+    for _ in range(7):
+        pauses.append(restart_delay(pauses[-1], ran_for=2))
+    assert pauses[1:] == [1, 2, 4, 8, 16, 30, 30]
+    assert restart_delay(30, ran_for=RESTART_RESET_AFTER_S) == 1
+
+
+class RunningStack:
+    """``deploy/stack.py`` on a Redis of the test's own (``REDIS_URL``), its output in a log file."""
+
+    def __init__(self, redis_server: RedisServer, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = tmp_path / "stack.log"
+        self._log = self.log_path.open("wb")
+        env = {**os.environ, **service_env(redis_server.url, STATE_DIR=str(tmp_path / "state"))}
+        self.process = subprocess.Popen(
+            [sys.executable, "deploy/stack.py", "--port", str(self.port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def serving(self) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def alive(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the stack exited with {self.process.returncode}:\n{self.log()}")
+        return True
+
+    def child_pid(self, name: str) -> int | None:
+        """The live ``name`` ("worker" or "scheduler") this stack started, found in /proc rather
+        than in what the stack says."""
+        program = CHILD_PROGRAMS[name]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                command = (stat.parent / "cmdline").read_bytes()  # empty for a zombie
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == self.process.pid and program in command:
+                return int(stat.parent.name)
+        return None
+
+    def stop(self) -> int:
+        """SIGTERM, as an operator stops it; its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(30)
+        finally:
+            self._log.close()
+
+
+#: What tells the stack's children apart in their command lines (the web server's is service.serve).
+CHILD_PROGRAMS = {"worker": b"dramatiq", "scheduler": b"periodiq"}
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc")
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis this test alone uses, and may stop and start again."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def wait_for_children(stack: RunningStack) -> None:
+    """Until the stack serves, its worker processes are ready and its scheduler has started."""
+
+    def up() -> bool:
+        log = stack.log()
+        return (
+            stack.alive()
+            and stack.serving()
+            and all(stack.child_pid(name) is not None for name in CHILD_PROGRAMS)
+            and "Worker process is ready for action" in log
+            and "Registered periodic actors" in log
+        )
+
+    wait_until(
+        up,
+        timeout=STARTUP_TIMEOUT,
+        what="the stack's web server, worker and scheduler",
+    )
+
+
+def group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@needs_proc
+@pytest.mark.parametrize("name", ["scheduler", "worker"])
+def test_the_stack_restarts_a_killed_child_and_keeps_serving(
+    name: str, own_redis: RedisServer, tmp_path
+) -> None:
+    stack = RunningStack(own_redis, tmp_path)
+    try:
+        wait_for_children(stack)
+        first = stack.child_pid(name)
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_until(
+            lambda: stack.alive() and stack.child_pid(name) not in (None, first),
+            timeout=STARTUP_TIMEOUT,
+            what=f"a new {name}",
+        )
+        log = stack.log()
+        assert f"stack: {name} exited (killed by SIGKILL)" in log and "restarting it in 1 s" in log, log
+        assert f"stack: {name} restarted (pid {stack.child_pid(name)})" in log, log
+        # Each child leads a process group: the killed worker's own worker processes went with it.
+        wait_until(lambda: not group_exists(first), timeout=10, what=f"the killed {name}'s processes to go")
+        assert stack.serving(), "the web server went on serving"
+    finally:
+        returncode = stack.stop()
+    assert returncode == 0, stack.log()
+    assert "stopping the others" not in stack.log()
+
+
+@pytest.mark.slow
+@needs_proc
+def test_a_scheduler_exiting_in_a_redis_outage_is_restarted_until_redis_is_back(
+    own_redis: RedisServer, tmp_path
+) -> None:
+    stack = RunningStack(own_redis, tmp_path)
+    try:
+        wait_for_children(stack)
+        first = stack.child_pid("scheduler")
+        assert first is not None
+        own_redis.stop()
+        # Rather than wait up to a minute for its next tick, kill it: the scheduler started in its
+        # place sends its first tick at once, into the outage, and periodiq exits 1 on that.
+        os.kill(first, signal.SIGKILL)
+        wait_until(
+            lambda: stack.alive() and stack.log().count("stack: scheduler exited (status 1)") >= 2,
+            timeout=STARTUP_TIMEOUT,
+            what="the scheduler failing twice on the stopped Redis",
+        )
+        log = stack.log()
+        assert "redis.exceptions.ConnectionError" in log and "restarting it in 2 s" in log, log
+        assert stack.serving(), "the web server went on serving through the outage"
+        ran_before = log.count("Maintenance: pruned")  # nothing runs while Redis is down
+        own_redis.start()  # on the same port, empty
+        wait_until(
+            lambda: stack.alive() and stack.log().count("Maintenance: pruned") > ran_before,
+            timeout=STARTUP_TIMEOUT,
+            what="a periodic maintenance run after Redis came back",
+        )
+    finally:
+        returncode = stack.stop()
+    assert returncode == 0, stack.log()
+    assert "stopping the others" not in stack.log()

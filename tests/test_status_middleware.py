@@ -15,6 +15,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, Retries
 
 from actors.jobs import job
+from actors.jobs.leases import RunLeases
 from actors.jobs.middleware import JobStatusMiddleware
 from actors.jobs.store import JobStore
 
@@ -24,7 +25,7 @@ def stub(job_store: JobStore) -> Iterator[StubBroker]:
     broker = StubBroker(
         middleware=[
             AgeLimit(),
-            JobStatusMiddleware(store=job_store),
+            JobStatusMiddleware(store=job_store, leases=RunLeases(store=job_store, lease=5)),
             Retries(max_retries=0),
             CurrentMessage(),
         ]

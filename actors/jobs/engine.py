@@ -20,6 +20,7 @@ from typing import Self
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import current_millis
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -31,15 +32,31 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 from periodiq import PeriodiqMiddleware
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from . import keys
-from .middleware import Cancellation, JobStatusMiddleware, LogFormat, WorkerHeartbeat
+from .leases import RunLeases, reap, reap_if_first
+from .middleware import MISSED_BEATS_ALLOWED, Cancellation, JobStatusMiddleware, LogFormat, WorkerHeartbeat
 from .settings import JobSettings, SettingsError
 from .states import DEFAULT_GROUP_FIELD
 from .store import JobStore
 
-#: Periodic messages older than this many seconds are skipped by periodiq (a missed tick).
-PERIODIC_SKIP_DELAY_S = 30
+#: Periodic messages older than this many seconds are skipped by periodiq: a day, so that a tick
+#: is skipped only after the workers were gone that long (maintenance is idempotent; late is fine).
+PERIODIC_SKIP_DELAY_S = 24 * 3600
+#: A command that meets a dropped connection is retried this many times, with backoff from
+#: 50 ms to 1 s (about 2 s in all): a Redis blip or restart is ridden out, not failed.
+REDIS_RETRIES = 6
+
+
+def redis_retry() -> Retry:
+    """redis-py's retry policy for every client of the service (workers' and web's)."""
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_RETRIES)
+
+
+#: The errors after which a command is retried on a new connection.
+RETRY_ON = [redis.ConnectionError, redis.TimeoutError]
 
 
 class BrokerContext(Middleware):
@@ -53,6 +70,35 @@ class BrokerContext(Middleware):
         return found
 
 
+class JobsBroker(RedisBroker):
+    """Dramatiq's Redis broker, whose liveness is told by the worker's heartbeat thread too.
+
+    Dramatiq learns that a worker process lives from its consumers' fetches, and a worker whose
+    threads are all busy fetches nothing: after ``heartbeat_timeout`` its running messages would
+    be redelivered as a dead worker's. ``keep_alive`` reports it alive, and runs the broker's own
+    maintenance (redelivering the messages of workers that are really gone, fetched but not
+    started among them) every beat instead of by chance.
+    """
+
+    def keep_alive(self) -> None:
+        for queue_name in self.get_declared_queues():
+            # Dramatiq's dispatch script, as its own commands call it, with maintenance asked for
+            # (argument 7); "qsize" reads and changes nothing else.
+            self.scripts["dispatch"](
+                keys=[self.namespace],
+                args=[
+                    "qsize",
+                    current_millis(),
+                    queue_name,
+                    self.broker_id,
+                    self.heartbeat_timeout,
+                    self.dead_message_ttl,
+                    1,
+                    self._max_unpack_size(),
+                ],
+            )
+
+
 class JobEngine(BrokerContext):
     def __init__(self, settings: JobSettings, *, group_field: str = DEFAULT_GROUP_FIELD) -> None:
         """``group_field`` is what snapshots call a job's group (the name clients know it by)."""
@@ -62,6 +108,8 @@ class JobEngine(BrokerContext):
             socket_connect_timeout=settings.redis_timeout,
             socket_timeout=settings.redis_timeout,
             health_check_interval=30,
+            retry=redis_retry(),
+            retry_on_error=RETRY_ON,
         )
         self.store = JobStore(
             client=self.client,
@@ -70,11 +118,24 @@ class JobEngine(BrokerContext):
             event_log_max=settings.event_log_max,
             group_field=group_field,
         )
-        heartbeat = WorkerHeartbeat(client=self.client, interval=settings.worker_heartbeat_interval)
-        self.status = JobStatusMiddleware(
-            store=self.store, heartbeat=heartbeat, default_max_retries=settings.max_retries
+        interval = settings.worker_heartbeat_interval
+        self.leases = RunLeases(store=self.store, lease=interval * MISSED_BEATS_ALLOWED)
+        heartbeat = WorkerHeartbeat(
+            client=self.client,
+            interval=interval,
+            leases=self.leases,
+            keep_alive=lambda: self.broker.keep_alive(),
+            on_beat=self.reaper_round,
+            settle=self.leases.lease + settings.lease_grace,
         )
-        self.broker = RedisBroker(
+        self.status = JobStatusMiddleware(
+            store=self.store,
+            leases=self.leases,
+            heartbeat=heartbeat,
+            default_max_retries=settings.max_retries,
+            outage_grace=settings.outage_grace,
+        )
+        self.broker = JobsBroker(
             client=self.client,
             namespace=keys.DRAMATIQ_NAMESPACE,
             heartbeat_timeout=int(settings.broker_heartbeat_timeout * 1000),
@@ -100,6 +161,19 @@ class JobEngine(BrokerContext):
             from dramatiq.middleware.prometheus import Prometheus
 
             self.broker.add_middleware(Prometheus())
+
+    def reap(self) -> tuple[int, int]:
+        """Requeue (or fail, when out of attempts) the jobs whose run's lease lapsed."""
+        return reap(
+            broker=self.broker,
+            store=self.store,
+            grace=self.settings.lease_grace,
+            max_retries=lambda message: self.status.max_retries(self.broker, message),
+        )
+
+    def reaper_round(self, worker_id: str) -> None:
+        """Each heartbeat: the reaper, run by one worker per interval (whichever asks first)."""
+        reap_if_first(self.client, worker_id, self.settings.worker_heartbeat_interval, self.reap)
 
     def declare_plugins(self) -> None:
         """Import ``JOB_MODULES`` (their ``@job`` actors join the broker), then apply the per-type

@@ -7,7 +7,8 @@
         └── IdempotencyKeyReused  an Idempotency-Key already used for another request (422)
 
     dramatiq's Interrupt (a BaseException)
-    └── JobCancelled            raised inside a running job that was asked to cancel
+    ├── JobCancelled            raised inside a running job that was asked to cancel
+    └── LeaseLost               raised inside a run whose job was taken over by another run
 
 ``StoreUnavailable`` is also a Dramatiq ``MiddlewareError`` so that, raised from a
 ``before_enqueue`` hook, it stops the message from being sent: a job whose record could not be
@@ -47,6 +48,11 @@ class InvalidPayload(JobError):
 
 class IdempotencyKeyReused(InvalidPayload):
     """The ``Idempotency-Key`` was used, within its time to live, for a different request."""
+
+
+class LeaseLost(Interrupt):
+    """Raised in a run's thread when its job is no longer its own: its lease lapsed and another
+    run took the job over (or the reaper ended it). The run stops; it is never retried."""
 
 
 class JobCancelled(Interrupt):

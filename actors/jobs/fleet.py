@@ -60,6 +60,7 @@ class Fleet:
                     "pid": int(fields["pid"]),
                     "queues": [q for q in fields["queues"].split(",") if q],
                     "threads": int(fields.get("threads", 0)),
+                    "state": fields.get("state", "running"),  # or "draining": finishing, taking nothing
                     "started_at": fields["started_at"],
                     "last_heartbeat": last,
                     "seconds_since_heartbeat": round(max(0.0, time.time() - last), 3),

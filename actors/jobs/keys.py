@@ -5,7 +5,8 @@ The engine's keys share the ``jobs:`` prefix; Dramatiq's broker keys live under 
 layout. A job lives in a *namespace* (one per tenant, for the web): the keys through which jobs
 are found (listings, groups, idempotency keys) carry it, and a job's snapshot records it.
 
-    jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field
+    jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field (and the
+                                        engine's own ``_`` fields: namespace, run token, lease end)
     jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
     jobs:index:<ns>              zset   the namespace's job ids by creation time (µs), for listings
     jobs:group-log:<ns>:<group>  stream the group's event log (all its jobs), auto ids
@@ -20,7 +21,8 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
     jobs:waiting                 zset   job id -> creation time (µs), until its first start
     jobs:cancel:<job_id>         string set when a job is asked to cancel (its workers look)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
-    jobs:worker:<worker_id>      hash   host, pid, queues, threads, started_at, last_heartbeat
+    jobs:worker:<worker_id>      hash   host, pid, queues, threads, started_at, last_heartbeat, state
+    jobs:reaper-turn             string the worker whose heartbeat runs the reaper this round
     <ns>:<queue>                 list   Dramatiq's ready messages
     <ns>:<queue>.DQ              list   Dramatiq's delayed messages (retries, eta)
     <ns>:<queue>.XQ              zset   Dramatiq's dead letters
@@ -40,6 +42,7 @@ METRICS_DURATIONS = f"{PREFIX}:metrics:durations"
 RUNNING = f"{PREFIX}:running"
 WAITING = f"{PREFIX}:waiting"
 WORKERS = f"{PREFIX}:workers"
+REAPER_TURN = f"{PREFIX}:reaper-turn"
 
 
 def job(job_id: str) -> str:

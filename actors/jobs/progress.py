@@ -11,8 +11,9 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage
 
 from .engine import JobEngine
-from .errors import JobCancelled
+from .errors import JobCancelled, LeaseLost
 from .registry import JobContext, job_spec, namespace_of
+from .store import ride_out
 
 
 def _current_message() -> dramatiq.Message:
@@ -31,22 +32,31 @@ def report_progress(percent: float, message: str | None = None) -> None:
     """Publish a ``progress`` event (0-100, optional message) for the job this thread is running.
 
     Each call is a new event with the next ``seq``. It raises ``JobCancelled`` (an ``Interrupt``
-    that the job's own ``except Exception`` does not catch) once the job was asked to cancel. It
-    raises ``RuntimeError`` outside a job and is a no-op for actors that are not public jobs
-    (they have no record).
+    that the job's own ``except Exception`` does not catch) once the job was asked to cancel, and
+    ``LeaseLost`` once the job is no longer this run's (taken over after its lease lapsed). A Redis
+    outage is ridden out for up to ``OUTAGE_GRACE`` seconds. It raises ``RuntimeError`` outside a
+    job and is a no-op for actors that are not public jobs (they have no record).
     """
     current = _current_message()
     broker = dramatiq.get_broker()
     spec = job_spec(broker, current.actor_name)
     if spec is None:
         return
-    store = JobEngine.of(broker).store
-    if store.cancel_requested([current.message_id]):
-        raise JobCancelled("the job was cancelled")
-    store.progress(
-        current.message_id,
-        percent,
-        message,
-        namespace=namespace_of(current),
-        group=spec.group_of(current.kwargs),
-    )
+    engine = JobEngine.of(broker)
+    store, run = engine.store, engine.leases.token(current.message_id) or ""
+
+    def write() -> dict | None:
+        if store.cancel_requested([current.message_id]):
+            raise JobCancelled("the job was cancelled")
+        return store.progress(
+            current.message_id,
+            percent,
+            message,
+            namespace=namespace_of(current),
+            group=spec.group_of(current.kwargs),
+            run=run,
+        )
+
+    grace = engine.settings.outage_grace
+    if ride_out(write, grace=grace, what=f"job {current.message_id}'s progress") is None and run:
+        raise LeaseLost("the job is no longer this run's: another run took it over, or it ended")

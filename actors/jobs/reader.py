@@ -8,12 +8,14 @@ answer and the same Redis round trips as a missing one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from . import keys
+from .errors import StoreUnavailable
 from .events import (
     GROUP_LOG_START,
     JobEvent,
@@ -26,6 +28,9 @@ from .events import (
 
 #: Index entries read per round trip while filling a page of a listing.
 LIST_BATCH = 200
+#: Transactions ``group_state`` tries: another is needed only when a job joined the group and the
+#: group's log was trimmed past all its changes, both within one round trip.
+GROUP_STATE_ROUNDS = 5
 
 
 class JobReader:
@@ -82,19 +87,59 @@ class JobReader:
         return [JobEvent.from_log_entry(job_id, fields) for _, fields in entries], snapshot
 
     async def group_state(self, group: str, limit: int) -> tuple[list[dict[str, Any]], str]:
-        """The newest ``limit`` jobs of a group and its log's newest entry id (``GROUP_LOG_START``
-        if none), read together so a stream can start from that entry without missing a change."""
+        """The newest ``limit`` jobs of a group as they stood at its log's newest entry, newest
+        first, and that entry's id (``GROUP_LOG_START`` if none): the snapshots hold every change
+        logged up to that entry and none after it, so a stream that sends them under that id and
+        resumes after it neither repeats nor skips a change.
+
+        The jobs' ids are needed to ask for their snapshots, so a first read takes them; a second
+        reads, in one transaction, the index again, the log's newest id and those snapshots. A
+        job that joined the group in between has its whole history after the first read's newest
+        entry, so its snapshot is its last entry up to the second's (read then, and only then).
+        """
+        index, log = keys.group_jobs(self.namespace, group), keys.group_log(self.namespace, group)
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.zrevrange(keys.group_jobs(self.namespace, group), 0, limit - 1)
-                pipe.xrevrange(keys.group_log(self.namespace, group), count=1)
-                job_ids, newest = await pipe.execute()
-            async with self.client.pipeline(transaction=False) as pipe:
-                for job_id in job_ids:
-                    pipe.hgetall(keys.job(text(job_id)))
-                replies = await pipe.execute()
-        snapshots = [s for s in map(self._decode, replies) if s is not None]
-        return snapshots, text(newest[0][0]) if newest else GROUP_LOG_START
+                pipe.zrevrange(index, 0, limit - 1)
+                pipe.xrevrange(log, count=1)
+                listed, newest = await pipe.execute()
+            job_ids, since = [text(job_id) for job_id in listed], _entry_id(newest)
+            for _ in range(GROUP_STATE_ROUNDS):
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.zrevrange(index, 0, limit - 1)
+                    pipe.xrevrange(log, count=1)
+                    for job_id in job_ids:
+                        pipe.hgetall(keys.job(job_id))
+                    listed, newest, *hashes = await pipe.execute()
+                found = {job_id: self._decode(raw) for job_id, raw in zip(job_ids, hashes, strict=True)}
+                job_ids, position = [text(job_id) for job_id in listed], _entry_id(newest)
+                joined = [job_id for job_id in job_ids if job_id not in found]
+                if joined:
+                    found |= await self._as_logged(log, joined, after=since, upto=position)
+                if all(job_id in found for job_id in job_ids):
+                    snapshots = [found[job_id] for job_id in job_ids]
+                    return [snapshot for snapshot in snapshots if snapshot is not None], position
+                # A job that joined is missing from its log: trimmed already. Read its hash now.
+                since = position
+        raise StoreUnavailable(f"group {group!r} changed too fast to read its jobs as of one moment")
+
+    async def _as_logged(
+        self, log: str, job_ids: list[str], *, after: str, upto: str
+    ) -> dict[str, dict[str, Any] | None]:
+        """Each of ``job_ids``' last snapshot in the group log between ``after`` (exclusive) and
+        ``upto``; a job with no entry there is left out. Those entries are written already, so
+        this read needs no transaction with the one that found ``upto``."""
+        start = next_entry_id(after)
+        entries = await self.client.xrange(log, min=start, max=upto) if start is not None else []
+        wanted = set(job_ids)
+        logged: dict[str, dict[str, Any] | None] = {}
+        for _, fields in entries:
+            by_name = {text(name): text(value) for name, value in fields.items()}
+            if by_name["job_id"] in wanted:
+                snapshot = json.loads(by_name["snapshot"])
+                ordered = {name: snapshot.pop(name, None) for name in self.fields}  # as _decode orders
+                logged[by_name["job_id"]] = ordered | snapshot
+        return logged
 
     async def group_events_after(self, group: str, entry_id: str) -> tuple[list[JobEvent], str | None]:
         """The group log's entries after ``entry_id`` and its oldest entry id (None if empty)."""
@@ -156,6 +201,11 @@ class JobReader:
     async def ping(self) -> None:
         with redis_errors_as_unavailable():
             await self.client.ping()
+
+
+def _entry_id(newest: list[Any]) -> str:
+    """The id of the entry an ``XREVRANGE ... COUNT 1`` found, or ``GROUP_LOG_START`` if none."""
+    return text(newest[0][0]) if newest else GROUP_LOG_START
 
 
 #: The largest part of a stream entry id (both parts are unsigned 64-bit integers).

@@ -25,7 +25,7 @@ import dramatiq
 import pydantic
 from dramatiq.middleware import TimeLimitExceeded
 
-from .errors import InvalidPayload, JobCancelled, UnknownJobType
+from .errors import InvalidPayload, JobCancelled, LeaseLost, UnknownJobType
 from .states import DEFAULT_NAMESPACE, NAMESPACE_OPTION
 
 PUBLIC_JOB_OPTION = "public_job"
@@ -99,8 +99,9 @@ def job(
         grouping = spec.arguments.model_fields.get(group_by) if group_by is not None else None
         if group_by is not None and (grouping is None or grouping.annotation is not str):
             raise TypeError(f"{fn.__name__}: group_by={group_by!r} must name a str parameter")
-        # A cancelled or timed-out job ends there: another attempt would only repeat it.
-        throws = (*_as_tuple(options.pop("throws", ())), JobCancelled, TimeLimitExceeded)
+        # A cancelled or timed-out job ends there: another attempt would only repeat it; a run
+        # that lost its lease is not the job's any more.
+        throws = (*_as_tuple(options.pop("throws", ())), JobCancelled, LeaseLost, TimeLimitExceeded)
         return dramatiq.actor(
             fn, queue_name=queue_name, throws=throws, **{PUBLIC_JOB_OPTION: spec, **options}
         )

@@ -148,11 +148,20 @@ class JobSettings(EnvSettings):
     worker_heartbeat_interval: NonNegativeFloat = setting(
         5.0, "time between worker heartbeats; a worker is gone after 3 missed", unit="s"
     )
-    orphan_after: NonNegativeFloat = setting(
-        180.0, "how long a job may stay STARTED on a dead worker before the reaper acts", unit="s"
+    lease_grace: NonNegativeFloat = setting(
+        15.0,
+        "how long after a run's lease (3 heartbeats) lapsed the reaper requeues its job (the run may "
+        "still renew it after an outage)",
+        unit="s",
+    )
+    outage_grace: NonNegativeFloat = setting(
+        30.0, "how long a worker's writes ride out a Redis outage before a job's attempt fails", unit="s"
     )
     broker_heartbeat_timeout: NonNegativeFloat = setting(
-        60.0, "silence after which Dramatiq redelivers a worker's unacknowledged messages", unit="s"
+        15.0,
+        "silence after which Dramatiq redelivers a worker's unacknowledged messages (the worker's "
+        "heartbeat thread speaks for it, busy or not)",
+        unit="s",
     )
     broker_maintenance_chance: NonNegativeInt = setting(
         1000, "of a million broker commands, how many also run that redelivery"

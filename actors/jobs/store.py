@@ -20,12 +20,16 @@ and, for enqueueing and cancelling, in the web side's executor. Readers use ``re
 from __future__ import annotations
 
 import json
+import logging
 import math
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
 
 from . import keys
+from .errors import StoreUnavailable
 from .events import (
     compact_json,
     decode_snapshot,
@@ -46,38 +50,65 @@ from .states import (
 )
 
 DEFAULTS = JobSettings.defaults()
+logger = logging.getLogger("jobs")
+_T = TypeVar("_T")
 
 # KEYS: 1 snapshot hash, 2 event log stream, 3 the namespace's job index (creation time in µs ->
 #       job id), 4 status-change counters (see metrics.py), 5 running jobs (job id -> start, unix
 #       s), 6 jobs waiting for their first start (creation time in µs -> job id: queue positions),
 #       and for a job in a group: 7 the group's log, 8 the group's job index.
 # ARGV: 1 job id, 2 channel, 3 event name, 4 ttl (s), 5 mode ("create" | "update" | "if:<JSON
-#       status>", an update only from that status), 6 log max length, 7 terminal statuses
-#       (JSON-quoted, comma separated), 8 the snapshot's group field, 9 the group (JSON: a
-#       string, or null), 10 group ttl (s), 11 the namespace, then field/value pairs (values JSON).
+#       status>", an update only from that status | "claim:<lease ms>", a run's start: from
+#       PENDING, or from STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an
+#       update only of a STARTED job whose lease lapsed that long ago), 6 log max length,
+#       7 terminal statuses (JSON-quoted, comma separated), 8 the snapshot's group field, 9 the
+#       group (JSON: a string, or null), 10 group ttl (s), 11 the namespace, 12 the run token
+#       (a claim's new token; for other modes a fence: the change is refused unless it is the
+#       job's current run; empty: no fence), then field/value pairs (values JSON).
 # Publishes ``<job_id> <event> <previous group entry id> <group entry id>\n<namespace>\n<group>
 # \n<snapshot>`` (entry ids are ``-`` for a job without a group; see JobEvent.from_wakeup).
-# Returns the snapshot JSON after the change, or false when the change was refused.
+# Returns the snapshot JSON after the change, false when the change was refused, or "held"
+# when a claim finds the job STARTED under another run's live lease.
 _APPLY_CHANGE = """
 local job_id, channel, event, ttl, mode, log_max, terminal =
     ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local group_field, group, group_ttl, namespace = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local group_field, group, group_ttl, namespace, run = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local clock = redis.call('TIME')
+local now_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
+local claim_ms = string.match(mode, '^claim:(%d+)$')
 if mode == 'create' then
     if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 else
-    local current = redis.call('HMGET', KEYS[1], 'status', group_field, '_namespace')
+    local current = redis.call('HMGET', KEYS[1], 'status', group_field, '_namespace', '_run', '_lease_until')
     local status = current[1]
     if not status then return false end
     if string.find(terminal, status, 1, true) then return false end
-    if mode ~= 'update' and mode ~= 'if:' .. status then return false end
+    local this_run = current[4] == cjson.encode(run)
+    local lapsed_ms = now_ms - tonumber(current[5] or '0')
+    if claim_ms then
+        if status == '"STARTED"' and not this_run and lapsed_ms < 0 then return 'held' end
+    elseif string.sub(mode, 1, 7) == 'lapsed:' then
+        if status ~= '"STARTED"' or lapsed_ms < tonumber(string.sub(mode, 8)) then return false end
+    elseif mode ~= 'update' and mode ~= 'if:' .. status then
+        return false
+    end
+    if run ~= '' and not claim_ms and not this_run then return false end
     local stored = tostring(current[3]) .. ' ' .. tostring(current[2])
     if stored ~= '"' .. namespace .. '" ' .. group then
         local asked = namespace .. ' ' .. group
         return redis.error_reply('job ' .. job_id .. ' is in ' .. stored .. ', not ' .. asked)
     end
+    if claim_ms then
+        if not this_run then  -- a new run (not this run's claim repeated after a lost reply)
+            redis.call('HINCRBY', KEYS[1], '_runs', 1)
+        end
+        local runs = redis.call('HGET', KEYS[1], '_runs')
+        redis.call('HSET', KEYS[1], '_run', cjson.encode(run), '_lease_until', now_ms + tonumber(claim_ms),
+            'attempt', runs)
+    end
 end
-if #ARGV > 11 then
-    redis.call('HSET', KEYS[1], unpack(ARGV, 12))
+if #ARGV > 12 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 13))
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local flat = redis.call('HGETALL', KEYS[1])
@@ -129,7 +160,28 @@ redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. previous_entry .
 return snapshot
 """
 
+# KEYS: the snapshot hashes of the runs this process holds. ARGV: 1 lease (ms), then each run's
+# token (JSON), in the order of KEYS. Extends each lease that is still its run's; returns how
+# many were, and the indexes (1-based) of those that were not (the run was taken over, or ended).
+_RENEW_LEASES = """
+local clock = redis.call('TIME')
+local until_ms = clock[1] * 1000 + math.floor(clock[2] / 1000) + tonumber(ARGV[1])
+local lost = {}
+for i = 1, #KEYS do
+    if redis.call('HGET', KEYS[i], '_run') == ARGV[i + 1] then
+        redis.call('HSET', KEYS[i], '_lease_until', until_ms)
+    else
+        lost[#lost + 1] = i
+    end
+end
+return lost
+"""
+
 CANCELLING_MESSAGE = "Cancellation requested, stopping..."
+#: Longest wait between two tries of a write during an outage, in seconds.
+MAX_OUTAGE_BACKOFF_S = 2.0
+#: What ``claim`` answers when another run holds the job's lease.
+HELD = "held"
 
 _TERMINAL_ARG = ",".join(json.dumps(status.value) for status in TERMINAL_STATES)
 
@@ -154,6 +206,7 @@ class JobStore:
         #: The snapshot's fields, in the order the API shows them.
         self.fields = snapshot_fields(group_field)
         self._apply = client.register_script(_APPLY_CHANGE)
+        self._renew = client.register_script(_RENEW_LEASES)
 
     def create(
         self, job_id: str, job_type: str, *, namespace: str = DEFAULT_NAMESPACE, group: str | None = None
@@ -186,17 +239,61 @@ class JobStore:
         namespace: str = DEFAULT_NAMESPACE,
         group: str | None = None,
         only_from: JobStatus | None = None,
+        run: str = "",
+        lapsed_for: float | None = None,
         **fields: Any,
     ) -> dict[str, Any] | None:
         """Move a job (of ``namespace`` and ``group``) to ``status``, only from ``only_from`` if
-        given; ``message`` defaults to the status's own. None if refused: the job is unknown,
-        finished, or not in ``only_from``."""
+        given, only as its current ``run`` if given (a fence: a run that lost its lease moves
+        nothing), only while its lease has been lapsed ``lapsed_for`` seconds if given (the
+        reaper's condition); ``message`` defaults to the status's own. None if refused: the job
+        is unknown, finished, or not as asked."""
         fields.setdefault("message", status.default_message)
         if status.is_terminal:
             fields.setdefault("finished_at", utc_now())
             fields.setdefault("retry_at", None)
-        mode = "update" if only_from is None else f"if:{json.dumps(only_from.value)}"
-        return self._change(job_id, namespace, group, mode, EventType.STATUS, {"status": status, **fields})
+        if lapsed_for is not None:
+            mode = f"lapsed:{int(lapsed_for * 1000)}"
+        else:
+            mode = "update" if only_from is None else f"if:{json.dumps(only_from.value)}"
+        changed = self._change(
+            job_id, namespace, group, mode, EventType.STATUS, {"status": status, **fields}, run=run
+        )
+        return changed if changed != HELD else None
+
+    def claim(
+        self,
+        job_id: str,
+        run: str,
+        *,
+        lease: float,
+        namespace: str = DEFAULT_NAMESPACE,
+        group: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any] | str | None:
+        """Start a run of a job: STARTED under the new token ``run``, with a lease of ``lease``
+        seconds (renewed by ``renew``) and ``attempt`` counting its runs. Allowed from PENDING, or
+        from STARTED when the lease has lapsed (a takeover: the old run's writes are refused from
+        now on). Returns the snapshot, ``HELD`` when another run holds a live lease, or None when
+        the job is finished or unknown."""
+        fields.setdefault("message", JobStatus.STARTED.default_message)
+        mode = f"claim:{int(lease * 1000)}"
+        return self._change(
+            job_id, namespace, group, mode, EventType.STATUS, {"status": JobStatus.STARTED, **fields}, run=run
+        )
+
+    def renew(self, runs: dict[str, str], *, lease: float) -> set[str]:
+        """Extend the leases of ``runs`` (job id -> token) to ``lease`` seconds from now; returns
+        the job ids whose run is no longer the job's (taken over, or ended)."""
+        if not runs:
+            return set()
+        job_ids = list(runs)
+        with redis_errors_as_unavailable():
+            lost = self._renew(
+                keys=[keys.job(job_id) for job_id in job_ids],
+                args=[int(lease * 1000), *(json.dumps(runs[job_id]) for job_id in job_ids)],
+            )
+        return {job_ids[int(index) - 1] for index in lost}
 
     def progress(
         self,
@@ -206,15 +303,17 @@ class JobStore:
         *,
         namespace: str = DEFAULT_NAMESPACE,
         group: str | None = None,
+        run: str = "",
     ) -> dict[str, Any] | None:
-        """Record a progress report (0-100 and an optional message) as a new ``progress`` event."""
+        """Record a progress report (0-100 and an optional message) as a new ``progress`` event;
+        None when refused (the job is finished, or ``run`` is given and no longer its run)."""
         if not isinstance(percent, int | float) or isinstance(percent, bool) or not math.isfinite(percent):
             raise ValueError(f"progress must be a number from 0 to 100, not {percent!r}")
         clamped = round(min(max(float(percent), 0.0), 100.0), 2)
         fields: dict[str, Any] = {"progress": int(clamped) if clamped.is_integer() else clamped}
         if message is not None:
             fields["message"] = str(message)
-        return self._change(job_id, namespace, group, "update", EventType.PROGRESS, fields)
+        return self._change(job_id, namespace, group, "update", EventType.PROGRESS, fields, run=run)
 
     def request_cancel(self, job_id: str, *, namespace: str) -> dict[str, Any] | None:
         """Cancel a job of ``namespace``: at once if it has not started, else by flagging it for
@@ -287,6 +386,8 @@ class JobStore:
         mode: str,
         event: EventType,
         fields: dict[str, Any],
+        *,
+        run: str = "",
     ) -> dict[str, Any] | None:
         status = fields.get("status")
         ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
@@ -312,7 +413,26 @@ class JobStore:
             compact_json(group),
             max(self.pending_ttl, self.result_ttl),
             namespace,
+            run,
         ]
         with redis_errors_as_unavailable():
             raw = self._apply(keys=job_keys, args=args + encode_fields(fields))
+        if raw in (HELD, HELD.encode()):
+            return HELD  # type: ignore[return-value]  # only claims can be held (see claim)
         return json.loads(raw) if raw else None
+
+
+def ride_out(write: Callable[[], _T], *, grace: float, what: str) -> _T:
+    """``write()``, retried with backoff while Redis is unavailable, for up to ``grace`` seconds."""
+    deadline = time.monotonic() + grace
+    attempt = 0
+    while True:
+        try:
+            return write()
+        except StoreUnavailable:
+            attempt += 1
+            if time.monotonic() >= deadline:
+                raise
+            if attempt == 1:
+                logger.warning("Redis unavailable while writing %s; retrying for up to %gs", what, grace)
+            time.sleep(min(MAX_OUTAGE_BACKOFF_S, 0.05 * 2**attempt, max(0.0, deadline - time.monotonic())))

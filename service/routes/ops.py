@@ -73,8 +73,10 @@ async def worker_status() -> tuple[Response, int]:
         }
         return jsonify(body), error.status
     alive = bool(workers)
+    taking_jobs = any(worker["state"] == "running" for worker in workers)
     body = {
-        "status": "running" if alive else "degraded",
+        # draining: the workers left are finishing their jobs after a SIGTERM, taking no new ones
+        "status": "running" if taking_jobs else "draining" if alive else "degraded",
         "redis_connected": True,
         "jobs_in_queue": sum(q["ready"] + q["delayed"] for q in queues.values()),
         "worker_thread_alive": alive,
@@ -88,4 +90,4 @@ async def worker_status() -> tuple[Response, int]:
 
 
 #: What a tenant sees of each worker process.
-_TENANT_WORKER_FIELDS = ("threads", "queues", "seconds_since_heartbeat")
+_TENANT_WORKER_FIELDS = ("threads", "queues", "state", "seconds_since_heartbeat")

@@ -4,11 +4,18 @@ The web serves a workspace's stream this way (``/workspaces/<name>/events``): th
 are grouped by workspace. A group has its own event log (written by the job store's script in
 the same atomic step as the job's own log), so its stream has a single resumable position: the
 id of the last group log entry sent, which is the SSE ``id``. A fresh client first gets a
-``snapshot`` event for each of the group's newest jobs; a reconnecting one gets every entry
-after its ``Last-Event-ID``, or, when the log no longer reaches back that far, the snapshots
-again. Each wake-up carries the id of the entry before it, so a live event is sent at once when
-it follows the position and the gap is read from the log when it does not. Per job, an event
-never older than one already sent goes out, so no job is ever seen to move backwards.
+``snapshot`` event for each of the group's newest jobs, as they stood at the log entry whose id
+the last of them carries (``JobReader.group_state`` reads the two as of one moment); a
+reconnecting one gets every entry after its ``Last-Event-ID``, or, when the log no longer
+reaches back that far, the snapshots again. Each wake-up carries the id of the entry before it,
+so a live event is sent at once when it follows the position and the gap is read from the log
+when it does not.
+
+Each event reaches a client once, across reconnections too: an id is only ever sent with
+everything up to it, so resuming from it repeats nothing and skips nothing. Per job, an event at
+or below the ``seq`` already sent is dropped (on every path: live, replayed, snapshot), so no job
+is ever seen twice at one step or moving backwards; when dropping one moves the position past
+the last id sent, the stream sends the new position alone (an ``id:`` with a comment).
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ class GroupStream(EventStream):
         self.since = since
         self.opening_jobs = opening_jobs
         self.position = since or GROUP_LOG_START
+        #: The position the client holds: the last ``id`` it was sent.
+        self.client_position = since
         self.seq_sent: dict[str, int] = {}
 
     def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
@@ -60,6 +69,10 @@ class GroupStream(EventStream):
         return await self._resync()
 
     async def _on_event(self, event: JobEvent) -> list[bytes]:
+        assert event.group_entry is not None
+        if _entry(event.group_entry) <= _entry(self.position):
+            # Already covered: a wake-up published while the opening or a replay was being read.
+            return []
         if event.previous_group_entry == self.position:
             return self._send([event])
         return await self._resync()
@@ -82,11 +95,19 @@ class GroupStream(EventStream):
         except StoreUnavailable:
             return []
         self.position = newest
+        fresh = [
+            JobEvent.from_snapshot(snapshot, SNAPSHOT_EVENT)
+            for snapshot in reversed(snapshots)  # oldest job first, like the log
+            if snapshot["seq"] > self.seq_sent.get(snapshot["job_id"], 0)
+        ]
         chunks = []
-        for snapshot in reversed(snapshots):  # oldest job first, like the log
-            self.seq_sent[snapshot["job_id"]] = snapshot["seq"]
-            chunks.append(frame(JobEvent.from_snapshot(snapshot, SNAPSHOT_EVENT), self.position))
-        return chunks
+        for number, event in enumerate(fresh, start=1):
+            self.seq_sent[event.job_id] = event.seq
+            # Only the last snapshot carries the position: a client cut off before it has not got
+            # every job as of that entry, and reconnects without an id (or with its older one) to
+            # be sent them again, rather than resume past the ones it never got.
+            chunks.append(self._frame(event) if number == len(fresh) else _unpositioned(event))
+        return self._with_position(chunks)
 
     def _send(self, events: list[JobEvent]) -> list[bytes]:
         chunks = []
@@ -96,10 +117,29 @@ class GroupStream(EventStream):
                 continue  # already sent
             self.position = event.group_entry
             if event.seq <= self.seq_sent.get(event.job_id, 0):
-                continue  # older than a snapshot already sent for this job
+                continue  # the client has this step of the job already (or a later one)
             self.seq_sent[event.job_id] = event.seq
-            chunks.append(frame(event, self.position))
+            chunks.append(self._frame(event))
+        return self._with_position(chunks)
+
+    def _frame(self, event: JobEvent) -> bytes:
+        self.client_position = self.position
+        return frame(event, self.position)
+
+    def _with_position(self, chunks: list[bytes]) -> list[bytes]:
+        """``chunks``, then the position alone when it moved past the last id sent (over events
+        the client had), so that a reconnection resumes from it and is not sent them again.
+        Browsers take an ``id:`` from a block without data too; the comment makes it a block
+        every SSE reader hands on."""
+        if self.position not in (self.client_position, GROUP_LOG_START):
+            self.client_position = self.position
+            chunks.append(f": position\nid: {self.position}\n\n".encode())
         return chunks
+
+
+def _unpositioned(event: JobEvent) -> bytes:
+    """A frame without ``id:``: the client keeps the position it had (``frame`` otherwise)."""
+    return f"event: {event.event}\ndata: {event.data}\n\n".encode()
 
 
 def _entry(entry_id: str) -> tuple[int, int]:

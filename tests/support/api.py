@@ -58,7 +58,9 @@ def finished_now(base_url: str, job_id: str, headers: dict[str, str]) -> dict[st
 
 async def finished(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
     """The job's snapshot once it has finished: long-polls each change, never sleeps."""
-    snapshot = (await client.get(f"/jobs/{job_id}")).json()
+    response = await client.get(f"/jobs/{job_id}")
+    assert response.status_code == 200, response.text
+    snapshot = response.json()
     while not is_finished(snapshot):
         response = await client.get(f"/jobs/{job_id}", params={"wait": 10, "since": snapshot["seq"]})
         assert response.status_code == 200, response.text

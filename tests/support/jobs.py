@@ -94,3 +94,13 @@ def swallows_errors(*, gate: str, steps: int = 3) -> dict:
         except Exception:  # the point: a cancellation must get through anyway
             continue
     return {"steps": steps}
+
+
+@job(max_retries=0)
+def paced_steps(*, steps: int = 5, pause: float = 0.2) -> dict:
+    """Reports a step every ``pause`` seconds, touching Redis only through the engine (so a Redis
+    outage reaches it only through its progress reports)."""
+    for step in range(1, steps + 1):
+        time.sleep(pause)
+        report_progress(100 * step / steps, f"Step {step}/{steps}")
+    return {"steps": steps}

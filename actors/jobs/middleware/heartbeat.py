@@ -3,7 +3,12 @@
 Dramatiq's own heartbeat (``<ns>:__heartbeats__``) carries only an opaque id; operators want to
 see host, pid and queues, so each worker process runs a small thread that refreshes a hash
 (``keys.worker``) with a time to live and its score in ``keys.WORKERS``. A worker that stops
-beating disappears by itself after three intervals; a clean shutdown removes it at once.
+beating disappears by itself after three intervals.
+
+The same beat renews the leases of the runs the process holds (``leases.RunLeases``) and, when
+this worker wins the round, runs the reaper of lapsed leases (``on_beat``): maintenance that no
+queue backlog can delay. On SIGTERM the worker *drains*: it says so (``state: draining``) and
+keeps beating, and renewing, until its running jobs have finished; only then is it removed.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import dramatiq
 import redis
 from dramatiq.middleware import Middleware
 
 from .. import keys
+from ..errors import StoreUnavailable
 from ..events import REDIS_UNAVAILABLE_ERRORS, utc_now
+from ..leases import RunLeases
 from ..settings import JobSettings
 
 logger = logging.getLogger("jobs.workers")
@@ -31,9 +39,27 @@ MISSED_BEATS_ALLOWED = 3
 
 
 class WorkerHeartbeat(Middleware):
-    def __init__(self, *, client: redis.Redis, interval: float = DEFAULTS.worker_heartbeat_interval) -> None:
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        interval: float = DEFAULTS.worker_heartbeat_interval,
+        leases: RunLeases | None = None,
+        keep_alive: Callable[[], object] | None = None,
+        on_beat: Callable[[str], object] | None = None,
+        settle: float = 0.0,
+    ) -> None:
+        """``keep_alive()`` runs with each beat, draining or not (the broker's own heartbeat);
+        ``on_beat(worker_id)`` after each beat while the worker takes jobs (the reaper's round),
+        but not until ``settle`` seconds after Redis was last unavailable to this worker: every
+        lease lapsed during an outage, and their runs must renew them before anyone reaps."""
         self.client = client
         self.interval = interval
+        self.leases = leases
+        self.keep_alive = keep_alive
+        self.on_beat = on_beat
+        self.settle = settle
+        self._unavailable_at = -float("inf")  # monotonic time of the last failed beat
         self.worker_id = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -49,12 +75,19 @@ class WorkerHeartbeat(Middleware):
             "queues": ",".join(queues),
             "threads": len(worker.workers),
             "started_at": utc_now(),
+            "state": "running",
         }
         self._thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
         self._thread.start()
         logger.info("Worker %s ready, queues=%s", self.worker_id, self._info["queues"])
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Draining: running jobs finish, so this process keeps beating and renewing their leases.
+        self._info["state"] = "draining"
+        logger.info("Worker %s draining: finishing its running jobs", self.worker_id)
+        self._beat_once()
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.interval)
@@ -65,19 +98,32 @@ class WorkerHeartbeat(Middleware):
             logger.warning("Worker %s could not unregister: Redis unavailable", self.worker_id)
 
     def _beat(self) -> None:
-        ttl = max(1, round(self.interval * MISSED_BEATS_ALLOWED))
         while True:
-            now = time.time()
-            try:
-                pipe = self.client.pipeline()
-                pipe.hset(keys.worker(self.worker_id), mapping={**self._info, "last_heartbeat": now})
-                pipe.expire(keys.worker(self.worker_id), ttl)
-                pipe.zadd(keys.WORKERS, {self.worker_id: now})
-                pipe.execute()
-            except REDIS_UNAVAILABLE_ERRORS:
-                logger.warning("Worker %s heartbeat failed: Redis unavailable", self.worker_id)
+            self._beat_once()
+            settled = time.monotonic() - self._unavailable_at > self.settle
+            if self.on_beat is not None and self._info["state"] == "running" and settled:
+                self.on_beat(self.worker_id)
             if self._stop.wait(self.interval):
                 return
+
+    def _beat_once(self) -> None:
+        ttl = max(1, round(self.interval * MISSED_BEATS_ALLOWED))
+        now = time.time()
+        try:
+            pipe = self.client.pipeline()
+            pipe.hset(keys.worker(self.worker_id), mapping={**self._info, "last_heartbeat": now})
+            pipe.expire(keys.worker(self.worker_id), ttl)
+            pipe.zadd(keys.WORKERS, {self.worker_id: now})
+            pipe.execute()
+            lost = self.leases.renew() if self.leases is not None else set()
+            if self.keep_alive is not None:
+                self.keep_alive()
+        except (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS):
+            logger.warning("Worker %s heartbeat failed: Redis unavailable", self.worker_id)
+            self._unavailable_at = time.monotonic()
+            return
+        for job_id in lost:  # its run goes on until its next write, which is refused
+            logger.warning("Worker %s: job %s was taken over by another run", self.worker_id, job_id)
 
 
 def prune_stale_workers(client: redis.Redis, interval: float = DEFAULTS.worker_heartbeat_interval) -> int:

@@ -1,9 +1,12 @@
 """The status middleware: drives each public job's state from Dramatiq's own hooks.
 
     before_enqueue          first send   -> PENDING (the record exists before the message is sent)
-                            a retry      -> PENDING again, with ``attempt``, ``retry_at`` and the error
-    before_process_message               -> STARTED; a job that already ended (cancelled while it
-                                            waited) is skipped and never runs
+    after_enqueue           a retry sent -> PENDING again, with ``attempt``, ``retry_at`` and the
+                                            error (written once the retry is safely queued)
+    before_process_message               -> a run claims the job: STARTED under its own token and
+                                            lease (``leases.py``); a job that already ended
+                                            (cancelled while it waited) is skipped and never runs;
+                                            a copy that finds another run's live lease is deferred
     after_process_message   returned     -> SUCCESS with the return value as ``result``
                             raised, and Retries gave up (message failed) -> FAILURE with ``error``
                             cancelled (JobCancelled) -> CANCELLED, with the progress reached
@@ -13,6 +16,11 @@
 
 The middleware must sit *before* ``Retries`` in the broker's list: Dramatiq runs ``after_*`` hooks
 in reverse order, so Retries decides (and re-enqueues or fails the message) before we look.
+
+Every write a run makes is fenced by its token, and rides out a Redis outage of up to
+``outage_grace`` seconds (retried with backoff); a run's terminal status is retried until Redis
+answers, with its lease renewed meanwhile, so a finished run is recorded once Redis is back and
+never run again for want of its record.
 """
 
 from __future__ import annotations
@@ -20,22 +28,28 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
-from ..errors import JobCancelled, StoreUnavailable
+from ..errors import JobCancelled, LeaseLost, StoreUnavailable
 from ..events import utc_now
+from ..leases import REAPED_OPTION, RunLeases, lease_remaining
 from ..metrics import record_duration
 from ..registry import PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
 from ..states import JobStatus
-from ..store import JobStore
+from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
 from .heartbeat import WorkerHeartbeat
 
 logger = logging.getLogger("jobs")
 DEFAULTS = JobSettings.defaults()
+#: Option carried by a copy of a message deferred while another run held the job's lease.
+DEFERRED_OPTION = "deferred"
+_T = TypeVar("_T")
 
 
 class JobStatusMiddleware(Middleware):
@@ -43,13 +57,18 @@ class JobStatusMiddleware(Middleware):
         self,
         *,
         store: JobStore,
+        leases: RunLeases,
         heartbeat: WorkerHeartbeat | None = None,
         default_max_retries: int = DEFAULTS.max_retries,
+        outage_grace: float = DEFAULTS.outage_grace,
     ) -> None:
         self.store = store
+        self.leases = leases
         self.heartbeat = heartbeat  # whose worker id a STARTED job records
         self.default_max_retries = default_max_retries
+        self.outage_grace = outage_grace
         self._started: dict[str, float] = {}  # message id -> monotonic start, for run-time metrics
+        self._skipped: dict[int, str] = {}  # id(message) -> why it was skipped without failing
 
     @property
     def actor_options(self) -> set[str]:
@@ -76,20 +95,33 @@ class JobStatusMiddleware(Middleware):
                 self.store.remember_message(message.message_id, message.encode())
                 _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
             return
-        if delay is None:
-            return  # a delayed retry moving from the delay queue to its queue: no new state
+
+    def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
+        spec = job_spec(broker, message.actor_name)
+        retries = message.options.get("retries", 0)
+        if spec is None or retries == 0 or delay is None:
+            return  # not a job; its first send; or a delayed message moving to its queue
+        if message.options.get(DEFERRED_OPTION) or message.options.get(REAPED_OPTION):
+            return  # a copy put back for later, or the reaper's: their senders wrote the record
         max_attempts = 1 + self.max_retries(broker, message)
         delay_s = (delay or 0) / 1000
         error = _error_from_traceback(message.options.get("traceback", ""))
         attempt_text = f"attempt {retries + 1} of {max_attempts}"
-        self._transition(
-            spec,
+        # Written once the retry is queued (a retry that could not be sent leaves the job STARTED,
+        # its lease lapses and the reaper requeues it), and only as the failed run (the fence).
+        self._ride_out(
             message,
-            JobStatus.PENDING,
-            attempt=retries + 1,
-            message=f"Retrying in {_seconds(delay_s)} ({attempt_text}): {error['message']}",
-            error=error,
-            retry_at=utc_now(delay_s),
+            lambda: self._transition(
+                spec,
+                message,
+                JobStatus.PENDING,
+                run=self.leases.token(message.message_id) or "",
+                attempt=retries + 1,
+                message=f"Retrying in {_seconds(delay_s)} ({attempt_text}): {error['message']}",
+                error=error,
+                retry_at=utc_now(delay_s),
+                _run="",
+            ),
         )
         _job_logger(message).info(
             "Job %s retrying type=%s attempt=%d/%d in %.1fs: %s",
@@ -105,24 +137,44 @@ class JobStatusMiddleware(Middleware):
         spec = job_spec(broker, message.actor_name)
         if spec is None:
             return
-        attempt = message.options.get("retries", 0) + 1
-        started = self._transition(
-            spec,
+        token = uuid.uuid4().hex
+        started = self._ride_out(
             message,
-            JobStatus.STARTED,
-            attempt=attempt,
-            started_at=utc_now(),
-            retry_at=None,
-            worker=self._worker_id(),
+            lambda: self.store.claim(
+                message.message_id,
+                token,
+                lease=self.leases.lease,
+                namespace=namespace_of(message),
+                group=spec.group_of(message.kwargs),
+                started_at=utc_now(),
+                retry_at=None,
+                worker=self._worker_id(),
+            ),
         )
-        if started is None:  # finished already (cancelled while queued), or its record is gone
+        if started == HELD:  # another run holds the job: look again when its lease would end
+            wait = lease_remaining(self.store, message.message_id) + 1
+            broker.enqueue(message.copy(options={DEFERRED_OPTION: True}), delay=int(wait * 1000))
+            _job_logger(message).info(
+                "Job %s deferred %.0fs type=%s: another run holds it",
+                message.message_id,
+                wait,
+                message.actor_name,
+            )
+            self._skipped[id(message)] = "deferred"
+            raise SkipMessage()
+        if not isinstance(started, dict):  # finished already (cancelled while queued), or gone
             _job_logger(message).info(
                 "Job %s skipped type=%s: it is finished or unknown", message.message_id, message.actor_name
             )
+            self._skipped[id(message)] = "finished"
             raise SkipMessage()
+        self.leases.hold(message.message_id, token)
+        # This copy is the job's run now: if it fails, its retry is an ordinary one.
+        message.options.pop(DEFERRED_OPTION, None)
+        message.options.pop(REAPED_OPTION, None)
         self._started[message.message_id] = time.monotonic()
         _job_logger(message).info(
-            "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, attempt
+            "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, started["attempt"]
         )
 
     def after_process_message(
@@ -136,13 +188,28 @@ class JobStatusMiddleware(Middleware):
         spec = job_spec(broker, message.actor_name)
         if spec is None:
             return
+        try:
+            self._record_end(broker, spec, message, result, exception)
+        finally:
+            self.leases.release(message.message_id)  # from now on its lease may lapse
+
+    def _record_end(
+        self,
+        broker: dramatiq.Broker,
+        spec: JobSpec,
+        message: dramatiq.Message,
+        result: Any,
+        exception: BaseException | None,
+    ) -> None:
         started = self._started.pop(message.message_id, None)
         if started is not None:
             record_duration(self.store.client, message.actor_name, time.monotonic() - started)
-        if exception is None:
+        if isinstance(exception, LeaseLost):
+            _job_logger(message).warning("Job %s run stopped: %s", message.message_id, exception)
+        elif exception is None:
             self._succeed(spec, message, result)
         elif isinstance(exception, JobCancelled):
-            if self._transition(spec, message, JobStatus.CANCELLED):
+            if self._end(spec, message, JobStatus.CANCELLED):
                 _job_logger(message).info("Job %s cancelled type=%s", message.message_id, message.actor_name)
         elif isinstance(exception, TimeLimitExceeded):
             limit = broker.get_actor(message.actor_name).options.get("time_limit")
@@ -158,8 +225,9 @@ class JobStatusMiddleware(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         spec = job_spec(broker, message.actor_name)
-        if spec is not None:
-            self._fail(spec, message, {"type": "skipped", "message": "The job was skipped before it ran"})
+        if self._skipped.pop(id(message), None) is not None or spec is None:
+            return  # skipped by us: the job is finished, or another run holds it
+        self._fail(spec, message, {"type": "skipped", "message": "The job was skipped before it ran"})
 
     def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         # A no-op when the job already ended: the store refuses changes to terminal jobs.
@@ -174,16 +242,12 @@ class JobStatusMiddleware(Middleware):
             error = {"type": "unserializable_result", "message": f"Result is not JSON: {exc}"}
             self._fail(spec, message, error)
             return
-        if self._transition(spec, message, JobStatus.SUCCESS, result=result, progress=100, error=None):
+        fields = {"result": result, "progress": 100, "error": None}
+        if self._end(spec, message, JobStatus.SUCCESS, **fields):
             _job_logger(message).info("Job %s succeeded type=%s", message.message_id, message.actor_name)
 
     def _fail(self, spec: JobSpec, message: dramatiq.Message, error: dict[str, str]) -> None:
-        try:
-            changed = self._transition(spec, message, JobStatus.FAILURE, error=error)
-        except StoreUnavailable:
-            _job_logger(message).exception("Job %s could not be marked failed", message.message_id)
-            return
-        if changed:
+        if self._end(spec, message, JobStatus.FAILURE, error=error):
             _job_logger(message).warning(
                 "Job %s failed type=%s: %s: %s",
                 message.message_id,
@@ -191,6 +255,29 @@ class JobStatusMiddleware(Middleware):
                 error["type"],
                 error["message"],
             )
+
+    def _end(self, spec: JobSpec, message: dramatiq.Message, status: JobStatus, /, **fields: Any) -> bool:
+        """Record the run's terminal ``status``, as the run (fenced by its token, when it ran):
+        retried until Redis answers, however long that takes, so a finished run is never lost."""
+        run = self.leases.token(message.message_id) or ""
+        attempt = 0
+        while True:
+            try:
+                return self._transition(spec, message, status, run=run, **fields) is not None
+            except StoreUnavailable:
+                attempt += 1
+                if attempt == 1 or attempt % 10 == 0:
+                    _job_logger(message).warning(
+                        "Job %s: its %s cannot be recorded yet (Redis unavailable); retrying",
+                        message.message_id,
+                        status.value,
+                    )
+                time.sleep(min(MAX_OUTAGE_BACKOFF_S, 0.05 * 2**attempt))
+
+    def _ride_out(self, message: dramatiq.Message, write: Callable[[], _T]) -> _T:
+        """``write()``, retried with backoff while Redis is unavailable, for up to ``outage_grace``
+        seconds; then ``StoreUnavailable`` is raised as it came."""
+        return ride_out(write, grace=self.outage_grace, what=f"job {message.message_id}")
 
     def _transition(
         self, spec: JobSpec, message: dramatiq.Message, status: JobStatus, /, **fields: Any

@@ -1,0 +1,159 @@
+"""Leases: every run of a job holds one, so that a job runs at most once at a time.
+
+A run starts by *claiming* its job (``JobStore.claim``): the job becomes STARTED under a new run
+token, with a lease of ``lease`` seconds. From then on every write the run makes (progress, its
+terminal status, its retry) names the token, and the store refuses it once the token is not the
+job's any more: that is the fence. The worker's heartbeat thread renews the leases of the runs
+its process holds (``RunLeases.renew``), so a lease lapses only when its process stopped beating
+or the run ended without a terminal status (an outage ate it, say).
+
+A second copy of a job's message (Dramatiq's redelivery of a busy or dead worker's messages, a
+retry racing its own bookkeeping, the reaper) that arrives while a live lease is held does not
+start: it is deferred until the lease's end and looked at again. A copy that finds the lease
+lapsed takes the job over; the old run, if it still runs, is refused at its next write and
+stopped (``LeaseLost``).
+
+The reaper (``reap``, run by whichever worker's heartbeat wins the round, and by the periodic
+``reap_orphans`` as a back-stop) finds STARTED jobs whose lease lapsed ``grace`` seconds ago or
+more and requeues them from their stored message while their runs are within their retries plus
+``LOST_RUNS_ALLOWED``, else fails them (``worker_lost``). A crashed run is therefore retried
+within lease + grace + one heartbeat of its last renewal: 35 s with the default 5 s heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import dramatiq
+import redis
+
+from . import keys
+from .errors import StoreUnavailable
+from .states import JobStatus
+from .store import JobStore
+
+logger = logging.getLogger("jobs.leases")
+
+WORKER_LOST = "The worker running this job stopped"
+#: Option carried by a copy of a message that the reaper requeued.
+REAPED_OPTION = "reaped"
+#: Runs a job may lose to dead workers beyond its retries before it fails ``worker_lost``: a lost
+#: run is not the job's failure (Dramatiq's own redelivery does not count it either), but a job
+#: that kills its worker every time must end.
+LOST_RUNS_ALLOWED = 2
+
+
+class RunLeases:
+    """The runs this process holds (job id -> token), and their renewal; safe across threads."""
+
+    def __init__(self, *, store: JobStore, lease: float) -> None:
+        self.store = store
+        self.lease = lease
+        self._runs: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, job_id: str, token: str) -> None:
+        with self._lock:
+            self._runs[job_id] = token
+
+    def release(self, job_id: str) -> None:
+        with self._lock:
+            self._runs.pop(job_id, None)
+
+    def token(self, job_id: str) -> str | None:
+        with self._lock:
+            return self._runs.get(job_id)
+
+    def held(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._runs)
+
+    def renew(self) -> set[str]:
+        """Extend every held lease; returns the jobs whose run is not theirs any more."""
+        return self.store.renew(self.held(), lease=self.lease)
+
+
+def reap(
+    *,
+    broker: dramatiq.Broker,
+    store: JobStore,
+    grace: float,
+    max_retries: Callable[[dramatiq.Message], int],
+) -> tuple[int, int]:
+    """Requeue, or fail when out of attempts, every STARTED job whose lease lapsed ``grace``
+    seconds ago or more; returns (requeued, failed)."""
+    client = store.client
+    requeued = failed = 0
+    for raw_id in client.zrange(keys.RUNNING, 0, -1):
+        job_id = raw_id.decode()
+        namespace = store.namespace_of(job_id)
+        snapshot = store.snapshot(job_id, namespace=namespace) if namespace is not None else None
+        if snapshot is None or snapshot["status"] != JobStatus.STARTED.value:
+            client.zrem(keys.RUNNING, job_id)
+            continue
+        encoded = store.message(job_id)
+        message = dramatiq.Message.decode(encoded) if encoded is not None else None
+        group = snapshot[store.group_field]
+        runs = snapshot.get("attempt") or 1
+        allowed = max_retries(message) + LOST_RUNS_ALLOWED if message is not None else 0
+        if message is not None and message.actor_name in broker.actors and runs <= allowed:
+            # The copy first, then the record, and that only while the lease is still lapsed: if
+            # the copy is claimed first (a takeover), the record stays the new run's; if sending
+            # fails, the job is still STARTED and lapsed, and the next round tries again.
+            if _lapsed_for(store, job_id) < grace:
+                continue  # a live run, or one that may still renew (after an outage, say)
+            broker.enqueue(message.copy(options={"retries": runs, REAPED_OPTION: True}))
+            store.transition(
+                job_id,
+                JobStatus.PENDING,
+                namespace=namespace,
+                group=group,
+                lapsed_for=grace,
+                message=f"{WORKER_LOST}; retrying (attempt {runs + 1})",
+                attempt=runs + 1,
+                error={"type": "worker_lost", "message": WORKER_LOST},
+                _run="",
+            )
+            logger.warning(
+                "Job %s requeued: its run's lease lapsed (worker %s)", job_id, snapshot.get("worker")
+            )
+            requeued += 1
+        elif store.transition(
+            job_id,
+            JobStatus.FAILURE,
+            namespace=namespace,
+            group=group,
+            lapsed_for=grace,
+            error={"type": "worker_lost", "message": f"{WORKER_LOST}, and the job has no attempt left"},
+        ):
+            logger.warning(
+                "Job %s failed: its run's lease lapsed (worker %s)", job_id, snapshot.get("worker")
+            )
+            failed += 1
+    return requeued, failed
+
+
+def reap_if_first(client: redis.Redis, worker_id: str, period: float, reaper: Callable[[], object]) -> bool:
+    """Run ``reaper`` unless another worker ran it within ``period`` seconds; whether it ran."""
+    try:
+        if not client.set(keys.REAPER_TURN, worker_id, nx=True, px=max(1, int(period * 1000))):
+            return False
+        reaper()
+    except (StoreUnavailable, redis.RedisError):
+        logger.warning("Reaper round skipped: Redis unavailable")
+        return False
+    return True
+
+
+def lease_remaining(store: JobStore, job_id: str) -> float:
+    """Seconds until the job's lease lapses (0 when lapsed or unknown)."""
+    return max(0.0, -_lapsed_for(store, job_id))
+
+
+def _lapsed_for(store: JobStore, job_id: str) -> float:
+    """Seconds since the job's lease lapsed (negative while it holds)."""
+    until = store.client.hget(keys.job(job_id), "_lease_until")
+    return time.time() - float(until or 0) / 1000

@@ -1,0 +1,231 @@
+"""Faults with real processes: a second copy of a running job, a draining worker, a worker killed
+mid-job, Redis restarting and Redis down while jobs run. What must hold: no job runs twice at
+once, every execution is counted in its job, no job is stuck, and a Redis blip fails no attempt.
+
+This module has its own persistent Redis (a restart keeps the jobs, as a production Redis with
+append-only persistence does) and fast recovery settings: 1 s heartbeats, so a lease lasts 3 s,
+and the reaper acts 1 s after a lease lapses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import dramatiq
+import httpx
+import pytest
+import redis
+
+from actors.jobs import keys
+
+from .support.api import bearer, finished, new_key, start_job
+from .support.jobs import gate_key
+from .support.servers import RedisServer, ServiceProcess, WebServer, eventually, start_workers
+from .support.stack import engine_on
+
+FAST_RECOVERY = {
+    "LEASE_GRACE": "1",
+    "BROKER_HEARTBEAT_TIMEOUT": "2",
+    "BROKER_MAINTENANCE_CHANCE": "1000000",
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer(persistent=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def web(redis_server: RedisServer) -> Iterator[WebServer]:
+    server = WebServer(redis_server, **FAST_RECOVERY)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def http(web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=60, headers=bearer(new_key(web))) as client:
+        yield client
+
+
+@pytest.fixture
+async def worker(redis_server: RedisServer) -> AsyncIterator[ServiceProcess]:
+    started = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
+    yield started
+    await asyncio.to_thread(started.stop)
+
+
+def history(client: redis.Redis, job_id: str) -> list[dict]:
+    """Every snapshot the job's log holds, in order."""
+    return [json.loads(fields[b"snapshot"]) for _, fields in client.xrange(keys.job_log(job_id))]
+
+
+def assert_one_run_at_a_time(events: list[dict]) -> None:
+    """Each run's events come after the run before it started, never interleaved with its own:
+    the attempt a change is made under never goes back, and the last attempt is the runs' count."""
+    attempts = [event["attempt"] for event in events if event["status"] in ("STARTED", "SUCCESS")]
+    assert attempts == sorted(attempts), f"two runs at once: attempts went {attempts}"
+    runs = sum(
+        1
+        for event in events
+        if event["status"] == "STARTED" and event["message"] == "Processing in progress..."
+    )
+    assert events[-1]["attempt"] == runs, f"{runs} runs, but the job counts {events[-1]['attempt']}"
+
+
+async def test_a_second_copy_of_a_running_job_waits_and_never_runs_beside_it(
+    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+) -> None:
+    client = redis_server.client()
+    gate = f"copy-{uuid.uuid4()}"
+    job_id = await start_job(http, "gated_steps", gate=gate, steps=2)
+    client.rpush(gate_key(gate), 1)
+    await eventually(lambda: history(client, job_id)[-1]["message"] == "Step 1/2", what="step 1", timeout=30)
+    # What Dramatiq's redelivery does when it takes a busy worker for a dead one: a second copy.
+    copy = dramatiq.Message.decode(client.get(keys.job_message(job_id)))
+    engine_on(redis_server).broker.enqueue(copy)
+    await eventually(
+        lambda: "deferred" in worker.log_path.read_text(), what="the copy to be deferred", timeout=30
+    )
+    client.rpush(gate_key(gate), 1)
+    assert (await finished(http, job_id))["status"] == "SUCCESS"
+    events = history(client, job_id)
+    assert_one_run_at_a_time(events)
+    assert events[-1]["attempt"] == 1, "the copy never ran"
+    assert [e["message"] for e in events if e["message"].startswith("Step")] == ["Step 1/2", "Step 2/2"]
+
+
+async def test_a_draining_worker_keeps_beating_and_no_second_copy_runs(
+    redis_server: RedisServer, http: httpx.AsyncClient
+) -> None:
+    client = redis_server.client()
+    draining = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
+    other: ServiceProcess | None = None
+    try:
+        gate = f"drain-{uuid.uuid4()}"
+        job_id = await start_job(http, "gated_steps", gate=gate, steps=2)
+        client.rpush(gate_key(gate), 1)
+        await eventually(
+            lambda: history(client, job_id)[-1]["message"] == "Step 1/2", what="step 1", timeout=30
+        )
+        held_by = history(client, job_id)[-1]["worker"]
+        # Another worker, whose heartbeat runs the reaper and whose broker redelivers messages.
+        other = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
+        os.kill(draining.process.pid, signal.SIGTERM)  # to the main process, which tells its children once
+        await eventually(
+            lambda: client.hget(keys.worker(held_by), "state") == b"draining", what="the drain", timeout=30
+        )
+        beat = float(client.hget(keys.worker(held_by), "last_heartbeat"))
+        # The drain outlasts a lease and its grace several times over: the worker beats on.
+        await eventually(
+            lambda: float(client.hget(keys.worker(held_by), "last_heartbeat") or 0) > beat + 8,
+            timeout=30,
+            what="eight seconds of heartbeats while draining",
+        )
+        status = (await http.get("/worker/status")).json()
+        states = sorted(w["state"] for w in status["workers"])
+        assert states == ["draining", "running"] and status["status"] == "running", status
+        client.rpush(gate_key(gate), 1)
+        assert (await finished(http, job_id))["status"] == "SUCCESS"
+        await asyncio.to_thread(draining.process.wait, 30)
+    finally:
+        await asyncio.to_thread(draining.stop)
+        if other is not None:
+            await asyncio.to_thread(other.stop)
+    events = history(client, job_id)
+    assert_one_run_at_a_time(events)
+    assert events[-1]["attempt"] == 1 and events[-1]["worker"] == held_by, "the draining worker finished it"
+    assert "requeued" not in other.log_path.read_text()
+
+
+async def test_jobs_of_a_worker_killed_mid_run_all_finish_one_run_at_a_time(
+    redis_server: RedisServer, http: httpx.AsyncClient
+) -> None:
+    client = redis_server.client()
+    doomed = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
+    survivor: ServiceProcess | None = None
+    try:
+        gate = f"kill-{uuid.uuid4()}"
+        job_ids = [await start_job(http, "gated_steps", gate=f"{gate}-{n}", steps=2) for n in range(12)]
+        for n in range(12):
+            client.rpush(gate_key(f"{gate}-{n}"), 1)
+        running = lambda: [j for j in job_ids if history(client, j)[-1]["message"] == "Step 1/2"]  # noqa: E731
+        await eventually(
+            lambda: len(running()) == 4, what="four jobs half way (the worker's threads)", timeout=30
+        )
+        os.killpg(doomed.process.pid, signal.SIGKILL)  # no drain, no ack, no goodbye
+        await asyncio.to_thread(doomed.process.wait)
+        survivor = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
+        for n in range(12):
+            client.rpush(gate_key(f"{gate}-{n}"), 1, 1)
+        results = [await finished(http, job_id) for job_id in job_ids]
+    finally:
+        await asyncio.to_thread(doomed.stop)
+        if survivor is not None:
+            await asyncio.to_thread(survivor.stop)
+    assert [r["status"] for r in results] == ["SUCCESS"] * 12, [r["error"] for r in results]
+    for job_id in job_ids:
+        assert_one_run_at_a_time(history(client, job_id))
+    assert not client.zrange(keys.RUNNING, 0, -1), "no job is left STARTED"
+
+
+async def test_a_redis_restart_fails_no_running_job(
+    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+) -> None:
+    client = redis_server.client()
+    job_ids = [await start_job(http, "paced_steps", steps=10, pause=0.2) for _ in range(4)]
+    await eventually(
+        lambda: all(len(history(client, j)) >= 3 for j in job_ids),
+        what="every job reporting progress",
+        timeout=30,
+    )
+    redis_server.stop()  # killed outright, as a crash: the workers' next writes meet a dead socket
+    await asyncio.to_thread(redis_server.start)
+    results = [await finished(http, job_id) for job_id in job_ids]
+    assert [(r["status"], r["attempt"]) for r in results] == [("SUCCESS", 1)] * 4, results
+
+
+async def test_a_job_that_ends_while_redis_is_down_is_recorded_when_it_returns(
+    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+) -> None:
+    client = redis_server.client()
+    job_id = await start_job(http, "sleepy", seconds=2)
+    await eventually(lambda: history(client, job_id)[-1]["status"] == "STARTED", timeout=30, what="the start")
+    redis_server.stop()
+    # Down until the job has finished its work and met the outage with its result in hand.
+    await eventually(
+        lambda: "cannot be recorded yet" in worker.log_path.read_text(), timeout=30, what="the run to end"
+    )
+    await asyncio.to_thread(redis_server.start)
+    result = await finished(http, job_id)
+    assert (result["status"], result["attempt"], result["result"]) == ("SUCCESS", 1, {"slept": 2})
+    assert not client.zrange(keys.RUNNING, 0, -1), "nothing left STARTED"
+
+
+async def test_progress_reported_during_an_outage_waits_for_redis_and_the_job_goes_on(
+    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+) -> None:
+    client = redis_server.client()
+    job_id = await start_job(http, "paced_steps", steps=4, pause=0.5)
+    await eventually(lambda: len(history(client, job_id)) >= 3, timeout=30, what="the first step")
+    redis_server.stop()
+    await eventually(
+        lambda: f"writing job {job_id}'s progress; retrying" in worker.log_path.read_text(),
+        timeout=30,
+        what="a progress report to meet the outage",
+    )
+    await asyncio.to_thread(redis_server.start)
+    result = await finished(http, job_id)
+    assert (result["status"], result["attempt"]) == ("SUCCESS", 1), result
+    steps = [e["message"] for e in history(client, job_id) if e["message"].startswith("Step")]
+    assert steps == [f"Step {n}/4" for n in range(1, 5)], "every report, once, in order"
