@@ -26,6 +26,7 @@ from actors.jobs import keys
 from .support.api import bearer, finished, new_key, start_job
 from .support.jobs import gate_key
 from .support.servers import RedisServer, ServiceProcess, WebServer, eventually, start_workers
+from .support.sse import messages
 from .support.stack import engine_on
 
 FAST_RECOVERY = {
@@ -151,13 +152,15 @@ async def test_a_draining_worker_keeps_beating_and_no_second_copy_runs(
 async def test_jobs_of_a_worker_killed_mid_run_all_finish_one_run_at_a_time(
     redis_server: RedisServer, http: httpx.AsyncClient
 ) -> None:
+    """100 jobs: four running on the worker killed, more fetched by it and not started."""
     client = redis_server.client()
+    JOBS = 100
     doomed = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
     survivor: ServiceProcess | None = None
     try:
         gate = f"kill-{uuid.uuid4()}"
-        job_ids = [await start_job(http, "gated_steps", gate=f"{gate}-{n}", steps=2) for n in range(12)]
-        for n in range(12):
+        job_ids = [await start_job(http, "gated_steps", gate=f"{gate}-{n}", steps=2) for n in range(JOBS)]
+        for n in range(JOBS):
             client.rpush(gate_key(f"{gate}-{n}"), 1)
         running = lambda: [j for j in job_ids if history(client, j)[-1]["message"] == "Step 1/2"]  # noqa: E731
         await eventually(
@@ -166,33 +169,60 @@ async def test_jobs_of_a_worker_killed_mid_run_all_finish_one_run_at_a_time(
         os.killpg(doomed.process.pid, signal.SIGKILL)  # no drain, no ack, no goodbye
         await asyncio.to_thread(doomed.process.wait)
         survivor = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-        for n in range(12):
+        for n in range(JOBS):
             client.rpush(gate_key(f"{gate}-{n}"), 1, 1)
         results = [await finished(http, job_id) for job_id in job_ids]
     finally:
         await asyncio.to_thread(doomed.stop)
         if survivor is not None:
             await asyncio.to_thread(survivor.stop)
-    assert [r["status"] for r in results] == ["SUCCESS"] * 12, [r["error"] for r in results]
+    assert [r["status"] for r in results] == ["SUCCESS"] * JOBS, [r["error"] for r in results]
     for job_id in job_ids:
         assert_one_run_at_a_time(history(client, job_id))
     assert not client.zrange(keys.RUNNING, 0, -1), "no job is left STARTED"
 
 
-async def test_a_redis_restart_fails_no_running_job(
-    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+async def test_a_redis_restart_under_200_streams_fails_no_job_and_loses_no_event(
+    redis_server: RedisServer, web: WebServer, http: httpx.AsyncClient
 ) -> None:
     client = redis_server.client()
-    job_ids = [await start_job(http, "paced_steps", steps=10, pause=0.2) for _ in range(4)]
-    await eventually(
-        lambda: all(len(history(client, j)) >= 3 for j in job_ids),
-        what="every job reporting progress",
-        timeout=30,
-    )
-    redis_server.stop()  # killed outright, as a crash: the workers' next writes meet a dead socket
-    await asyncio.to_thread(redis_server.start)
-    results = [await finished(http, job_id) for job_id in job_ids]
+    # Queued before any worker runs, so that every stream is open before the jobs start.
+    job_ids = [await start_job(http, "paced_steps", steps=10, pause=0.3) for _ in range(4)]
+    keys_ = [new_key(web), new_key(web)]  # a key holds at most 200 streams
+    limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
+    opened = asyncio.Semaphore(0)
+
+    async def watch(job_id: str, key: str) -> list[int]:
+        async with (
+            httpx.AsyncClient(base_url=web.base_url, timeout=60, headers=bearer(key), limits=limits) as c,
+            c.stream("GET", f"/jobs/{job_id}/events", params={"since": 0}) as response,
+        ):
+            seqs = []
+            async for message in messages(response):
+                if message.data_lines:
+                    if not seqs:
+                        opened.release()
+                    seqs.append(message.seq)
+            return seqs
+
+    watchers = [asyncio.create_task(watch(job_id, keys_[n % 2])) for n in range(50) for job_id in job_ids]
+    for _ in watchers:
+        await opened.acquire()  # every stream has its first event
+    worker = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
+    try:
+        await eventually(
+            lambda: all(len(history(client, j)) >= 3 for j in job_ids), timeout=30, what="the jobs running"
+        )
+        redis_server.stop()  # killed outright, as a crash: the workers' next writes meet a dead socket
+        await asyncio.to_thread(redis_server.start)
+        seen = await asyncio.gather(*watchers)
+        results = [await finished(http, job_id) for job_id in job_ids]
+    finally:
+        await asyncio.to_thread(worker.stop)
     assert [(r["status"], r["attempt"]) for r in results] == [("SUCCESS", 1)] * 4, results
+    final = {r["job_id"]: r["seq"] for r in results}
+    for (n, job_id), seqs in zip(((n, j) for n in range(50) for j in job_ids), seen, strict=True):
+        assert seqs == list(range(1, final[job_id] + 1)), f"stream {n} of {job_id}: gaps or repeats {seqs}"
 
 
 async def test_a_job_that_ends_while_redis_is_down_is_recorded_when_it_returns(
