@@ -144,7 +144,7 @@ class JobEvent:
 
     @classmethod
     def from_wakeup(cls, payload: bytes | str) -> JobEvent:
-        """Parse a wake-up (see the module's docstring and ``store._APPLY_CHANGE``)."""
+        """Parse a wake-up (see the module's docstring and ``scripts.APPLY_CHANGE``)."""
         head, namespace, group_json, data = text(payload).split("\n", 3)
         job_id, event, previous, entry = head.split(" ")
         if entry == "-":

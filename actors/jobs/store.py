@@ -1,6 +1,6 @@
 """The job store's write side: every change to a job, applied atomically in Redis.
 
-One Lua script (``_APPLY_CHANGE``) does the whole of a change in one step (docs/design.md,
+One Lua script (``scripts.APPLY_CHANGE``) does the whole of a change in one step (docs/design.md,
 invariants 1 and 2): it merges the new fields into the snapshot hash, takes the next per-job
 ``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``)
 and, for a job in a group, to the group's log; it refreshes the keys' time to live and publishes
@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from . import keys
+from . import keys, scripts
 from .errors import StoreUnavailable
 from .events import (
     compact_json,
@@ -52,130 +52,6 @@ from .states import (
 DEFAULTS = JobSettings.defaults()
 logger = logging.getLogger("jobs")
 _T = TypeVar("_T")
-
-# KEYS: 1 snapshot hash, 2 event log stream, 3 the namespace's job index (creation time in µs ->
-#       job id), 4 status-change counters (see metrics.py), 5 running jobs (job id -> start, unix
-#       s), 6 jobs waiting for their first start (creation time in µs -> job id: queue positions),
-#       and for a job in a group: 7 the group's log, 8 the group's job index.
-# ARGV: 1 job id, 2 channel, 3 event name, 4 ttl (s), 5 mode ("create" | "update" | "if:<JSON
-#       status>", an update only from that status | "claim:<lease ms>", a run's start: from
-#       PENDING, or from STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an
-#       update only of a STARTED job whose lease lapsed that long ago), 6 log max length,
-#       7 terminal statuses (JSON-quoted, comma separated), 8 the snapshot's group field, 9 the
-#       group (JSON: a string, or null), 10 group ttl (s), 11 the namespace, 12 the run token
-#       (a claim's new token; for other modes a fence: the change is refused unless it is the
-#       job's current run; empty: no fence), then field/value pairs (values JSON).
-# Publishes ``<job_id> <event> <previous group entry id> <group entry id>\n<namespace>\n<group>
-# \n<snapshot>`` (entry ids are ``-`` for a job without a group; see JobEvent.from_wakeup).
-# Returns the snapshot JSON after the change, false when the change was refused, or "held"
-# when a claim finds the job STARTED under another run's live lease.
-_APPLY_CHANGE = """
-local job_id, channel, event, ttl, mode, log_max, terminal =
-    ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local group_field, group, group_ttl, namespace, run = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
-local clock = redis.call('TIME')
-local now_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
-local claim_ms = string.match(mode, '^claim:(%d+)$')
-if mode == 'create' then
-    if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-else
-    local current = redis.call('HMGET', KEYS[1], 'status', group_field, '_namespace', '_run', '_lease_until')
-    local status = current[1]
-    if not status then return false end
-    if string.find(terminal, status, 1, true) then return false end
-    local this_run = current[4] == cjson.encode(run)
-    local lapsed_ms = now_ms - tonumber(current[5] or '0')
-    if claim_ms then
-        if status == '"STARTED"' and not this_run and lapsed_ms < 0 then return 'held' end
-    elseif string.sub(mode, 1, 7) == 'lapsed:' then
-        if status ~= '"STARTED"' or lapsed_ms < tonumber(string.sub(mode, 8)) then return false end
-    elseif mode ~= 'update' and mode ~= 'if:' .. status then
-        return false
-    end
-    if run ~= '' and not claim_ms and not this_run then return false end
-    local stored = tostring(current[3]) .. ' ' .. tostring(current[2])
-    if stored ~= '"' .. namespace .. '" ' .. group then
-        local asked = namespace .. ' ' .. group
-        return redis.error_reply('job ' .. job_id .. ' is in ' .. stored .. ', not ' .. asked)
-    end
-    if claim_ms then
-        if not this_run then  -- a new run (not this run's claim repeated after a lost reply)
-            redis.call('HINCRBY', KEYS[1], '_runs', 1)
-        end
-        local runs = redis.call('HGET', KEYS[1], '_runs')
-        redis.call('HSET', KEYS[1], '_run', cjson.encode(run), '_lease_until', now_ms + tonumber(claim_ms),
-            'attempt', runs)
-    end
-end
-if #ARGV > 12 then
-    redis.call('HSET', KEYS[1], unpack(ARGV, 13))
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local flat = redis.call('HGETALL', KEYS[1])
-local parts = {}
-for i = 1, #flat, 2 do
-    if string.byte(flat[i], 1) ~= 95 then  -- fields starting with '_' are the engine's own
-        parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
-    end
-end
-local snapshot = '{' .. table.concat(parts, ',') .. '}'
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
-if event == 'status' then
-    local job_type = cjson.decode(redis.call('HGET', KEYS[1], 'job_type'))
-    local status = cjson.decode(redis.call('HGET', KEYS[1], 'status'))
-    redis.call('HINCRBY', KEYS[4], job_type .. '\t' .. status, 1)
-    if status == 'STARTED' then
-        redis.call('ZADD', KEYS[5], 'NX', redis.call('TIME')[1], job_id)
-    else
-        redis.call('ZREM', KEYS[5], job_id)
-    end
-    if status ~= 'PENDING' then
-        redis.call('ZREM', KEYS[6], job_id)
-    end
-end
-local created
-if mode == 'create' then
-    local now = redis.call('TIME')
-    created = now[1] * 1000000 + now[2]
-    redis.call('ZADD', KEYS[3], created, job_id)
-    redis.call('ZADD', KEYS[6], created, job_id)
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, created - group_ttl * 1000000)
-end
-local previous_entry, entry = '-', '-'
-if #KEYS == 8 then
-    local newest = redis.call('XREVRANGE', KEYS[7], '+', '-', 'COUNT', 1)
-    previous_entry = newest[1] and newest[1][1] or '0-0'
-    entry = redis.call('XADD', KEYS[7], 'MAXLEN', '~', log_max, '*',
-        'job_id', job_id, 'event', event, 'snapshot', snapshot)
-    redis.call('EXPIRE', KEYS[7], group_ttl)
-    if mode == 'create' then
-        redis.call('ZADD', KEYS[8], created, job_id)
-        redis.call('EXPIRE', KEYS[8], group_ttl)
-    end
-end
-redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry
-    .. '\\n' .. namespace .. '\\n' .. group .. '\\n' .. snapshot)
-return snapshot
-"""
-
-# KEYS: the snapshot hashes of the runs this process holds. ARGV: 1 lease (ms), then each run's
-# token (JSON), in the order of KEYS. Extends each lease that is still its run's; returns how
-# many were, and the indexes (1-based) of those that were not (the run was taken over, or ended).
-_RENEW_LEASES = """
-local clock = redis.call('TIME')
-local until_ms = clock[1] * 1000 + math.floor(clock[2] / 1000) + tonumber(ARGV[1])
-local lost = {}
-for i = 1, #KEYS do
-    if redis.call('HGET', KEYS[i], '_run') == ARGV[i + 1] then
-        redis.call('HSET', KEYS[i], '_lease_until', until_ms)
-    else
-        lost[#lost + 1] = i
-    end
-end
-return lost
-"""
 
 CANCELLING_MESSAGE = "Cancellation requested, stopping..."
 #: Longest wait between two tries of a write during an outage, in seconds.
@@ -205,8 +81,8 @@ class JobStore:
         self.group_field = group_field
         #: The snapshot's fields, in the order the API shows them.
         self.fields = snapshot_fields(group_field)
-        self._apply = client.register_script(_APPLY_CHANGE)
-        self._renew = client.register_script(_RENEW_LEASES)
+        self._apply = client.register_script(scripts.APPLY_CHANGE)
+        self._renew = client.register_script(scripts.RENEW_LEASES)
 
     def create(
         self, job_id: str, job_type: str, *, namespace: str = DEFAULT_NAMESPACE, group: str | None = None
