@@ -249,6 +249,55 @@ async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_proc
     assert [e.seq for e in seen + missed + rest] == [2, 3, 4], "nothing lost, nothing twice"
 
 
+async def test_sigterm_hand_off_repeats_and_loses_nothing_on_multiplexed_and_workspace_streams(
+    web: WebServer, second_web: WebServer, job_store: JobStore, api_key: str
+) -> None:
+    workspace = f"handoff-{uuid.uuid4().hex[:8]}"
+    job_ids = [str(uuid.uuid4()) for _ in range(2)]
+    for job_id in job_ids:
+        job_store.create(job_id, "score_contracts", group=workspace)
+        job_store.transition(job_id, JobStatus.STARTED, group=workspace)
+    paths = [f"/events?job={job_ids[0]}&job={job_ids[1]}", f"/workspaces/{workspace}/events"]
+    seen: dict[str, list[tuple[str, int]]] = {path: [] for path in paths}
+    last_ids: dict[str, str] = {}
+    final: dict[str, int] = {}  # each job's last seq, once it is known
+
+    def done(path: str) -> bool:
+        return bool(final) and all((job, seq) in seen[path] for job, seq in final.items())
+
+    async with httpx.AsyncClient(timeout=30, headers=bearer(api_key)) as client:
+
+        async def read(base: str, path: str) -> None:
+            """Read ``path`` until the server closes it or every job's last event has come."""
+            resume = {"Last-Event-ID": last_ids[path]} if path in last_ids else {}
+            async with client.stream("GET", f"{base}{path}", headers=resume) as response:
+                async for message in messages(response):
+                    if message.data_lines:
+                        seen[path].append((message.data["job_id"], message.data["seq"]))
+                    if message.id is not None:
+                        last_ids[path] = message.id
+                    if done(path):
+                        return
+
+        tasks = [asyncio.create_task(read(second_web.base_url, path)) for path in paths]
+        await eventually(lambda: all(len(seen[p]) >= 2 for p in paths), timeout=20, what="the openings")
+        job_store.progress(job_ids[0], 10, group=workspace)
+        await eventually(lambda: all(len(seen[p]) >= 3 for p in paths), timeout=20, what="a live event")
+        second_web.process.send_signal(signal.SIGTERM)
+        await asyncio.gather(*tasks)  # each stream closed cleanly by the process going down
+        assert await asyncio.to_thread(second_web.process.wait, 10) == 0
+        for job_id in job_ids:  # while the clients are between processes
+            job_store.progress(job_id, 50, group=workspace)
+        for job_id in job_ids:
+            ended = job_store.transition(job_id, JobStatus.SUCCESS, group=workspace, result=None)
+            final[job_id] = ended["seq"]
+        await asyncio.gather(*(read(web.base_url, path) for path in paths))
+    for path in paths:
+        for job_id in job_ids:
+            seqs = [seq for job, seq in seen[path] if job == job_id]
+            assert seqs == list(range(seqs[0], final[job_id] + 1)), f"{path}: {job_id} went {seqs}"
+
+
 @pytest.mark.slow
 async def test_a_thousand_connect_disconnect_cycles_leak_nothing(
     strict_web: WebServer, job_store: JobStore, redis_client: redis.Redis, api_key: str
