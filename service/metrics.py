@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from actors.jobs.metrics import DURATION_BUCKETS, FIELD_SEPARATOR, bucket_label
+from actors.jobs.metrics import FIELD_SEPARATOR, cumulative
 
 from .context import Services
 
@@ -81,8 +81,7 @@ class _Snapshot(Collector):
             job_type, _, part = field.partition(FIELD_SEPARATOR)
             by_type[job_type][part] = value
         for job_type, parts in sorted(by_type.items()):
-            buckets = [(bucket_label(b), parts.get(bucket_label(b), 0.0)) for b in DURATION_BUCKETS]
-            runs.add_metric([job_type], buckets, sum_value=parts.get("sum", 0.0))
+            runs.add_metric([job_type], cumulative(parts), sum_value=parts.get("sum", 0.0))
         yield runs
 
         depth = GaugeMetricFamily(

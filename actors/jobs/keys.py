@@ -13,7 +13,7 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
     jobs:group-jobs:<ns>:<group> zset   the group's job ids by creation time (µs)
     jobs:events                  pubsub wake-up channel, one message per event (all jobs)
     jobs:metrics:transitions     hash   "<job_type>\\t<status>" -> status changes counted
-    jobs:metrics:durations       hash   "<job_type>\\t<bucket|sum|count>" -> run-time histogram
+    jobs:metrics:run-times       hash   "<job_type>\\t<bucket|sum|count>" -> run-time histogram
     jobs:metrics:recent:<type>   list   the job type's latest run times (s), newest first
     jobs:idem:<ns>:<sha256>      string the job an Idempotency-Key made, and its request's fingerprint
     jobs:message:<job_id>        string the job's encoded Dramatiq message (for the reaper)
@@ -38,7 +38,8 @@ DRAMATIQ_NAMESPACE = "dramatiq"
 
 EVENTS_CHANNEL = f"{PREFIX}:events"
 METRICS_TRANSITIONS = f"{PREFIX}:metrics:transitions"
-METRICS_DURATIONS = f"{PREFIX}:metrics:durations"
+#: Per-bucket run counts (the cumulative ``jobs:metrics:durations`` of earlier versions is not read).
+METRICS_DURATIONS = f"{PREFIX}:metrics:run-times"
 RUNNING = f"{PREFIX}:running"
 WAITING = f"{PREFIX}:waiting"
 WORKERS = f"{PREFIX}:workers"

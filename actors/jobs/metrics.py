@@ -4,6 +4,10 @@ Two hashes: ``keys.METRICS_TRANSITIONS`` counts status changes per job type and 
 the job store's script, in the same step as the change), ``keys.METRICS_DURATIONS`` holds a
 histogram of run times per job type (written here, by the status middleware, when a job that ran
 ends). ``fleet.Fleet`` reads both for ``service.metrics``, which renders Prometheus's text format.
+
+The histogram keeps each bucket's own count (the runs that fell in it, not in it or below): one
+observation is one ``HINCRBY``, not one per bucket at or above it; readers add the buckets up
+(``cumulative``) into the counts Prometheus expects.
 """
 
 from __future__ import annotations
@@ -31,12 +35,20 @@ def bucket_label(bound: float) -> str:
 def record_duration(client: redis.Redis, job_type: str, seconds: float) -> None:
     """Add one run of ``seconds`` to ``job_type``'s histogram (best effort: never fails a job)."""
     pipe = client.pipeline(transaction=False)
-    for bound in DURATION_BUCKETS:
-        if seconds <= bound:
-            pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}{bucket_label(bound)}", 1)
+    bound = next(bound for bound in DURATION_BUCKETS if seconds <= bound)
+    pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}{bucket_label(bound)}", 1)
     pipe.hincrbyfloat(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}sum", seconds)
     pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}count", 1)
     pipe.lpush(keys.recent_durations(job_type), round(seconds, 3))
     pipe.ltrim(keys.recent_durations(job_type), 0, RECENT_RUNS - 1)
     with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
         pipe.execute()
+
+
+def cumulative(counts: dict[str, float]) -> list[tuple[str, float]]:
+    """Each bucket's label and the runs in it *or below*, from each bucket's own count."""
+    total, buckets = 0.0, []
+    for bound in DURATION_BUCKETS:
+        total += counts.get(bucket_label(bound), 0.0)
+        buckets.append((bucket_label(bound), total))
+    return buckets

@@ -27,22 +27,30 @@ APPLY_CHANGE = """
 local job_id, channel, event, ttl, mode, log_max, terminal =
     ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local group_field, group, group_ttl, namespace, run = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
-local clock = redis.call('TIME')
-local now_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
+local clock  -- Redis's TIME, read only by the changes that need it (not progress reports)
+local function now()
+    clock = clock or redis.call('TIME')
+    return clock
+end
+local function now_ms()
+    return now()[1] * 1000 + math.floor(now()[2] / 1000)
+end
 local claim_ms = string.match(mode, '^claim:(%d+)$')
+local previous  -- the status before this change (JSON), none for a new job
 if mode == 'create' then
     if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 else
     local current = redis.call('HMGET', KEYS[1], 'status', group_field, '_namespace', '_run', '_lease_until')
     local status = current[1]
     if not status then return false end
+    previous = status
     if string.find(terminal, status, 1, true) then return false end
     local this_run = current[4] == cjson.encode(run)
-    local lapsed_ms = now_ms - tonumber(current[5] or '0')
+    local function lapsed_ms() return now_ms() - tonumber(current[5] or '0') end
     if claim_ms then
-        if status == '"STARTED"' and not this_run and lapsed_ms < 0 then return 'held' end
+        if status == '"STARTED"' and not this_run and lapsed_ms() < 0 then return 'held' end
     elseif string.sub(mode, 1, 7) == 'lapsed:' then
-        if status ~= '"STARTED"' or lapsed_ms < tonumber(string.sub(mode, 8)) then return false end
+        if status ~= '"STARTED"' or lapsed_ms() < tonumber(string.sub(mode, 8)) then return false end
     elseif mode ~= 'update' and mode ~= 'if:' .. status then
         return false
     end
@@ -53,11 +61,13 @@ else
         return redis.error_reply('job ' .. job_id .. ' is in ' .. stored .. ', not ' .. asked)
     end
     if claim_ms then
-        if not this_run then  -- a new run (not this run's claim repeated after a lost reply)
-            redis.call('HINCRBY', KEYS[1], '_runs', 1)
+        local runs  -- a new run counts; this run's claim repeated after a lost reply does not
+        if this_run then
+            runs = redis.call('HGET', KEYS[1], '_runs')
+        else
+            runs = redis.call('HINCRBY', KEYS[1], '_runs', 1)
         end
-        local runs = redis.call('HGET', KEYS[1], '_runs')
-        redis.call('HSET', KEYS[1], '_run', cjson.encode(run), '_lease_until', now_ms + tonumber(claim_ms),
+        redis.call('HSET', KEYS[1], '_run', cjson.encode(run), '_lease_until', now_ms() + tonumber(claim_ms),
             'attempt', runs)
     end
 end
@@ -66,10 +76,11 @@ if #ARGV > 12 then
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local flat = redis.call('HGETALL', KEYS[1])
-local parts = {}
+local parts, values = {}, {}
 for i = 1, #flat, 2 do
     if string.byte(flat[i], 1) ~= 95 then  -- fields starting with '_' are the engine's own
         parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
+        values[flat[i]] = flat[i + 1]
     end
 end
 local snapshot = '{' .. table.concat(parts, ',') .. '}'
@@ -77,25 +88,22 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event,
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
 if event == 'status' then
-    local job_type = cjson.decode(redis.call('HGET', KEYS[1], 'job_type'))
-    local status = cjson.decode(redis.call('HGET', KEYS[1], 'status'))
+    local job_type, status = cjson.decode(values['job_type']), cjson.decode(values['status'])
     redis.call('HINCRBY', KEYS[4], job_type .. '\t' .. status, 1)
     if status == 'STARTED' then
-        redis.call('ZADD', KEYS[5], 'NX', redis.call('TIME')[1], job_id)
-    else
+        redis.call('ZADD', KEYS[5], 'NX', now()[1], job_id)
+    elseif previous == '"STARTED"' then
         redis.call('ZREM', KEYS[5], job_id)
     end
-    if status ~= 'PENDING' then
+    if status ~= 'PENDING' and previous == '"PENDING"' then
         redis.call('ZREM', KEYS[6], job_id)
     end
 end
 local created
 if mode == 'create' then
-    local now = redis.call('TIME')
-    created = now[1] * 1000000 + now[2]
-    redis.call('ZADD', KEYS[3], created, job_id)
+    created = now()[1] * 1000000 + now()[2]
+    redis.call('ZADD', KEYS[3], created, job_id)  -- trimmed by maintenance (sweep), not here
     redis.call('ZADD', KEYS[6], created, job_id)
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, created - group_ttl * 1000000)
 end
 local previous_entry, entry = '-', '-'
 if #KEYS == 8 then
