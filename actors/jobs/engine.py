@@ -75,28 +75,36 @@ class JobsBroker(RedisBroker):
 
     Dramatiq learns that a worker process lives from its consumers' fetches, and a worker whose
     threads are all busy fetches nothing: after ``heartbeat_timeout`` its running messages would
-    be redelivered as a dead worker's. ``keep_alive`` reports it alive, and runs the broker's own
-    maintenance (redelivering the messages of workers that are really gone, fetched but not
-    started among them) every beat instead of by chance.
+    be redelivered as a dead worker's. ``keep_alive`` reports it alive every beat; ``redeliver``
+    runs the broker's own maintenance (the messages of workers that are really gone, fetched but
+    not started among them, back to their queues) for every queue, on the reaper's round (one
+    worker per beat) instead of by chance. Dramatiq's maintenance lists a dead worker's keys
+    with ``KEYS``, so it is not run by every worker every beat.
     """
 
     def keep_alive(self) -> None:
+        self._qsize(next(iter(self.get_declared_queues()), "default"), maintenance=False)
+
+    def redeliver(self) -> None:
         for queue_name in self.get_declared_queues():
-            # Dramatiq's dispatch script, as its own commands call it, with maintenance asked for
-            # (argument 7); "qsize" reads and changes nothing else.
-            self.scripts["dispatch"](
-                keys=[self.namespace],
-                args=[
-                    "qsize",
-                    current_millis(),
-                    queue_name,
-                    self.broker_id,
-                    self.heartbeat_timeout,
-                    self.dead_message_ttl,
-                    1,
-                    self._max_unpack_size(),
-                ],
-            )
+            self._qsize(queue_name, maintenance=True)
+
+    def _qsize(self, queue_name: str, *, maintenance: bool) -> None:
+        # Dramatiq's dispatch script, called as its own commands call it (argument 7 asks for
+        # maintenance); any command records this worker's heartbeat, and "qsize" changes nothing.
+        self.scripts["dispatch"](
+            keys=[self.namespace],
+            args=[
+                "qsize",
+                current_millis(),
+                queue_name,
+                self.broker_id,
+                self.heartbeat_timeout,
+                self.dead_message_ttl,
+                int(maintenance),
+                self._max_unpack_size(),
+            ],
+        )
 
 
 class JobEngine(BrokerContext):
@@ -172,8 +180,14 @@ class JobEngine(BrokerContext):
         )
 
     def reaper_round(self, worker_id: str) -> None:
-        """Each heartbeat: the reaper, run by one worker per interval (whichever asks first)."""
-        reap_if_first(self.client, worker_id, self.settings.worker_heartbeat_interval, self.reap)
+        """Each heartbeat: the reaper and the broker's redelivery, run by one worker per interval
+        (whichever asks first)."""
+
+        def round_() -> None:
+            self.broker.redeliver()
+            self.reap()
+
+        reap_if_first(self.client, worker_id, self.settings.worker_heartbeat_interval, round_)
 
     def declare_plugins(self) -> None:
         """Import ``JOB_MODULES`` (their ``@job`` actors join the broker), then apply the per-type
