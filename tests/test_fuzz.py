@@ -66,7 +66,8 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_off_its_schema(
         *("--seed", "20261130", "--workers", "2", "--request-timeout", "20", "--no-shrink"),
         *("--suppress-health-check", "all", "--warnings", "off"),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    # Run where its crash cache goes with the test's other files, not into the checkout.
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     output = run.stdout[-6000:] + run.stderr[-2000:]
     assert run.returncode == 0, output
     generated = re.search(r"(\d+) generated", run.stdout)
