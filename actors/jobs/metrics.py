@@ -2,8 +2,9 @@
 
 Two hashes: ``keys.METRICS_TRANSITIONS`` counts status changes per job type and status (written by
 the job store's script, in the same step as the change), ``keys.METRICS_DURATIONS`` holds a
-histogram of run times per job type (written here, by the status middleware, when a job that ran
-ends). ``fleet.Fleet`` reads both for ``service.metrics``, which renders Prometheus's text format.
+histogram of run times per job type (written by the job store's script too, with the change that
+ends a run: one round trip for both). ``fleet.Fleet`` reads both for ``service.metrics``, which
+renders Prometheus's text format.
 
 The histogram keeps each bucket's own count (the runs that fell in it, not in it or below): one
 observation is one ``HINCRBY``, not one per bucket at or above it; readers add the buckets up
@@ -12,13 +13,7 @@ observation is one ``HINCRBY``, not one per bucket at or above it; readers add t
 
 from __future__ import annotations
 
-import contextlib
 import math
-
-import redis
-
-from . import keys
-from .events import REDIS_UNAVAILABLE_ERRORS
 
 #: Upper bounds of the run-time histogram's buckets, in seconds (the last is +Inf).
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, math.inf)
@@ -32,17 +27,9 @@ def bucket_label(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else f"{bound:g}"
 
 
-def record_duration(client: redis.Redis, job_type: str, seconds: float) -> None:
-    """Add one run of ``seconds`` to ``job_type``'s histogram (best effort: never fails a job)."""
-    pipe = client.pipeline(transaction=False)
-    bound = next(bound for bound in DURATION_BUCKETS if seconds <= bound)
-    pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}{bucket_label(bound)}", 1)
-    pipe.hincrbyfloat(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}sum", seconds)
-    pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}count", 1)
-    pipe.lpush(keys.recent_durations(job_type), round(seconds, 3))
-    pipe.ltrim(keys.recent_durations(job_type), 0, RECENT_RUNS - 1)
-    with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
-        pipe.execute()
+def bucket_of(seconds: float) -> str:
+    """The label of the histogram bucket a run of ``seconds`` falls in (its own, not cumulative)."""
+    return bucket_label(next(bound for bound in DURATION_BUCKETS if seconds <= bound))
 
 
 def cumulative(counts: dict[str, float]) -> list[tuple[str, float]]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 # KEYS: 1 snapshot hash, 2 event log stream, 3 the namespace's job index (creation time in µs ->
 #       job id), 4 status-change counters (see metrics.py), 5 running jobs (job id -> start, unix
 #       s), 6 jobs waiting for their first start (creation time in µs -> job id: queue positions),
-#       and for a job in a group: 7 the group's log, 8 the group's job index.
+#       for a job in a group: 7 the group's log, 8 the group's job index; and for a change that
+#       observes a run's time, last: the run-time histogram and the job type's recent runs.
 # ARGV: 1 job id, 2 channel, 3 event name, 4 ttl (s), 5 mode ("create" | "update" | "if:<JSON
 #       status>", an update only from that status | "claim:<lease ms>", a run's start: from
 #       PENDING, or from STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an
@@ -18,7 +19,8 @@ from __future__ import annotations
 #       7 terminal statuses (JSON-quoted, comma separated), 8 the snapshot's group field, 9 the
 #       group (JSON: a string, or null), 10 group ttl (s), 11 the namespace, 12 the run token
 #       (a claim's new token; for other modes a fence: the change is refused unless it is the
-#       job's current run; empty: no fence), then field/value pairs (values JSON).
+#       job's current run; empty: no fence), 13 a run's time to observe with this status change
+#       ("<bucket>\t<seconds>\t<recent runs kept>", or empty), then field/value pairs (values JSON).
 # Publishes ``<job_id> <event> <previous group entry id> <group entry id>\n<namespace>\n<group>
 # \n<snapshot>`` (entry ids are ``-`` for a job without a group; see JobEvent.from_wakeup).
 # Returns the snapshot JSON after the change, false when the change was refused, or "held"
@@ -71,8 +73,8 @@ else
             'attempt', runs)
     end
 end
-if #ARGV > 12 then
-    redis.call('HSET', KEYS[1], unpack(ARGV, 13))
+if #ARGV > 13 then
+    redis.call('HSET', KEYS[1], unpack(ARGV, 14))
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local flat = redis.call('HGETALL', KEYS[1])
@@ -90,6 +92,15 @@ redis.call('EXPIRE', KEYS[2], ttl)
 if event == 'status' then
     local job_type, status = cjson.decode(values['job_type']), cjson.decode(values['status'])
     redis.call('HINCRBY', KEYS[4], job_type .. '\t' .. status, 1)
+    local bucket, seconds, recent = string.match(ARGV[13], '^(.-)\t(.-)\t(%d+)$')
+    if bucket then  -- the run's time, observed with its end: histogram, sum, count, recent runs
+        local durations, recent_runs = KEYS[#KEYS - 1], KEYS[#KEYS]
+        redis.call('HINCRBY', durations, job_type .. '\t' .. bucket, 1)
+        redis.call('HINCRBYFLOAT', durations, job_type .. '\tsum', seconds)
+        redis.call('HINCRBY', durations, job_type .. '\tcount', 1)
+        redis.call('LPUSH', recent_runs, seconds)
+        redis.call('LTRIM', recent_runs, 0, tonumber(recent) - 1)
+    end
     if status == 'STARTED' then
         redis.call('ZADD', KEYS[5], 'NX', now()[1], job_id)
     elseif previous == '"STARTED"' then
@@ -106,7 +117,7 @@ if mode == 'create' then
     redis.call('ZADD', KEYS[6], created, job_id)
 end
 local previous_entry, entry = '-', '-'
-if #KEYS == 8 then
+if group ~= 'null' then
     local newest = redis.call('XREVRANGE', KEYS[7], '+', '-', 'COUNT', 1)
     previous_entry = newest[1] and newest[1][1] or '0-0'
     entry = redis.call('XADD', KEYS[7], 'MAXLEN', '~', log_max, '*',

@@ -38,6 +38,7 @@ from .events import (
     redis_errors_as_unavailable,
     utc_now,
 )
+from .metrics import RECENT_RUNS, bucket_of
 from .settings import JobSettings
 from .states import (
     DEFAULT_GROUP_FIELD,
@@ -117,12 +118,14 @@ class JobStore:
         only_from: JobStatus | None = None,
         run: str = "",
         lapsed_for: float | None = None,
+        observed: tuple[str, float] | None = None,
         **fields: Any,
     ) -> dict[str, Any] | None:
         """Move a job (of ``namespace`` and ``group``) to ``status``, only from ``only_from`` if
         given, only as its current ``run`` if given (a fence: a run that lost its lease moves
         nothing), only while its lease has been lapsed ``lapsed_for`` seconds if given (the
-        reaper's condition); ``message`` defaults to the status's own. None if refused: the job
+        reaper's condition); ``message`` defaults to the status's own; ``observed`` (job type,
+        seconds) adds the run's time to the metrics in the same step. None if refused: the job
         is unknown, finished, or not as asked."""
         fields.setdefault("message", status.default_message)
         if status.is_terminal:
@@ -133,7 +136,14 @@ class JobStore:
         else:
             mode = "update" if only_from is None else f"if:{json.dumps(only_from.value)}"
         changed = self._change(
-            job_id, namespace, group, mode, EventType.STATUS, {"status": status, **fields}, run=run
+            job_id,
+            namespace,
+            group,
+            mode,
+            EventType.STATUS,
+            {"status": status, **fields},
+            run=run,
+            observed=observed,
         )
         return changed if changed != HELD else None
 
@@ -264,7 +274,10 @@ class JobStore:
         fields: dict[str, Any],
         *,
         run: str = "",
+        observed: tuple[str, float] | None = None,
     ) -> dict[str, Any] | None:
+        """Apply one change; ``observed`` is a run's (job type, seconds) to add to the run-time
+        metrics in the same step, when the change ends the run."""
         status = fields.get("status")
         ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
         job_keys = [
@@ -277,6 +290,11 @@ class JobStore:
         ]
         if group is not None:
             job_keys += [keys.group_log(namespace, group), keys.group_jobs(namespace, group)]
+        observation = ""
+        if observed is not None:
+            job_type, seconds = observed
+            job_keys += [keys.METRICS_DURATIONS, keys.recent_durations(job_type)]
+            observation = f"{bucket_of(seconds)}\t{round(seconds, 3)}\t{RECENT_RUNS}"
         args = [
             job_id,
             keys.EVENTS_CHANNEL,
@@ -290,6 +308,7 @@ class JobStore:
             max(self.pending_ttl, self.result_ttl),
             namespace,
             run,
+            observation,
         ]
         with redis_errors_as_unavailable():
             raw = self._apply(keys=job_keys, args=args + encode_fields(fields))

@@ -38,7 +38,6 @@ from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 from ..errors import JobCancelled, LeaseLost, StoreUnavailable
 from ..events import utc_now
 from ..leases import REAPED_OPTION, RunLeases, lease_remaining
-from ..metrics import record_duration
 from ..registry import PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
 from ..states import JobStatus
@@ -69,6 +68,7 @@ class JobStatusMiddleware(Middleware):
         self.outage_grace = outage_grace
         self._started: dict[str, float] = {}  # message id -> monotonic start, for run-time metrics
         self._skipped: dict[int, str] = {}  # id(message) -> why it was skipped without failing
+        self._observed: dict[str, tuple[str, float]] = {}  # message id -> (job type, run seconds)
 
     @property
     def actor_options(self) -> set[str]:
@@ -192,6 +192,7 @@ class JobStatusMiddleware(Middleware):
             self._record_end(broker, spec, message, result, exception)
         finally:
             self.leases.release(message.message_id)  # from now on its lease may lapse
+            self._observed.pop(message.message_id, None)  # a run that did not end its job
 
     def _record_end(
         self,
@@ -202,8 +203,8 @@ class JobStatusMiddleware(Middleware):
         exception: BaseException | None,
     ) -> None:
         started = self._started.pop(message.message_id, None)
-        if started is not None:
-            record_duration(self.store.client, message.actor_name, time.monotonic() - started)
+        if started is not None:  # its time goes to the metrics with the change that ends it
+            self._observed[message.message_id] = (message.actor_name, time.monotonic() - started)
         if isinstance(exception, LeaseLost):
             _job_logger(message).warning("Job %s run stopped: %s", message.message_id, exception)
         elif exception is None:
@@ -260,10 +261,12 @@ class JobStatusMiddleware(Middleware):
         """Record the run's terminal ``status``, as the run (fenced by its token, when it ran):
         retried until Redis answers, however long that takes, so a finished run is never lost."""
         run = self.leases.token(message.message_id) or ""
+        observed = self._observed.pop(message.message_id, None)
         attempt = 0
         while True:
             try:
-                return self._transition(spec, message, status, run=run, **fields) is not None
+                changed = self._transition(spec, message, status, run=run, observed=observed, **fields)
+                return changed is not None
             except StoreUnavailable:
                 attempt += 1
                 if attempt == 1 or attempt % 10 == 0:
