@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 
 import dramatiq
@@ -103,7 +102,7 @@ def reap(
             # The copy first, then the record, and that only while the lease is still lapsed: if
             # the copy is claimed first (a takeover), the record stays the new run's; if sending
             # fails, the job is still STARTED and lapsed, and the next round tries again.
-            if _lapsed_for(store, job_id) < grace:
+            if store.lapsed_for(job_id) < grace:
                 continue  # a live run, or one that may still renew (after an outage, say)
             broker.enqueue(message.copy(options={"retries": runs, REAPED_OPTION: True}))
             store.transition(
@@ -150,10 +149,4 @@ def reap_if_first(client: redis.Redis, worker_id: str, period: float, reaper: Ca
 
 def lease_remaining(store: JobStore, job_id: str) -> float:
     """Seconds until the job's lease lapses (0 when lapsed or unknown)."""
-    return max(0.0, -_lapsed_for(store, job_id))
-
-
-def _lapsed_for(store: JobStore, job_id: str) -> float:
-    """Seconds since the job's lease lapsed (negative while it holds)."""
-    until = store.client.hget(keys.job(job_id), "_lease_until")
-    return time.time() - float(until or 0) / 1000
+    return max(0.0, -store.lapsed_for(job_id))
