@@ -9,6 +9,7 @@ authenticated before its route runs (``auth.identity``) and counted against its 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -146,8 +147,10 @@ def create_app() -> Quart:
             queue_size=settings.sse_queue_size,
             send_timeout=settings.sse_send_timeout,
             revoked_channel=REVOKED_CHANNEL,
+            on_revoked=credentials.forget,
         )
         await hub.start()
+        engine.run_metrics.start()  # the jobs this process creates are counted once a second
         app.extensions[EXTENSION_KEY] = Services(
             settings=settings,
             engine=engine,
@@ -175,6 +178,7 @@ def create_app() -> Quart:
     @app.after_serving
     async def _disconnect() -> None:
         svc: Services = app.extensions.pop(EXTENSION_KEY)
+        await asyncio.get_running_loop().run_in_executor(None, svc.engine.run_metrics.stop)
         await svc.hub.stop()
         await svc.reader.client.aclose()
 

@@ -93,7 +93,7 @@ async def test_a_second_copy_of_a_running_job_waits_and_never_runs_beside_it(
     client.rpush(gate_key(gate), 1)
     await eventually(lambda: history(client, job_id)[-1]["message"] == "Step 1/2", what="step 1", timeout=30)
     # What Dramatiq's redelivery does when it takes a busy worker for a dead one: a second copy.
-    copy = dramatiq.Message.decode(client.get(keys.job_message(job_id)))
+    copy = dramatiq.Message.decode(engine_on(redis_server).store.message(job_id))
     engine_on(redis_server).broker.enqueue(copy)
     await eventually(
         lambda: "deferred" in worker.log_path.read_text(), what="the copy to be deferred", timeout=30
@@ -179,7 +179,7 @@ async def test_jobs_of_a_worker_killed_mid_run_all_finish_one_run_at_a_time(
     assert [r["status"] for r in results] == ["SUCCESS"] * JOBS, [r["error"] for r in results]
     for job_id in job_ids:
         assert_one_run_at_a_time(history(client, job_id))
-    assert not client.zrange(keys.RUNNING, 0, -1), "no job is left STARTED"
+    assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
 
 
 async def test_a_redis_restart_under_200_streams_fails_no_job_and_loses_no_event(
@@ -239,7 +239,7 @@ async def test_a_job_that_ends_while_redis_is_down_is_recorded_when_it_returns(
     await asyncio.to_thread(redis_server.start)
     result = await finished(http, job_id)
     assert (result["status"], result["attempt"], result["result"]) == ("SUCCESS", 1, {"slept": 2})
-    assert not client.zrange(keys.RUNNING, 0, -1), "nothing left STARTED"
+    assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "nothing left STARTED"
 
 
 async def test_progress_reported_during_an_outage_waits_for_redis_and_the_job_goes_on(

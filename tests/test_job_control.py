@@ -13,6 +13,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from actors.jobs import keys
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
@@ -266,10 +267,17 @@ async def test_metrics_parse_and_move(client: httpx.AsyncClient, job_store: JobS
         stream = messages(response)  # held: an abandoned reader would close the stream
         await take_events(stream, 1)
         during = await scrape(client)
+
+    async def counted() -> bool:  # a worker writes its counts once a second (RunMetrics)
+        after = await scrape(client)
+        # At least: this module's other jobs of the same type may finish meanwhile.
+        return (
+            after.get(success, 0) >= before.get(success, 0) + 1
+            and after.get(runs, 0) >= before.get(runs, 0) + 1
+        )
+
+    await eventually(counted, timeout=15, what="the worker's counts of the job")
     after = await scrape(client)
-    # At least: this module's other jobs of the same type may finish meanwhile.
-    assert after[success] >= before.get(success, 0) + 1
-    assert after[runs] >= before.get(runs, 0) + 1
     assert (
         after[("jobservice_job_duration_seconds_bucket", (("job_type", "quick_steps"), ("le", "+Inf")))] >= 1
     )
@@ -302,6 +310,8 @@ async def test_a_waiting_job_shows_its_queue_position_and_eta(
 ) -> None:
     client = one_thread_client
     await wait_for_status(client, await start_job(client, "quick_steps", steps=1), "SUCCESS")  # a recent run
+    recent = keys.recent_durations("quick_steps")
+    await eventually(lambda: one_thread.redis.client().llen(recent) > 0, timeout=15, what="its run time")
     gate = await occupy_the_worker(client)
     first = await start_job(client, "quick_steps", steps=1)
     second = await start_job(client, "quick_steps", steps=1)

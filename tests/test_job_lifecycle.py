@@ -173,8 +173,7 @@ async def test_workers_log_the_job_lifecycle(client: httpx.AsyncClient, workers:
     await stream_to_end(client, succeeded)
     await stream_to_end(client, failed)
     expected = [
-        f"Job {succeeded} started type=",
-        f"Job {succeeded} succeeded type=",
+        f"Job {succeeded} succeeded type=quick_steps in ",
         f"Job {failed} failed type=",
     ]
     # The worker writes each line just after the change the stream reported.

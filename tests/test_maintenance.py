@@ -112,8 +112,7 @@ def orphan(store: JobStore, job_type: str, kwargs: dict, *, runs: int = 1) -> st
     message = dramatiq.Message(
         queue_name="default", actor_name=job_type, args=(), kwargs=kwargs, options={}, message_id=job_id
     )
-    store.create(job_id, job_type)
-    store.remember_message(job_id, message.encode())
+    store.create(job_id, job_type, message=message.encode())
     for run in range(runs):
         store.claim(job_id, f"a-run-that-died-{run}", lease=0, worker="ghost-worker-that-died")
     return job_id
@@ -156,7 +155,7 @@ async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
     assert failed["status"] == "FAILURE" and failed["error"]["type"] == "worker_lost"
     assert not client.exists(keys.job_log(ghost_log))
     assert client.zscore(keys.jobs_index(TENANT), ghost_log) is None
-    assert not client.zrange(keys.RUNNING, 0, -1), "no job is left STARTED"
+    assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
 
 
 @pytest.fixture

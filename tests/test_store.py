@@ -45,8 +45,8 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
 ) -> None:
     job_id = new_id()
     pubsub = redis_client.pubsub()
-    pubsub.subscribe(keys.EVENTS_CHANNEL)
-    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+    pubsub.subscribe(keys.job_channel(job_id), keys.group_channel(DEFAULT_NAMESPACE, "team a"))
+    assert [pubsub.get_message(timeout=5)["type"] for _ in range(2)] == ["subscribe", "subscribe"]
 
     job_store.create(job_id, "t", group="team a")
     job_store.transition(job_id, JobStatus.STARTED, group="team a")
@@ -62,20 +62,23 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
     progress = json.loads(entries[2][1]["snapshot"])
     assert (progress["progress"], progress["message"], progress["status"]) == (40, "Scoring 2/5", "STARTED")
 
-    wakeups = []
-    while len(wakeups) < 4:
+    by_channel: dict[str, list[JobEvent]] = {}
+    while sum(map(len, by_channel.values())) < 7:
         message = pubsub.get_message(timeout=5)
         assert message is not None, "every change publishes a wake-up"
         if message["type"] == "message":
-            event = JobEvent.from_wakeup(message["data"])
-            if event.job_id == job_id:
-                wakeups.append(event)
+            by_channel.setdefault(message["channel"].decode(), []).append(
+                JobEvent.from_wakeup(message["data"])
+            )
+    wakeups = by_channel[keys.group_channel(DEFAULT_NAMESPACE, "team a")]
     assert [(e.seq, e.event, e.group) for e in wakeups] == [
         (1, "status", "team a"),
         (2, "status", "team a"),
         (3, "progress", "team a"),
         (4, "status", "team a"),
     ]
+    on_job_channel = by_channel[keys.job_channel(job_id)]
+    assert [e.seq for e in on_job_channel] == [2, 3, 4], "no one can watch a job before it exists"
     assert json.loads(wakeups[-1].data) == job_store.snapshot(job_id)
     group_log = redis_client.xrange(keys.group_log(DEFAULT_NAMESPACE, "team a"))
     assert [e.group_entry for e in wakeups] == [entry_id.decode() for entry_id, _ in group_log]

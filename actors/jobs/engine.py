@@ -37,7 +37,14 @@ from redis.retry import Retry
 
 from . import keys
 from .leases import RunLeases, reap, reap_if_first
-from .middleware import MISSED_BEATS_ALLOWED, Cancellation, JobStatusMiddleware, LogFormat, WorkerHeartbeat
+from .middleware import (
+    MISSED_BEATS_ALLOWED,
+    Cancellation,
+    JobStatusMiddleware,
+    LogFormat,
+    RunMetrics,
+    WorkerHeartbeat,
+)
 from .settings import JobSettings, SettingsError
 from .states import DEFAULT_GROUP_FIELD
 from .store import JobStore
@@ -136,10 +143,13 @@ class JobEngine(BrokerContext):
             on_beat=self.reaper_round,
             settle=self.leases.lease + settings.lease_grace,
         )
+        #: Counts this process's status changes in batches (started by workers; web: ``start``).
+        self.run_metrics = RunMetrics(client=self.client)
         self.status = JobStatusMiddleware(
             store=self.store,
             leases=self.leases,
             heartbeat=heartbeat,
+            metrics=self.run_metrics,
             default_max_retries=settings.max_retries,
             outage_grace=settings.outage_grace,
         )
@@ -159,6 +169,7 @@ class JobEngine(BrokerContext):
                 CurrentMessage(),
                 Cancellation(store=self.store, grace=settings.cancel_grace),
                 heartbeat,
+                self.run_metrics,
                 PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_DELAY_S),
                 LogFormat(log_format=settings.log_format),
                 self,

@@ -54,8 +54,12 @@ def utc_now(offset_seconds: float = 0.0) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+#: One encoder for every change (``json.dumps`` with options builds a new one per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def compact_json(value: Any) -> str:
-    return json.dumps(value.value if isinstance(value, JobStatus) else value, separators=(",", ":"))
+    return _COMPACT(value.value if isinstance(value, JobStatus) else value)
 
 
 def text(value: bytes | str) -> str:

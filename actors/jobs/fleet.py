@@ -90,12 +90,12 @@ class Fleet:
         job_id = snapshot["job_id"]
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=False) as pipe:
-                pipe.zscore(keys.WAITING, job_id)
+                pipe.zscore(keys.ACTIVE, job_id)
                 pipe.lrange(keys.recent_durations(snapshot["job_type"]), 0, -1)
                 created, recent = await pipe.execute()
-            if created is None:
+            if created is None or created < 0:  # not waiting, or started (a negative score)
                 return {}
-            ahead = await self.client.zcount(keys.WAITING, "-inf", f"({created}")
+            ahead = await self.client.zcount(keys.ACTIVE, 0, f"({created}")
         slots = sum(worker["threads"] for worker in await self.workers())
         position = ahead + 1
         eta_seconds = None
@@ -112,8 +112,8 @@ class Fleet:
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.hgetall(keys.METRICS_TRANSITIONS)
                 pipe.hgetall(keys.METRICS_DURATIONS)
-                pipe.zcard(keys.WAITING)
-                pipe.zcard(keys.RUNNING)
+                pipe.zcount(keys.ACTIVE, 0, "+inf")
+                pipe.zcount(keys.ACTIVE, "-inf", "(0")
                 transitions, durations, waiting, running = await pipe.execute()
         return FleetFigures(
             transitions={text(k): int(v) for k, v in transitions.items()},

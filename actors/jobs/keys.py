@@ -6,19 +6,20 @@ layout. A job lives in a *namespace* (one per tenant, for the web): the keys thr
 are found (listings, groups, idempotency keys) carry it, and a job's snapshot records it.
 
     jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field (and the
-                                        engine's own ``_`` fields: namespace, run token, lease end)
+                                        engine's own ``_`` fields: namespace, run token and lease,
+                                        the encoded Dramatiq message for the reaper, expiry)
     jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
     jobs:index:<ns>              zset   the namespace's job ids by creation time (µs), for listings
     jobs:group-log:<ns>:<group>  stream the group's event log (all its jobs), auto ids
     jobs:group-jobs:<ns>:<group> zset   the group's job ids by creation time (µs)
-    jobs:events                  pubsub wake-up channel, one message per event (all jobs)
+    jobs:events:job:<job_id>     pubsub the job's wake-ups, one message per event after its creation
+    jobs:events:group:<ns>:<g>   pubsub the wake-ups of every job of a group
     jobs:metrics:transitions     hash   "<job_type>\\t<status>" -> status changes counted
     jobs:metrics:run-times       hash   "<job_type>\\t<bucket|sum|count>" -> run-time histogram
     jobs:metrics:recent:<type>   list   the job type's latest run times (s), newest first
     jobs:idem:<ns>:<sha256>      string the job an Idempotency-Key made, and its request's fingerprint
-    jobs:message:<job_id>        string the job's encoded Dramatiq message (for the reaper)
-    jobs:running                 zset   job id -> when it started (unix s), while STARTED
-    jobs:waiting                 zset   job id -> creation time (µs), until its first start
+    jobs:active                  zset   job id -> its creation time (µs, > 0) until its first start
+                                        (a queue position); -(its start, unix s) while STARTED
     jobs:cancel:<job_id>         string set when a job is asked to cancel (its workers look)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, threads, started_at, last_heartbeat, state
@@ -36,12 +37,12 @@ from __future__ import annotations
 PREFIX = "jobs"
 DRAMATIQ_NAMESPACE = "dramatiq"
 
+#: The prefix of every wake-up channel (see job_channel, group_channel).
 EVENTS_CHANNEL = f"{PREFIX}:events"
 METRICS_TRANSITIONS = f"{PREFIX}:metrics:transitions"
 #: Per-bucket run counts (the cumulative ``jobs:metrics:durations`` of earlier versions is not read).
 METRICS_DURATIONS = f"{PREFIX}:metrics:run-times"
-RUNNING = f"{PREFIX}:running"
-WAITING = f"{PREFIX}:waiting"
+ACTIVE = f"{PREFIX}:active"
 WORKERS = f"{PREFIX}:workers"
 REAPER_TURN = f"{PREFIX}:reaper-turn"
 
@@ -66,16 +67,20 @@ def group_jobs(namespace: str, group: str) -> str:
     return f"{PREFIX}:group-jobs:{namespace}:{group}"
 
 
+def job_channel(job_id: str) -> str:
+    return f"{EVENTS_CHANNEL}:job:{job_id}"
+
+
+def group_channel(namespace: str, group: str) -> str:
+    return f"{EVENTS_CHANNEL}:group:{namespace}:{group}"
+
+
 def recent_durations(job_type: str) -> str:
     return f"{PREFIX}:metrics:recent:{job_type}"
 
 
 def idempotency(namespace: str, key_digest: str) -> str:
     return f"{PREFIX}:idem:{namespace}:{key_digest}"
-
-
-def job_message(job_id: str) -> str:
-    return f"{PREFIX}:message:{job_id}"
 
 
 def cancel_flag(job_id: str) -> str:

@@ -86,12 +86,14 @@ def reap(
     seconds ago or more; returns (requeued, failed)."""
     client = store.client
     requeued = failed = 0
-    for raw_id in client.zrange(keys.RUNNING, 0, -1):
+    for raw_id in client.zrangebyscore(keys.ACTIVE, "-inf", "(0"):  # the STARTED ones
         job_id = raw_id.decode()
+        if store.lapsed_for(job_id) < grace:
+            continue  # a live run (the common case: one read), or one that may still renew
         namespace = store.namespace_of(job_id)
         snapshot = store.snapshot(job_id, namespace=namespace) if namespace is not None else None
         if snapshot is None or snapshot["status"] != JobStatus.STARTED.value:
-            client.zrem(keys.RUNNING, job_id)
+            client.zrem(keys.ACTIVE, job_id)
             continue
         encoded = store.message(job_id)
         message = dramatiq.Message.decode(encoded) if encoded is not None else None
@@ -102,8 +104,6 @@ def reap(
             # The copy first, then the record, and that only while the lease is still lapsed: if
             # the copy is claimed first (a takeover), the record stays the new run's; if sending
             # fails, the job is still STARTED and lapsed, and the next round tries again.
-            if store.lapsed_for(job_id) < grace:
-                continue  # a live run, or one that may still renew (after an outage, say)
             broker.enqueue(message.copy(options={"retries": runs, REAPED_OPTION: True}))
             store.transition(
                 job_id,

@@ -4,8 +4,8 @@
 - ``reap_orphans``: the reaper of lapsed leases (``leases.reap``), as a back-stop: every worker's
   heartbeat already runs it, one worker per interval, so a crashed run is retried within seconds;
   no job stays STARTED forever.
-- ``clean_up``: drop what outlived its job: event logs without a snapshot, stored messages of
-  finished jobs, index entries of expired jobs.
+- ``clean_up``: drop what outlived its job: event logs without a snapshot (a job that expired
+  before it ended leaves its log without a time to live), index entries of expired jobs.
 
 Each run logs one line saying what it did. The actors run on their own queue (``maintenance``),
 so no backlog of jobs delays them, and periodiq skips a tick only when it is a day late (each
@@ -15,7 +15,6 @@ broker they run on (``JobEngine.of``); ``sweep`` takes what it works on as an ar
 
 from __future__ import annotations
 
-import json
 import logging
 
 import dramatiq
@@ -25,7 +24,6 @@ from periodiq import cron
 from . import keys
 from .engine import JobEngine
 from .middleware import prune_stale_workers
-from .states import JobStatus
 
 logger = logging.getLogger("jobs.maintenance")
 
@@ -60,18 +58,13 @@ def clean_up() -> None:
 
 def sweep(client: redis.Redis) -> dict[str, int]:
     """Remove what outlived its job; returns how many of each kind went."""
-    removed = {"orphaned logs": 0, "finished jobs' messages": 0, "stale index entries": 0}
+    removed = {"orphaned logs": 0, "stale index entries": 0}
     for key in client.scan_iter(match=keys.job_log("*"), count=SCAN_BATCH):
         job_id = key.decode().removeprefix(keys.job_log(""))
         if not client.exists(keys.job(job_id)):
             removed["orphaned logs"] += client.delete(key)
-    for key in client.scan_iter(match=keys.job_message("*"), count=SCAN_BATCH):
-        job_id = key.decode().removeprefix(keys.job_message(""))
-        status = client.hget(keys.job(job_id), "status")  # a JSON-encoded field, like every other
-        if status is None or JobStatus(json.loads(status)).is_terminal:
-            removed["finished jobs' messages"] += client.delete(key)
     indexes = (
-        keys.WAITING,
+        keys.ACTIVE,
         *(k.decode() for k in client.scan_iter(match=keys.jobs_index("*"))),
         *(k.decode() for k in client.scan_iter(match=keys.group_jobs("*", "*"))),
     )

@@ -8,47 +8,57 @@ comment above each says what it is handed (``KEYS``: every key it touches, as Re
 from __future__ import annotations
 
 # KEYS: 1 snapshot hash, 2 event log stream, 3 the namespace's job index (creation time in µs ->
-#       job id), 4 status-change counters (see metrics.py), 5 running jobs (job id -> start, unix
-#       s), 6 jobs waiting for their first start (creation time in µs -> job id: queue positions),
-#       for a job in a group: 7 the group's log, 8 the group's job index; and for a change that
-#       observes a run's time, last: the run-time histogram and the job type's recent runs.
-# ARGV: 1 job id, 2 channel, 3 event name, 4 ttl (s), 5 mode ("create" | "update" | "if:<JSON
-#       status>", an update only from that status | "claim:<lease ms>", a run's start: from
-#       PENDING, or from STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an
-#       update only of a STARTED job whose lease lapsed that long ago), 6 log max length,
-#       7 terminal statuses (JSON-quoted, comma separated), 8 the snapshot's group field, 9 the
-#       group (JSON: a string, or null), 10 group ttl (s), 11 the namespace, 12 the run token
-#       (a claim's new token; for other modes a fence: the change is refused unless it is the
-#       job's current run; empty: no fence), 13 a run's time to observe with this status change
-#       ("<bucket>\t<seconds>\t<recent runs kept>", or empty), then field/value pairs (values JSON).
-# Publishes ``<job_id> <event> <previous group entry id> <group entry id>\n<namespace>\n<group>
-# \n<snapshot>`` (entry ids are ``-`` for a job without a group; see JobEvent.from_wakeup).
+#       job id), 4 status-change counters (see metrics.py), 5 the active jobs (keys.ACTIVE), and for
+#       a job in a group: 6 the group's log, 7 the group's job index.
+# ARGV: 1 job id, 2 event name, 3 ttl (s), 4 mode ("create" | "update" | "if:<JSON status>", an
+#       update only from that status | "claim:<lease ms>", a run's start: from PENDING, or from
+#       STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an update only of a
+#       STARTED job whose lease lapsed that long ago), 5 log max length, 6 terminal statuses
+#       (JSON-quoted, comma separated), 7 the snapshot's group field, 8 the group (JSON: a string,
+#       or null), 9 group ttl (s), 10 the namespace, 11 the run token (a claim's new token; for
+#       other modes a fence: the change is refused unless it is the job's current run; empty: no
+#       fence), 12 "1" to count a status change in KEYS[4] here (else its caller counts it),
+#       13 the caller's clock (unix µs: creation order, time to live, a claim's first lease;
+#       whether a lease has lapsed is judged by Redis's TIME, which renewals use too),
+#       14 the job's wake-up channel, 15 its group's (or empty), then field/value pairs.
+# Reads the record once (HGETALL) and writes it once (HSET). Publishes ``<job_id> <event>
+# <previous group entry id> <group entry id>\n<namespace>\n<group>\n<snapshot>`` (entry ids are
+# ``-`` for a job without a group; see JobEvent.from_wakeup) on the job's channel (not at its
+# creation: no one can watch it yet) and its group's.
 # Returns the snapshot JSON after the change, false when the change was refused, or "held"
 # when a claim finds the job STARTED under another run's live lease.
 APPLY_CHANGE = """
-local job_id, channel, event, ttl, mode, log_max, terminal =
-    ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local group_field, group, group_ttl, namespace, run = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
-local clock  -- Redis's TIME, read only by the changes that need it (not progress reports)
-local function now()
+local job_id, event, ttl, mode, log_max, terminal =
+    ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+local group_field, group, group_ttl, namespace, run = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local count_here, now_us, job_channel, group_channel = ARGV[12] == '1', ARGV[13], ARGV[14], ARGV[15]
+local now_s, now_ms = math.floor(tonumber(now_us) / 1000000), math.floor(tonumber(now_us) / 1000)
+local clock  -- Redis's own TIME, read only to judge another run's lease (renewals set it by this clock)
+local function server_ms()
     clock = clock or redis.call('TIME')
-    return clock
+    return clock[1] * 1000 + math.floor(clock[2] / 1000)
 end
-local function now_ms()
-    return now()[1] * 1000 + math.floor(now()[2] / 1000)
+local order, values, writes = {}, {}, {}  -- the record's fields in order, their values, what to HSET
+local function set(field, value)
+    if values[field] == nil then order[#order + 1] = field end
+    values[field] = value
 end
-local claim_ms = string.match(mode, '^claim:(%d+)$')
+local function write(field, value)
+    set(field, value)
+    writes[#writes + 1] = field
+    writes[#writes + 1] = value
+end
+local claim_ms = tonumber(string.match(mode, '^claim:(%d+)$'))
 local previous  -- the status before this change (JSON), none for a new job
-if mode == 'create' then
-    if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-else
-    local current = redis.call('HMGET', KEYS[1], 'status', group_field, '_namespace', '_run', '_lease_until')
-    local status = current[1]
-    if not status then return false end
+if mode ~= 'create' then
+    local flat = redis.call('HGETALL', KEYS[1])
+    if #flat == 0 then return false end
+    for i = 1, #flat, 2 do set(flat[i], flat[i + 1]) end
+    local status = values['status']
     previous = status
     if string.find(terminal, status, 1, true) then return false end
-    local this_run = current[4] == cjson.encode(run)
-    local function lapsed_ms() return now_ms() - tonumber(current[5] or '0') end
+    local this_run = values['_run'] == cjson.encode(run)
+    local function lapsed_ms() return server_ms() - tonumber(values['_lease_until'] or '0') end
     if claim_ms then
         if status == '"STARTED"' and not this_run and lapsed_ms() < 0 then return 'held' end
     elseif string.sub(mode, 1, 7) == 'lapsed:' then
@@ -57,79 +67,81 @@ else
         return false
     end
     if run ~= '' and not claim_ms and not this_run then return false end
-    local stored = tostring(current[3]) .. ' ' .. tostring(current[2])
+    local stored = tostring(values['_namespace']) .. ' ' .. tostring(values[group_field])
     if stored ~= '"' .. namespace .. '" ' .. group then
         local asked = namespace .. ' ' .. group
         return redis.error_reply('job ' .. job_id .. ' is in ' .. stored .. ', not ' .. asked)
     end
-    if claim_ms then
-        local runs  -- a new run counts; this run's claim repeated after a lost reply does not
-        if this_run then
-            runs = redis.call('HGET', KEYS[1], '_runs')
-        else
-            runs = redis.call('HINCRBY', KEYS[1], '_runs', 1)
-        end
-        redis.call('HSET', KEYS[1], '_run', cjson.encode(run), '_lease_until', now_ms() + tonumber(claim_ms),
-            'attempt', runs)
+    if claim_ms then  -- a new run counts; this run's claim repeated after a lost reply does not
+        local runs = tonumber(values['_runs'] or '0') + (this_run and 0 or 1)
+        write('_run', cjson.encode(run))
+        write('_lease_until', now_ms + claim_ms)  -- the claimer's clock, until its first renewal
+        write('_runs', runs)
+        write('attempt', runs)
     end
 end
-if #ARGV > 13 then
-    redis.call('HSET', KEYS[1], unpack(ARGV, 14))
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local flat = redis.call('HGETALL', KEYS[1])
-local parts, values = {}, {}
-for i = 1, #flat, 2 do
-    if string.byte(flat[i], 1) ~= 95 then  -- fields starting with '_' are the engine's own
-        parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1]
-        values[flat[i]] = flat[i + 1]
+for i = 16, #ARGV, 2 do write(ARGV[i], ARGV[i + 1]) end
+write('seq', (tonumber(values['seq']) or 0) + 1)
+local status = values['status']
+local ends = string.find(terminal, status, 1, true) ~= nil
+-- Time to live: set by a job's creation and end; between them renewed only once half of it has
+-- passed, so most changes cost no EXPIRE. The log gets its own with the first renewal or the end.
+local expire = mode == 'create' or ends or tonumber(values['_expires'] or '0') - now_s < ttl / 2
+if expire then write('_expires', now_s + ttl) end
+local parts = {}
+for _, field in ipairs(order) do
+    if string.byte(field, 1) ~= 95 then  -- fields starting with '_' are the engine's own
+        parts[#parts + 1] = '"' .. field .. '":' .. values[field]
     end
 end
 local snapshot = '{' .. table.concat(parts, ',') .. '}'
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
+local seq = values['seq']
+if mode == 'create' then  -- the log's first entry is 1-0: a second create of the same id is refused
+    local added = redis.pcall('XADD', KEYS[2], '1-0', 'event', event, 'snapshot', snapshot)
+    if type(added) == 'table' and added.err then return false end
+else
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', log_max, seq .. '-0', 'event', event, 'snapshot', snapshot)
+end
+redis.call('HSET', KEYS[1], unpack(writes))
+if expire then
+    redis.call('EXPIRE', KEYS[1], ttl)
+    if mode ~= 'create' then redis.call('EXPIRE', KEYS[2], ttl) end
+end
 if event == 'status' then
-    local job_type, status = cjson.decode(values['job_type']), cjson.decode(values['status'])
-    redis.call('HINCRBY', KEYS[4], job_type .. '\t' .. status, 1)
-    local bucket, seconds, recent = string.match(ARGV[13], '^(.-)\t(.-)\t(%d+)$')
-    if bucket then  -- the run's time, observed with its end: histogram, sum, count, recent runs
-        local durations, recent_runs = KEYS[#KEYS - 1], KEYS[#KEYS]
-        redis.call('HINCRBY', durations, job_type .. '\t' .. bucket, 1)
-        redis.call('HINCRBYFLOAT', durations, job_type .. '\tsum', seconds)
-        redis.call('HINCRBY', durations, job_type .. '\tcount', 1)
-        redis.call('LPUSH', recent_runs, seconds)
-        redis.call('LTRIM', recent_runs, 0, tonumber(recent) - 1)
+    if count_here then
+        redis.call('HINCRBY', KEYS[4], cjson.decode(values['job_type']) .. '\t' .. cjson.decode(status), 1)
     end
-    if status == 'STARTED' then
-        redis.call('ZADD', KEYS[5], 'NX', now()[1], job_id)
-    elseif previous == '"STARTED"' then
+    if mode == 'create' then
+        redis.call('ZADD', KEYS[5], now_us, job_id)
+    elseif status == '"STARTED"' and previous ~= '"STARTED"' then
+        redis.call('ZADD', KEYS[5], -now_s, job_id)
+    elseif status ~= previous then
         redis.call('ZREM', KEYS[5], job_id)
     end
-    if status ~= 'PENDING' and previous == '"PENDING"' then
-        redis.call('ZREM', KEYS[6], job_id)
-    end
 end
-local created
 if mode == 'create' then
-    created = now()[1] * 1000000 + now()[2]
-    redis.call('ZADD', KEYS[3], created, job_id)  -- trimmed by maintenance (sweep), not here
-    redis.call('ZADD', KEYS[6], created, job_id)
+    redis.call('ZADD', KEYS[3], now_us, job_id)  -- trimmed by maintenance (sweep), not here
 end
 local previous_entry, entry = '-', '-'
 if group ~= 'null' then
-    local newest = redis.call('XREVRANGE', KEYS[7], '+', '-', 'COUNT', 1)
+    local newest = redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)
     previous_entry = newest[1] and newest[1][1] or '0-0'
-    entry = redis.call('XADD', KEYS[7], 'MAXLEN', '~', log_max, '*',
+    entry = redis.call('XADD', KEYS[6], 'MAXLEN', '~', log_max, '*',
         'job_id', job_id, 'event', event, 'snapshot', snapshot)
-    redis.call('EXPIRE', KEYS[7], group_ttl)
+    redis.call('EXPIRE', KEYS[6], group_ttl)
     if mode == 'create' then
-        redis.call('ZADD', KEYS[8], created, job_id)
-        redis.call('EXPIRE', KEYS[8], group_ttl)
+        redis.call('ZADD', KEYS[7], now_us, job_id)
+        redis.call('EXPIRE', KEYS[7], group_ttl)
     end
 end
-redis.call('PUBLISH', channel, job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry
-    .. '\\n' .. namespace .. '\\n' .. group .. '\\n' .. snapshot)
+local wakeup = job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry
+    .. '\\n' .. namespace .. '\\n' .. group .. '\\n' .. snapshot
+if mode ~= 'create' then  -- nobody can be watching a job that did not exist
+    redis.call('PUBLISH', job_channel, wakeup)
+end
+if group_channel ~= '' then
+    redis.call('PUBLISH', group_channel, wakeup)
+end
 return snapshot
 """
 

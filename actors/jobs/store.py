@@ -4,8 +4,10 @@ One Lua script (``scripts.APPLY_CHANGE``) does the whole of a change in one step
 invariants 1 and 2): it merges the new fields into the snapshot hash, takes the next per-job
 ``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``)
 and, for a job in a group, to the group's log; it refreshes the keys' time to live and publishes
-a wake-up on ``keys.EVENTS_CHANNEL``. Once a job is terminal the script refuses further changes,
-so a late or duplicated hook can never move a finished job.
+a wake-up on the job's channel (and its group's). Once a job is terminal the script refuses
+further changes, so a late or duplicated hook can never move a finished job. A change costs one
+script call; inside it, the record is read once and written once, and its time to live is
+renewed only at the job's end or once half of it has passed.
 
 A job's namespace and group are named when it is created and written into its snapshot (the
 namespace in the engine's own ``_namespace`` field, never shown; the group under
@@ -38,7 +40,6 @@ from .events import (
     redis_errors_as_unavailable,
     utc_now,
 )
-from .metrics import RECENT_RUNS, bucket_of
 from .settings import JobSettings
 from .states import (
     DEFAULT_GROUP_FIELD,
@@ -59,6 +60,8 @@ CANCELLING_MESSAGE = "Cancellation requested, stopping..."
 MAX_OUTAGE_BACKOFF_S = 2.0
 #: What ``claim`` answers when another run holds the job's lease.
 HELD = "held"
+#: The record's field that keeps the job's encoded Dramatiq message (an engine's own, never shown).
+MESSAGE_FIELD = "_message"
 
 _TERMINAL_ARG = ",".join(json.dumps(status.value) for status in TERMINAL_STATES)
 
@@ -86,11 +89,19 @@ class JobStore:
         self._renew = client.register_script(scripts.RENEW_LEASES)
 
     def create(
-        self, job_id: str, job_type: str, *, namespace: str = DEFAULT_NAMESPACE, group: str | None = None
+        self,
+        job_id: str,
+        job_type: str,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        group: str | None = None,
+        message: bytes | None = None,
+        count_here: bool = True,
     ) -> dict[str, Any] | None:
         """Write a new job as PENDING in ``namespace``; None when a job with this id exists.
 
-        A job in a ``group`` also appears in that group's event log and job index.
+        A job in a ``group`` also appears in that group's event log and job index. ``message``
+        is its encoded Dramatiq message, kept in the record for the reaper (``leases.reap``).
         """
         fields: dict[str, Any] = dict.fromkeys(self.fields)  # the hash keeps this order for the JSON
         fields.update(
@@ -106,7 +117,16 @@ class JobStore:
                 NAMESPACE_FIELD: namespace,
             }
         )
-        return self._change(job_id, namespace, group, "create", EventType.STATUS, fields)
+        return self._change(
+            job_id,
+            namespace,
+            group,
+            "create",
+            EventType.STATUS,
+            fields,
+            message=message,
+            count_here=count_here,
+        )
 
     def transition(
         self,
@@ -118,14 +138,15 @@ class JobStore:
         only_from: JobStatus | None = None,
         run: str = "",
         lapsed_for: float | None = None,
-        observed: tuple[str, float] | None = None,
+        count_here: bool = True,
         **fields: Any,
     ) -> dict[str, Any] | None:
         """Move a job (of ``namespace`` and ``group``) to ``status``, only from ``only_from`` if
         given, only as its current ``run`` if given (a fence: a run that lost its lease moves
         nothing), only while its lease has been lapsed ``lapsed_for`` seconds if given (the
-        reaper's condition); ``message`` defaults to the status's own; ``observed`` (job type,
-        seconds) adds the run's time to the metrics in the same step. None if refused: the job
+        reaper's condition); ``message`` defaults to the status's own. The change is counted in
+        the status-change metrics in the same step, unless ``count_here`` is false (a worker
+        counts its own changes, in batches: ``middleware.run_metrics``). None if refused: the job
         is unknown, finished, or not as asked."""
         fields.setdefault("message", status.default_message)
         if status.is_terminal:
@@ -143,7 +164,7 @@ class JobStore:
             EventType.STATUS,
             {"status": status, **fields},
             run=run,
-            observed=observed,
+            count_here=count_here,
         )
         return changed if changed != HELD else None
 
@@ -155,6 +176,7 @@ class JobStore:
         lease: float,
         namespace: str = DEFAULT_NAMESPACE,
         group: str | None = None,
+        count_here: bool = True,
         **fields: Any,
     ) -> dict[str, Any] | str | None:
         """Start a run of a job: STARTED under the new token ``run``, with a lease of ``lease``
@@ -164,8 +186,9 @@ class JobStore:
         the job is finished or unknown."""
         fields.setdefault("message", JobStatus.STARTED.default_message)
         mode = f"claim:{int(lease * 1000)}"
+        fields = {"status": JobStatus.STARTED, **fields}
         return self._change(
-            job_id, namespace, group, mode, EventType.STATUS, {"status": JobStatus.STARTED, **fields}, run=run
+            job_id, namespace, group, mode, EventType.STATUS, fields, run=run, count_here=count_here
         )
 
     def renew(self, runs: dict[str, str], *, lease: float) -> set[str]:
@@ -242,15 +265,10 @@ class JobStore:
             flags = self.client.mget([keys.cancel_flag(job_id) for job_id in job_ids])
         return {job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag is not None}
 
-    def remember_message(self, job_id: str, data: bytes) -> None:
-        """Keep the job's encoded Dramatiq message, so the reaper can requeue a job whose worker
-        died with it (``maintenance.reap``)."""
-        with redis_errors_as_unavailable():
-            self.client.set(keys.job_message(job_id), data, ex=self.pending_ttl)
-
     def message(self, job_id: str) -> bytes | None:
+        """The job's encoded Dramatiq message, as its creation kept it."""
         with redis_errors_as_unavailable():
-            return self.client.get(keys.job_message(job_id))
+            return self.client.hget(keys.job(job_id), MESSAGE_FIELD)
 
     def snapshot(self, job_id: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any] | None:
         """The job's snapshot, or None when there is no such job in ``namespace``."""
@@ -281,10 +299,10 @@ class JobStore:
         fields: dict[str, Any],
         *,
         run: str = "",
-        observed: tuple[str, float] | None = None,
+        count_here: bool = True,
+        message: bytes | None = None,
     ) -> dict[str, Any] | None:
-        """Apply one change; ``observed`` is a run's (job type, seconds) to add to the run-time
-        metrics in the same step, when the change ends the run."""
+        """Apply one change (see ``scripts.APPLY_CHANGE`` for the arguments)."""
         status = fields.get("status")
         ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
         job_keys = [
@@ -292,19 +310,12 @@ class JobStore:
             keys.job_log(job_id),
             keys.jobs_index(namespace),
             keys.METRICS_TRANSITIONS,
-            keys.RUNNING,
-            keys.WAITING,
+            keys.ACTIVE,
         ]
         if group is not None:
             job_keys += [keys.group_log(namespace, group), keys.group_jobs(namespace, group)]
-        observation = ""
-        if observed is not None:
-            job_type, seconds = observed
-            job_keys += [keys.METRICS_DURATIONS, keys.recent_durations(job_type)]
-            observation = f"{bucket_of(seconds)}\t{round(seconds, 3)}\t{RECENT_RUNS}"
-        args = [
+        args: list[str | bytes | int] = [
             job_id,
-            keys.EVENTS_CHANNEL,
             event.value,
             ttl,
             mode,
@@ -315,10 +326,16 @@ class JobStore:
             max(self.pending_ttl, self.result_ttl),
             namespace,
             run,
-            observation,
+            "1" if count_here else "",
+            time.time_ns() // 1000,
+            keys.job_channel(job_id),
+            keys.group_channel(namespace, group) if group is not None else "",
+            *encode_fields(fields),
         ]
+        if message is not None:
+            args += [MESSAGE_FIELD, message]
         with redis_errors_as_unavailable():
-            raw = self._apply(keys=job_keys, args=args + encode_fields(fields))
+            raw = self._apply(keys=job_keys, args=args)
         if raw in (HELD, HELD.encode()):
             return HELD  # type: ignore[return-value]  # only claims can be held (see claim)
         return json.loads(raw) if raw else None

@@ -1,12 +1,17 @@
 """The fan-out hub: one Redis pub/sub connection per web process, a bounded queue per stream.
 
-Every job change is published on the engine's wake-up channel; the hub reads that channel on its
-own connection (docs/design.md, invariant 4) and hands each event to the subscriptions watching
-its job or its job's group (the two kinds of ``Topic``). The
-wake-up is never the source of truth: each time the hub (re)subscribes it sends every
-subscription ``RESYNC``, telling the stream to re-read the job's log from the last ``seq`` it
-sent, so an outage loses no event. A subscription whose queue fills up (its client stopped
-reading) is marked dropped and gets ``DROPPED``; the hub never waits on a client.
+Every job change is published on its job's channel and its group's (``keys.job_channel``,
+``keys.group_channel``). The hub subscribes, on its own connection (docs/design.md, invariant 4),
+to the channels of the topics its streams watch, and only those, so events nobody here watches
+never reach this process (docs/scaling.md); it hands each event to the subscriptions watching its
+``Topic`` (a job, or a group).
+
+A stream reads its job's log only once its channels are confirmed by Redis (``ready``), so no
+event falls between the log and the wake-ups. The wake-up is never the source of truth: each
+time the hub (re)subscribes it sends the watchers ``RESYNC``, telling the stream to re-read the
+job's log from the last ``seq`` it sent, so an outage loses no event. A subscription whose queue
+fills up (its client stopped reading) is marked dropped and gets ``DROPPED``; the hub never
+waits on a client.
 """
 
 from __future__ import annotations
@@ -14,20 +19,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Final
 
 import redis.asyncio as aioredis
 
 from actors.jobs.events import REDIS_UNAVAILABLE_ERRORS, JobEvent
-from actors.jobs.keys import EVENTS_CHANNEL
+from actors.jobs.keys import EVENTS_CHANNEL, group_channel, job_channel
 
 logger = logging.getLogger("jobs.hub")
 
 #: Seconds of silence after which the hub pings Redis to prove its connection is alive.
 DEFAULT_PING_INTERVAL = 10.0
+#: Longest wait, in seconds, of a new stream for Redis to confirm its channels (then it goes on).
+DEFAULT_READY_TIMEOUT = 5.0
 #: Shortest and longest wait between two reconnection attempts, in seconds.
 MIN_BACKOFF = 0.05
 DEFAULT_MAX_BACKOFF = 2.0
@@ -62,6 +69,21 @@ class TopicKind(Enum):
 Topic = tuple[TopicKind, str, str]
 
 
+def channel_of(topic: Topic) -> str:
+    kind, namespace, name = topic
+    return job_channel(name) if kind is TopicKind.JOB else group_channel(namespace, name)
+
+
+class _Channel:
+    """A watched channel: its topic, and whether Redis has confirmed the subscription."""
+
+    __slots__ = ("confirmed", "topic")
+
+    def __init__(self, topic: Topic) -> None:
+        self.topic = topic
+        self.confirmed = asyncio.Event()
+
+
 class Subscription:
     """What one stream receives: events for its jobs and the hub's signals.
 
@@ -71,7 +93,7 @@ class Subscription:
     dropped, and its connection, task and queue are freed.
     """
 
-    __slots__ = ("blocked_since", "dropped", "owner", "queue", "task", "topics")
+    __slots__ = ("blocked_since", "channels", "dropped", "owner", "queue", "task", "topics")
 
     def __init__(
         self, topics: frozenset[Topic], maxsize: int, task: asyncio.Task[object] | None, owner: str | None
@@ -82,6 +104,19 @@ class Subscription:
         self.task = task
         self.blocked_since: float | None = None
         self.dropped = False
+        self.channels: list[_Channel] = []  # set by the hub
+
+    async def ready(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for Redis to confirm every channel this subscription
+        needs; whether it did. (If not, Redis is unreachable: the stream goes on, and the hub's
+        ``RESYNC`` on reconnecting fills what it missed.)"""
+        try:
+            async with asyncio.timeout(timeout):
+                for channel in self.channels:
+                    await channel.confirmed.wait()
+        except TimeoutError:
+            return False
+        return True
 
     def offer(self, item: Item) -> None:
         if self.dropped:
@@ -123,12 +158,15 @@ class EventHub:
         send_timeout: float,
         channel: str = EVENTS_CHANNEL,
         revoked_channel: str | None = None,
+        on_revoked: Callable[[str | None], object] | None = None,
         ping_interval: float = DEFAULT_PING_INTERVAL,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
     ) -> None:
         self.client = client
         self.channel = channel
         self.revoked_channel = revoked_channel  # where the ids of revoked keys are published
+        # Told each revoked key's id, and None on (re)connecting: any key may have been revoked.
+        self.on_revoked = on_revoked
         self.queue_size = queue_size
         self.send_timeout = send_timeout
         self.ping_interval = ping_interval
@@ -139,6 +177,9 @@ class EventHub:
         self.events_sent = 0
         self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
         self._by_owner: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._channels: dict[str, _Channel] = {}  # every watched topic's channel, by name
+        self._unconfirmed: Counter[str] = Counter()  # SUBSCRIBEs sent and not yet confirmed
+        self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (un)subscribe, in order
         self._subscriptions: set[Subscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._empty = asyncio.Event()
@@ -208,7 +249,11 @@ class EventHub:
         if owner is not None:
             self._by_owner[owner].add(sub)
         for topic in sub.topics:
-            self._by_topic[topic].add(sub)
+            watchers = self._by_topic[topic]
+            if not watchers:
+                self._watch(topic)
+            watchers.add(sub)
+            sub.channels.append(self._channels[channel_of(topic)])
         if self.shutting_down:
             sub.offer(SHUTDOWN)
         try:
@@ -229,6 +274,17 @@ class EventHub:
                     watchers.discard(sub)
                     if not watchers:
                         del self._by_topic[topic]
+                        self._unwatch(topic)
+
+    def _watch(self, topic: Topic) -> None:
+        name = channel_of(topic)
+        self._channels[name] = _Channel(topic)
+        self._outbox.put_nowait(("subscribe", name))
+
+    def _unwatch(self, topic: Topic) -> None:
+        name = channel_of(topic)
+        del self._channels[name]
+        self._outbox.put_nowait(("unsubscribe", name))
 
     def open_streams(self, owner: str | None = None) -> int:
         """How many subscriptions this process holds (of ``owner``, when given)."""
@@ -262,34 +318,88 @@ class EventHub:
             backoff = min(backoff * 2, self.max_backoff)
 
     async def _listen(self) -> None:
+        for channel in self._channels.values():
+            channel.confirmed.clear()
+        self._unconfirmed.clear()
+        # What was asked before this connection, it subscribes to anyway; what is asked from now
+        # on goes through the outbox (no await between the two lines: nothing falls between).
+        self._outbox = asyncio.Queue()
+        watched = list(self._channels)
         async with self.client.pubsub() as pubsub:
-            await pubsub.subscribe(*filter(None, (self.channel, self.revoked_channel)))
-            while True:
-                message = await pubsub.get_message(timeout=self.ping_interval)
-                if message is None:
-                    await pubsub.ping()
-                elif message["type"] == "subscribe" and message["channel"] == self.channel.encode():
-                    self.connected = True
-                    logger.info("Event hub subscribed to %s", self.channel)
-                    self._broadcast(RESYNC)
-                elif message["type"] == "message" and message["channel"] == self.channel.encode():
-                    self._dispatch(message["data"])
-                elif message["type"] == "message":  # a key was revoked: its streams end now
-                    for sub in list(self._by_owner.get(message["data"].decode(), ())):
-                        sub.offer(REVOKED)
+            # The control channel last: its confirmation means every watched one is confirmed too.
+            self._unconfirmed.update(watched)
+            await pubsub.subscribe(*watched, *filter(None, (self.revoked_channel, self.channel)))
+            writer = asyncio.create_task(self._send_changes(pubsub), name="event-hub-subscriber")
+            try:
+                await self._read(pubsub, writer)
+            finally:
+                writer.cancel()
 
-    def _dispatch(self, payload: bytes) -> None:
+    async def _read(self, pubsub: aioredis.client.PubSub, writer: asyncio.Task[None]) -> None:
+        while True:
+            if writer.done():
+                writer.result()  # a failed (un)subscribe: the connection is gone
+            message = await pubsub.get_message(timeout=self.ping_interval)
+            if message is None:
+                await pubsub.ping()
+                continue
+            kind, channel = message["type"], message.get("channel")
+            name = channel.decode() if isinstance(channel, bytes) else ""
+            if kind == "message" and name == self.revoked_channel:  # its key's streams end now
+                key_id = message["data"].decode()
+                if self.on_revoked is not None:
+                    self.on_revoked(key_id)
+                for sub in list(self._by_owner.get(key_id, ())):
+                    sub.offer(REVOKED)
+            elif kind == "message":
+                self._dispatch(name, message["data"])
+            elif kind == "subscribe" and name == self.channel:
+                self.connected = True
+                if self.on_revoked is not None:
+                    self.on_revoked(None)
+                logger.info("Event hub subscribed to %d channel(s)", len(self._channels))
+                self._broadcast(RESYNC)
+            elif kind == "subscribe":
+                self._confirmed(name)
+
+    async def _send_changes(self, pubsub: aioredis.client.PubSub) -> None:
+        """Send the (un)subscriptions streams ask for, in the order they asked."""
+        while True:
+            change, name = await self._outbox.get()
+            if change == "subscribe" and name in self._channels:
+                self._unconfirmed[name] += 1
+                await pubsub.subscribe(name)
+            elif change == "unsubscribe" and name not in self._channels:
+                await pubsub.unsubscribe(name)
+
+    def _confirmed(self, name: str) -> None:
+        channel = self._channels.get(name)
+        if channel is None:
+            return  # no longer watched
+        if self._unconfirmed[name] <= 0:
+            # Not one we asked for: the client re-subscribed by itself after reconnecting, and
+            # the watchers may have missed events meanwhile.
+            for sub in list(self._by_topic.get(channel.topic, ())):
+                sub.offer(RESYNC)
+        else:
+            self._unconfirmed[name] -= 1
+        if self._unconfirmed[name] <= 0:
+            del self._unconfirmed[name]
+            channel.confirmed.set()
+
+    def _dispatch(self, name: str, payload: bytes) -> None:
+        channel = self._channels.get(name)
+        if channel is None:
+            return  # published just before this process stopped watching it
         try:
             event = JobEvent.from_wakeup(payload)
         except (ValueError, KeyError):
             logger.warning("Ignoring a malformed wake-up message: %.200r", payload)
             return
-        namespace = event.namespace or ""
-        for sub in self._by_topic.get((TopicKind.JOB, namespace, event.job_id), ()):
+        if (event.namespace or "") != channel.topic[1]:
+            return
+        for sub in list(self._by_topic.get(channel.topic, ())):
             sub.offer(event)
-        if event.group is not None:
-            for sub in self._by_topic.get((TopicKind.GROUP, namespace, event.group), ()):
-                sub.offer(event)
 
     def _broadcast(self, item: Item) -> None:
         for sub in list(self._subscriptions):

@@ -27,7 +27,7 @@ from actors.jobs.errors import StoreUnavailable
 from actors.jobs.events import JobEvent
 from actors.jobs.reader import JobReader
 
-from .hub import DROPPED, RESYNC, REVOKED, SHUTDOWN, EventHub, Subscription
+from .hub import DEFAULT_READY_TIMEOUT, DROPPED, RESYNC, REVOKED, SHUTDOWN, EventHub, Subscription
 
 logger = logging.getLogger("jobs.streams")
 
@@ -106,6 +106,7 @@ class EventStream:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_life
         yield f"retry: {self.retry_ms}\n\n".encode()
+        await sub.ready(DEFAULT_READY_TIMEOUT)  # the log is read once no wake-up can be missed
         for chunk in await self._start():
             yield chunk
         while not self._done():
@@ -228,6 +229,7 @@ async def wait_for(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     with hub.subscribe(job_id, namespace=reader.namespace, cancel_on_drop=False) as sub:
+        await sub.ready(min(timeout, DEFAULT_READY_TIMEOUT))
         snapshot = await reader.snapshot(job_id)
         while True:
             if snapshot is None or until(snapshot):

@@ -43,6 +43,7 @@ from ..settings import JobSettings
 from ..states import JobStatus
 from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
 from .heartbeat import WorkerHeartbeat
+from .run_metrics import RunMetrics
 
 logger = logging.getLogger("jobs")
 DEFAULTS = JobSettings.defaults()
@@ -58,17 +59,18 @@ class JobStatusMiddleware(Middleware):
         store: JobStore,
         leases: RunLeases,
         heartbeat: WorkerHeartbeat | None = None,
+        metrics: RunMetrics | None = None,
         default_max_retries: int = DEFAULTS.max_retries,
         outage_grace: float = DEFAULTS.outage_grace,
     ) -> None:
         self.store = store
         self.leases = leases
         self.heartbeat = heartbeat  # whose worker id a STARTED job records
+        self.metrics = metrics  # counts this worker's changes in batches, once it runs
         self.default_max_retries = default_max_retries
         self.outage_grace = outage_grace
         self._started: dict[str, float] = {}  # message id -> monotonic start, for run-time metrics
         self._skipped: dict[int, str] = {}  # id(message) -> why it was skipped without failing
-        self._observed: dict[str, tuple[str, float]] = {}  # message id -> (job type, run seconds)
 
     @property
     def actor_options(self) -> set[str]:
@@ -85,14 +87,18 @@ class JobStatusMiddleware(Middleware):
             return
         retries = message.options.get("retries", 0)
         if retries == 0:
+            count_here = self._count_here()
             created = self.store.create(
                 message.message_id,
                 message.actor_name,
                 namespace=namespace_of(message),
                 group=spec.group_of(message.kwargs),
+                message=message.encode(),
+                count_here=count_here,
             )
             if created is not None:
-                self.store.remember_message(message.message_id, message.encode())
+                if not count_here:
+                    self._counted(message, JobStatus.PENDING)
                 _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
             return
 
@@ -109,13 +115,15 @@ class JobStatusMiddleware(Middleware):
         attempt_text = f"attempt {retries + 1} of {max_attempts}"
         # Written once the retry is queued (a retry that could not be sent leaves the job STARTED,
         # its lease lapses and the reaper requeues it), and only as the failed run (the fence).
-        self._ride_out(
+        count_here = self._count_here()
+        retrying = self._ride_out(
             message,
             lambda: self._transition(
                 spec,
                 message,
                 JobStatus.PENDING,
                 run=self.leases.token(message.message_id) or "",
+                count_here=count_here,
                 attempt=retries + 1,
                 message=f"Retrying in {_seconds(delay_s)} ({attempt_text}): {error['message']}",
                 error=error,
@@ -123,6 +131,8 @@ class JobStatusMiddleware(Middleware):
                 _run="",
             ),
         )
+        if retrying is not None and not count_here:
+            self._counted(message, JobStatus.PENDING)
         _job_logger(message).info(
             "Job %s retrying type=%s attempt=%d/%d in %.1fs: %s",
             message.message_id,
@@ -138,6 +148,7 @@ class JobStatusMiddleware(Middleware):
         if spec is None:
             return
         token = uuid.uuid4().hex
+        count_here = self._count_here()
         started = self._ride_out(
             message,
             lambda: self.store.claim(
@@ -149,6 +160,7 @@ class JobStatusMiddleware(Middleware):
                 started_at=utc_now(),
                 retry_at=None,
                 worker=self._worker_id(),
+                count_here=count_here,
             ),
         )
         if started == HELD:  # another run holds the job: look again when its lease would end
@@ -169,11 +181,15 @@ class JobStatusMiddleware(Middleware):
             self._skipped[id(message)] = "finished"
             raise SkipMessage()
         self.leases.hold(message.message_id, token)
+        if not count_here:
+            self._counted(message, JobStatus.STARTED)
         # This copy is the job's run now: if it fails, its retry is an ordinary one.
         message.options.pop(DEFERRED_OPTION, None)
         message.options.pop(REAPED_OPTION, None)
         self._started[message.message_id] = time.monotonic()
-        _job_logger(message).info(
+        # At DEBUG: one INFO line per job (its end, with its time) is what a busy worker can
+        # afford; a line per start cost a tenth of its CPU per job (docs/benchmarks.md).
+        _job_logger(message).debug(
             "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, started["attempt"]
         )
 
@@ -192,7 +208,7 @@ class JobStatusMiddleware(Middleware):
             self._record_end(broker, spec, message, result, exception)
         finally:
             self.leases.release(message.message_id)  # from now on its lease may lapse
-            self._observed.pop(message.message_id, None)  # a run that did not end its job
+            self._started.pop(message.message_id, None)
 
     def _record_end(
         self,
@@ -202,9 +218,6 @@ class JobStatusMiddleware(Middleware):
         result: Any,
         exception: BaseException | None,
     ) -> None:
-        started = self._started.pop(message.message_id, None)
-        if started is not None:  # its time goes to the metrics with the change that ends it
-            self._observed[message.message_id] = (message.actor_name, time.monotonic() - started)
         if isinstance(exception, LeaseLost):
             _job_logger(message).warning("Job %s run stopped: %s", message.message_id, exception)
         elif exception is None:
@@ -245,7 +258,9 @@ class JobStatusMiddleware(Middleware):
             return
         fields = {"result": result, "progress": 100, "error": None}
         if self._end(spec, message, JobStatus.SUCCESS, **fields):
-            _job_logger(message).info("Job %s succeeded type=%s", message.message_id, message.actor_name)
+            _job_logger(message).info(
+                "Job %s succeeded type=%s%s", message.message_id, message.actor_name, self._took(message)
+            )
 
     def _fail(self, spec: JobSpec, message: dramatiq.Message, error: dict[str, str]) -> None:
         if self._end(spec, message, JobStatus.FAILURE, error=error):
@@ -261,11 +276,14 @@ class JobStatusMiddleware(Middleware):
         """Record the run's terminal ``status``, as the run (fenced by its token, when it ran):
         retried until Redis answers, however long that takes, so a finished run is never lost."""
         run = self.leases.token(message.message_id) or ""
-        observed = self._observed.pop(message.message_id, None)
+        started = self._started.get(message.message_id)
+        count_here = self._count_here()
         attempt = 0
         while True:
             try:
-                changed = self._transition(spec, message, status, run=run, observed=observed, **fields)
+                changed = self._transition(spec, message, status, run=run, count_here=count_here, **fields)
+                if changed is not None and not count_here:
+                    self._counted(message, status, run_started=started)
                 return changed is not None
             except StoreUnavailable:
                 attempt += 1
@@ -295,6 +313,24 @@ class JobStatusMiddleware(Middleware):
             group=spec.group_of(message.kwargs),
             **fields,
         )
+
+    def _took(self, message: dramatiq.Message) -> str:
+        """`` in <seconds>s`` for a run of this process (empty for a job that did not run here)."""
+        started = self._started.get(message.message_id)
+        return "" if started is None else f" in {time.monotonic() - started:.3f}s"
+
+    def _count_here(self) -> bool:
+        """Whether the store's script counts a change in the metrics (else ``_counted`` does)."""
+        return self.metrics is None or not self.metrics.running
+
+    def _counted(
+        self, message: dramatiq.Message, status: JobStatus, *, run_started: float | None = None
+    ) -> None:
+        """Count a change made with ``count_here`` false, and the time of the run it ends."""
+        assert self.metrics is not None  # count_here is false only with metrics running
+        self.metrics.count(message.actor_name, status)
+        if run_started is not None:
+            self.metrics.observe(message.actor_name, time.monotonic() - run_started)
 
     def _worker_id(self) -> str | None:
         """The id under which this worker process beats, if it does."""

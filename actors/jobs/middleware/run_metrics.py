@@ -1,0 +1,127 @@
+"""A process's job metrics: counted in memory, written to Redis once a second.
+
+The status-change counters and the run-time histogram (``metrics.py``) are the fleet's, kept in
+Redis. Counting each change there would cost six commands of every job's path (a counter at its
+creation and at its start; counter, bucket, sum and recent runs at its end). So a long-lived
+process (a worker, from its boot; a web process, from its start) counts the changes its status
+middleware makes here and writes them all in one transaction every ``flush_interval`` seconds,
+and when it stops. Other changes (a cancel, the reaper's, any change made before ``start`` or in
+a short script) are counted by the job store's script in the same step as the change.
+
+A process killed without warning loses at most its last interval's counts. Job records, events
+and wake-ups are never batched: only these figures are.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, defaultdict
+
+import dramatiq
+import redis
+from dramatiq.middleware import Middleware
+
+from .. import keys
+from ..events import REDIS_UNAVAILABLE_ERRORS
+from ..metrics import FIELD_SEPARATOR, RECENT_RUNS, bucket_of
+from ..states import JobStatus
+
+logger = logging.getLogger("jobs.metrics")
+
+#: Seconds between two writes of a worker's counts.
+DEFAULT_FLUSH_INTERVAL = 1.0
+
+
+class RunMetrics(Middleware):
+    """Counts a process's status changes and run times; ``running`` once its flusher has started
+    (before that, the store's script counts instead)."""
+
+    def __init__(self, *, client: redis.Redis, flush_interval: float = DEFAULT_FLUSH_INTERVAL) -> None:
+        self.client = client
+        self.flush_interval = flush_interval
+        self.running = False
+        self._lock = threading.Lock()
+        self._changes: Counter[str] = Counter()  # "<type>\t<status>" -> changes
+        self._buckets: Counter[str] = Counter()  # "<type>\t<bucket label>" -> runs
+        self._sums: Counter[str] = Counter()  # job type -> seconds
+        self._runs: Counter[str] = Counter()  # job type -> runs
+        self._recent: defaultdict[str, list[float]] = defaultdict(list)  # job type -> run times, oldest first
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def count(self, job_type: str, status: JobStatus) -> None:
+        with self._lock:
+            self._changes[f"{job_type}{FIELD_SEPARATOR}{status.value}"] += 1
+
+    def observe(self, job_type: str, seconds: float) -> None:
+        """A run of ``job_type`` that took ``seconds`` (counted once, with the change that ends it)."""
+        with self._lock:
+            self._buckets[f"{job_type}{FIELD_SEPARATOR}{bucket_of(seconds)}"] += 1
+            self._sums[job_type] += seconds
+            self._runs[job_type] += 1
+            recent = self._recent[job_type]
+            recent.append(round(seconds, 3))
+            del recent[:-RECENT_RUNS]
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.start()
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Count here from now on, and write the counts every ``flush_interval`` seconds."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._flush_every_interval, name="run-metrics", daemon=True)
+        self._thread.start()
+        self.running = True
+
+    def stop(self) -> None:
+        """Write what is left; from now on the store's script counts."""
+        self.running = False
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.flush_interval * 2)
+        if not self.flush():
+            logger.warning("Job metrics of this process's last %gs were not written", self.flush_interval)
+
+    def _flush_every_interval(self) -> None:
+        while not self._stop.wait(self.flush_interval):
+            self.flush()
+
+    def flush(self) -> bool:
+        """Write what was counted since the last flush; on failure keep it for the next one."""
+        with self._lock:
+            changes, buckets, sums, runs = self._changes, self._buckets, self._sums, self._runs
+            recent = self._recent
+            self._changes, self._buckets, self._sums, self._runs = Counter(), Counter(), Counter(), Counter()
+            self._recent = defaultdict(list)
+        if not (changes or buckets):
+            return True
+        pipe = self.client.pipeline()  # all or nothing: a failed flush is retried whole
+        for field, n in changes.items():
+            pipe.hincrby(keys.METRICS_TRANSITIONS, field, n)
+        for field, n in buckets.items():
+            pipe.hincrby(keys.METRICS_DURATIONS, field, n)
+        for job_type, seconds in sums.items():
+            pipe.hincrbyfloat(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}sum", seconds)
+            pipe.hincrby(keys.METRICS_DURATIONS, f"{job_type}{FIELD_SEPARATOR}count", runs[job_type])
+        for job_type, times in recent.items():
+            pipe.lpush(keys.recent_durations(job_type), *times)  # the newest ends up first
+            pipe.ltrim(keys.recent_durations(job_type), 0, RECENT_RUNS - 1)
+        try:
+            pipe.execute()
+        except REDIS_UNAVAILABLE_ERRORS:
+            with self._lock:  # counted again with the next flush
+                self._changes.update(changes)
+                self._buckets.update(buckets)
+                self._sums.update(sums)
+                self._runs.update(runs)
+                for job_type, times in recent.items():
+                    self._recent[job_type][:0] = times
+                    del self._recent[job_type][:-RECENT_RUNS]
+            return False
+        return True
