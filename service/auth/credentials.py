@@ -2,9 +2,12 @@
 
 A key is shown once, when it is made: ``jk_<key_id>_<secret>``. Redis keeps only its SHA-256
 (a key is 32 random bytes, so a fast hash is as strong as a slow one; nothing here is a
-password) beside its tenant, so a leaked Redis gives no usable key. A request's key is checked
-against Redis every time, so a revoked key stops working at once; revoking also publishes the
-key's id on ``REVOKED_CHANNEL``, where each web process's hub ends that key's open streams.
+password) beside its tenant, so a leaked Redis gives no usable key. Revoking a key deletes it and
+publishes its id on ``REVOKED_CHANNEL``, where each web process's hub ends that key's open
+streams and drops it from the process's memory of verified keys. That memory saves a request
+the round trip of reading its key (``verify``); it forgets each key after ``cache_ttl`` seconds
+(one) and everything whenever the hub reconnects, so a revocation whose message was lost in an
+outage is honoured within a second anyway.
 
 The signing secret (browser sessions, stream tokens) is ``SECRET_KEY`` when set, else one made
 once and kept in Redis, so every web process signs alike with nothing configured.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -38,6 +42,10 @@ SECRET = f"{PREFIX}:secret"
 FIRST_START = f"{PREFIX}:first-start"
 #: What a key looks like: ``jk_`` (a job-service key, easy to spot in a leak scanner), its id, a secret.
 KEY_MARK = "jk"
+#: Seconds a web process trusts a key it verified without reading it again.
+DEFAULT_KEY_CACHE_TTL = 1.0
+#: Keys remembered at most (then the memory starts afresh).
+MAX_CACHED_KEYS = 10_000
 
 
 def key_record(key_id: str) -> str:
@@ -59,8 +67,10 @@ class ApiKey:
 
 
 class Credentials:
-    def __init__(self, *, client: aioredis.Redis) -> None:
+    def __init__(self, *, client: aioredis.Redis, cache_ttl: float = DEFAULT_KEY_CACHE_TTL) -> None:
         self.client = client
+        self.cache_ttl = cache_ttl
+        self._verified: dict[str, tuple[str, str, float]] = {}  # key id -> (sha256, tenant, until)
 
     async def create(self, tenant: str) -> tuple[ApiKey, str]:
         """A new key of ``tenant``, and its secret form (shown once, never stored)."""
@@ -82,12 +92,28 @@ class Credentials:
         key_id, _, _ = rest.partition("_")
         if mark != KEY_MARK or not key_id:
             return None
-        with redis_errors_as_unavailable():
-            record = await self.client.hgetall(key_record(key_id))
-        stored = record.get(b"sha256")
-        if stored is None or not hmac.compare_digest(text(stored), _digest(secret)):
+        now = time.monotonic()
+        known = self._verified.get(key_id)
+        if known is None or known[2] <= now:
+            with redis_errors_as_unavailable():
+                record = await self.client.hgetall(key_record(key_id))
+            if b"sha256" not in record:
+                return None
+            if len(self._verified) >= MAX_CACHED_KEYS:
+                self._verified.clear()
+            known = (text(record[b"sha256"]), text(record[b"tenant"]), now + self.cache_ttl)
+            self._verified[key_id] = known
+        if not hmac.compare_digest(known[0], _digest(secret)):
             return None
-        return ApiKey(text(record[b"tenant"]), key_id)
+        return ApiKey(known[1], key_id)
+
+    def forget(self, key_id: str | None = None) -> None:
+        """Stop trusting the verified key ``key_id`` (revoked), or every key (None: a revocation
+        may have been missed)."""
+        if key_id is None:
+            self._verified.clear()
+        else:
+            self._verified.pop(key_id, None)
 
     async def lookup(self, key_id: str) -> ApiKey | None:
         """The key of ``key_id`` while it exists (for sessions and stream tokens, which name it)."""
@@ -118,6 +144,7 @@ class Credentials:
                 pipe.srem(tenant_keys(tenant), key_id)
                 pipe.publish(REVOKED_CHANNEL, key_id)
                 await pipe.execute()
+        self.forget(key_id)
         return True
 
     async def tenants(self) -> list[str]:

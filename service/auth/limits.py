@@ -3,14 +3,17 @@
 A generic cell rate algorithm (GCRA, the token bucket's exact cousin) in one Lua script: each key
 has a "theoretical arrival time"; a request moves it on by ``60 / per_minute`` seconds, and is
 refused while it lies more than a minute ahead, with the wait until it is not as
-``Retry-After``. One command per request, atomic across processes, and the state expires by
-itself. (quart-rate-limiter does the same per route and per process store; a per-key budget
-across every route and process is what a tenant's key is promised, hence this one script.)
+``Retry-After``. One script per request (a ``GET`` and a ``SET`` inside), atomic across
+processes, and the state expires by itself. The time is the web process's own clock: a skew of
+milliseconds between processes moves nothing that matters against a minute. (quart-rate-limiter
+does the same per route and per process store; a per-key budget across every route and process
+is what a tenant's key is promised, hence this one script.)
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import redis.asyncio as aioredis
 
@@ -18,12 +21,10 @@ from actors.jobs.events import redis_errors_as_unavailable
 
 from .credentials import rate_state
 
-#: KEYS: the key's state. ARGV: the interval between requests (µs), the burst allowance (µs).
-#: Returns 0 when the request may go, else the µs to wait.
+#: KEYS: the key's state. ARGV: the interval between requests (µs), the burst allowance (µs), the
+#: time (unix µs). Returns 0 when the request may go, else the µs to wait.
 _GCRA = """
-local now = redis.call('TIME')
-now = now[1] * 1000000 + now[2]
-local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local interval, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 if tat - now > burst then return tat - now - burst end
@@ -47,6 +48,9 @@ class RateLimiter:
             return 0
         with redis_errors_as_unavailable():
             micros = int(
-                await self._script(keys=[rate_state(key_id)], args=[self._interval_us, self._burst_us])
+                await self._script(
+                    keys=[rate_state(key_id)],
+                    args=[self._interval_us, self._burst_us, time.time_ns() // 1000],
+                )
             )
         return math.ceil(micros / 1_000_000) if micros else 0
