@@ -165,6 +165,7 @@ class StreamStats(_Open):
     subscriptions: int
     watched_jobs: int
     watched_workspaces: int
+    wakeups_received: int = Field(description="job events Redis sent this process: only watched ones")
 
 
 # -- identity -------------------------------------------------------------------------------------

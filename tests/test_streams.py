@@ -323,6 +323,31 @@ async def test_a_thousand_connect_disconnect_cycles_leak_nothing(
     pubsub = [c for c in redis_client.client_list() if c["name"].endswith(own) and int(c.get("sub", 0))]
     assert len(pubsub) == 1, "one pub/sub connection, however many streams came and went"
 
+    def subscribed_channels() -> int:
+        return int(next(c for c in redis_client.client_list() if c["name"].endswith(own))["sub"])
+
+    # Its control and revocation channels, and none of the job's once its streams are gone.
+    await eventually(lambda: subscribed_channels() == 2, timeout=10, what="the job's channel to be dropped")
+
+
+async def test_a_web_process_is_sent_only_the_events_its_streams_watch(
+    strict_web: WebServer, job_store: JobStore, api_key: str
+) -> None:
+    watched, others = new_job(job_store), [new_job(job_store) for _ in range(20)]
+    async with (
+        httpx.AsyncClient(base_url=strict_web.base_url, timeout=30, headers=bearer(api_key)) as client,
+        client.stream("GET", f"/jobs/{watched}/events") as response,
+    ):
+        stream = messages(response)
+        await collect_events(stream, until_seq=1)
+        before = (await stats(strict_web))["wakeups_received"]
+        for job_id in others:
+            await asyncio.to_thread(finish, job_store, job_id)
+        await asyncio.to_thread(finish, job_store, watched)
+        events = await collect_events(stream)
+    assert [e.seq for e in events] == [2, 3, 4]
+    assert (await stats(strict_web))["wakeups_received"] - before == 3, "60 changes of other jobs never came"
+
 
 async def test_when_history_is_gone_the_client_gets_one_full_snapshot(
     client: httpx.AsyncClient, redis_server: RedisServer

@@ -175,6 +175,7 @@ class EventHub:
         self.shutting_down = False
         self.dropped_total = 0
         self.events_sent = 0
+        self.wakeups_received = 0  # every job event this process was sent (all watched, by design)
         self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
         self._by_owner: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._channels: dict[str, _Channel] = {}  # every watched topic's channel, by name
@@ -223,6 +224,7 @@ class EventHub:
             "watched_groups": sum(1 for kind, *_ in self._by_topic if kind is TopicKind.GROUP),
             "dropped_total": self.dropped_total,
             "events_sent": self.events_sent,
+            "wakeups_received": self.wakeups_received,
         }
 
     @contextlib.contextmanager
@@ -352,6 +354,7 @@ class EventHub:
                 for sub in list(self._by_owner.get(key_id, ())):
                     sub.offer(REVOKED)
             elif kind == "message":
+                self.wakeups_received += 1
                 self._dispatch(name, message["data"])
             elif kind == "subscribe" and name == self.channel:
                 self.connected = True
