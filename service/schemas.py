@@ -80,6 +80,7 @@ class JobListQuery(BaseModel):
     workspace: str | None = None
     limit: int | None = Field(None, ge=0, le=200, description="jobs per page (default 50)")
     cursor: str | None = Field(None, description="the `next_cursor` of the previous page")
+    include: Literal["result"] | None = Field(None, description="`result`: rows carry their result")
     tenant: str | None = Field(None, description="the admin's only: whose jobs")
 
 

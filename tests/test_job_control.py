@@ -227,7 +227,7 @@ async def test_jobs_are_listed_newest_first_filtered_and_paginated(
         job_id = str(uuid.uuid4())
         job_store.create(job_id, "score_contracts" if number % 2 else "audit_contracts", group=workspace)
         made.append(job_id)
-    job_store.transition(made[1], JobStatus.SUCCESS, group=workspace, result=None)
+    job_store.transition(made[1], JobStatus.SUCCESS, group=workspace, result={"scores": ["x" * 1000] * 20})
     page = (await client.get("/jobs", params={"workspace": workspace, "limit": 2})).json()
     assert [j["job_id"] for j in page["jobs"]] == [made[4], made[3]]
     rest = (
@@ -236,11 +236,22 @@ async def test_jobs_are_listed_newest_first_filtered_and_paginated(
     assert [j["job_id"] for j in rest["jobs"]] == [made[2], made[1], made[0]] and rest["next_cursor"] is None
     done = (await client.get("/jobs", params={"workspace": workspace, "status": "SUCCESS"})).json()
     assert [j["job_id"] for j in done["jobs"]] == [made[1]]
+    assert "result" not in done["jobs"][0], "a listing leaves the (20 KB) result out"
+    assert done["jobs"][0]["status"] == "SUCCESS" and done["jobs"][0]["finished_at"]
+    with_results = {"workspace": workspace, "status": "SUCCESS", "include": "result"}
+    full = (await client.get("/jobs", params=with_results)).json()["jobs"][0]
+    assert full["result"] == {"scores": ["x" * 1000] * 20}
     typed = (await client.get("/jobs", params={"workspace": workspace, "job_type": "audit_contracts"})).json()
     assert [j["job_id"] for j in typed["jobs"]] == [made[4], made[2], made[0]]
     everywhere = (await client.get("/jobs", params={"limit": 1})).json()
     assert everywhere["jobs"][0]["job_id"] == made[4] and everywhere["next_cursor"]
-    for bad in ({"status": "DONE"}, {"limit": "-1"}, {"cursor": "abc"}, {"limit": 1000}):
+    for bad in (
+        {"status": "DONE"},
+        {"limit": "-1"},
+        {"cursor": "abc"},
+        {"limit": 1000},
+        {"include": "error"},
+    ):
         response = await client.get("/jobs", params=bad)
         assert response.status_code == 400, bad
 
@@ -321,6 +332,21 @@ async def test_a_waiting_job_shows_its_queue_position_and_eta(
     one_thread.redis.client().rpush(gate_key(gate), 1)
     await wait_for_status(client, second, "SUCCESS")
     assert "queue_position" not in (await client.get(f"/jobs/{second}")).json()
+
+
+async def test_jobs_in_queue_counts_every_job_not_started_even_those_a_worker_fetched(
+    one_thread: Stack, one_thread_client: httpx.AsyncClient
+) -> None:
+    client = one_thread_client
+    gate = await occupy_the_worker(client)
+    waiting = [await start_job(client, "quick_steps", steps=1) for _ in range(6)]
+    status = (await client.get("/worker/status")).json()
+    # The seed's count was the broker's queue: 4 while 6 were PENDING, the worker having fetched 2.
+    assert status["jobs_in_queue"] == 6, status
+    one_thread.redis.client().rpush(gate_key(gate), 1)
+    for job_id in waiting:
+        await wait_for_status(client, job_id, "SUCCESS")
+    assert (await client.get("/worker/status")).json()["jobs_in_queue"] == 0
 
 
 async def test_a_retry_policy_per_job_type_and_poison_jobs_in_the_dead_letters(

@@ -68,6 +68,11 @@ class Fleet:
             )
         return workers
 
+    async def waiting(self) -> int:
+        """Jobs waiting for their first start: queued, or fetched by a worker that has not begun them."""
+        with redis_errors_as_unavailable():
+            return int(await self.client.zcount(keys.ACTIVE, 0, "+inf"))
+
     async def queues(self) -> dict[str, dict[str, int]]:
         """Ready, delayed and dead-lettered messages per declared queue."""
         with redis_errors_as_unavailable():

@@ -25,6 +25,7 @@ from .events import (
     redis_errors_as_unavailable,
     text,
 )
+from .states import NAMESPACE_FIELD
 
 #: Index entries read per round trip while filling a page of a listing.
 LIST_BATCH = 200
@@ -165,10 +166,14 @@ class JobReader:
         status: str | None = None,
         job_type: str | None = None,
         group: str | None = None,
+        include_result: bool = False,
     ) -> tuple[list[dict[str, Any]], int | None]:
         """Jobs newest first, filtered; the page and the cursor of the next one (None at the end).
+        Without ``include_result`` the rows carry no ``result`` (it is not even read: a scoring
+        job's is tens of KB).
 
         The index holds creation times in µs; the cursor is the last one returned (exclusive)."""
+        read = [name for name in self.fields if include_result or name != "result"] + [NAMESPACE_FIELD]
         index = (
             keys.group_jobs(self.namespace, group) if group is not None else keys.jobs_index(self.namespace)
         )
@@ -183,10 +188,14 @@ class JobReader:
                     return found, None
                 async with self.client.pipeline(transaction=False) as pipe:
                     for job_id, _ in batch:
-                        pipe.hgetall(keys.job(text(job_id)))
+                        pipe.hmget(keys.job(text(job_id)), read)
                     replies = await pipe.execute()
-                for (_, created), raw in zip(batch, replies, strict=True):
-                    snapshot = self._decode(raw)
+                for (_, created), values in zip(batch, replies, strict=True):
+                    snapshot = self._decode(
+                        {name: value for name, value in zip(read, values, strict=True) if value is not None}
+                    )
+                    if snapshot is not None and not include_result:
+                        del snapshot["result"]
                     upper = f"({int(created)}"
                     if snapshot is None:
                         continue  # expired; the index forgets it when it ages out

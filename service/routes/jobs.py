@@ -56,7 +56,11 @@ async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
 @document_querystring(JobListQuery)
 @document_response(JobPage)
 async def list_jobs() -> Response:
-    """Jobs newest first: ``?status=&job_type=&workspace=&limit=&cursor=``; follow ``next_cursor``."""
+    """Jobs newest first: ``?status=&job_type=&workspace=&limit=&cursor=``; follow ``next_cursor``.
+    Rows carry no ``result`` unless ``?include=result`` (``GET /jobs/<id>`` has it)."""
+    include = request.args.get("include")
+    if include not in (None, "", "result"):
+        raise BadRequest("include must be result (or absent)", code="invalid_parameter")
     status = request.args.get("status")
     if status is not None and status not in JobStatus.__members__:
         raise BadRequest(
@@ -75,6 +79,7 @@ async def list_jobs() -> Response:
         status=status,
         job_type=request.args.get("job_type") or None,
         group=request.args.get("workspace") or None,  # a workspace is a group of jobs
+        include_result=include == "result",
     )
     return jsonify({"jobs": jobs, "next_cursor": str(next_cursor) if next_cursor is not None else None})
 

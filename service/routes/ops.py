@@ -59,7 +59,7 @@ async def worker_status() -> tuple[Response, int]:
         if g.get("identity") is None:  # Redis was down when the caller was to be identified
             raise StoreUnavailable("Redis is unavailable")
         fleet = services().fleet
-        workers, queues = await fleet.workers(), await fleet.queues()
+        workers, queues, waiting = await fleet.workers(), await fleet.queues(), await fleet.waiting()
     except StoreUnavailable:
         error = ServiceUnavailable("Redis is unavailable; worker status cannot be read")
         body = {
@@ -78,7 +78,9 @@ async def worker_status() -> tuple[Response, int]:
         # draining: the workers left are finishing their jobs after a SIGTERM, taking no new ones
         "status": "running" if taking_jobs else "draining" if alive else "degraded",
         "redis_connected": True,
-        "jobs_in_queue": sum(q["ready"] + q["delayed"] for q in queues.values()),
+        # Every job not started yet: those waiting for their first start (wherever their message
+        # is: a queue, or a worker's prefetch) and the retries waiting for their time.
+        "jobs_in_queue": waiting + sum(q["delayed"] for q in queues.values()),
         "worker_thread_alive": alive,
         "workers": workers,
         "queues": queues,
