@@ -41,8 +41,14 @@ async function request(method, path, { body, params, headers = {} } = {}) {
   }
   const response = await fetch(url, init);
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  const result = { data, status: response.status, headers: response.headers };
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text; // not JSON: a proxy's error page, say
+  }
+  // Headers as axios gives them: a plain object, names in lower case (headers["location"]).
+  const result = { data, status: response.status, headers: Object.fromEntries(response.headers.entries()) };
   if (!response.ok) {
     const error = new Error(data && data.error ? data.error.message : `HTTP ${response.status}`);
     error.response = result;
@@ -86,24 +92,33 @@ export function uploadDocuments(workspaceName, files) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Polling utility (the seed's signature and defaults: every 2 s, 150 times = 5 minutes).
+// Polling utility (the seed's signature and defaults: every 2 s, 150 times = 5 minutes). A failed
+// poll that may pass (the network, a 5xx such as the 503 of a Redis restart) is tried again at the
+// same interval, within maxAttempts; a 4xx (a job that does not exist, a revoked key) ends it
+// through onError at once. A CANCELLED job ends through onError with "Job cancelled".
 export const pollJobStatus = async (jobId, onProgress, onComplete, onError, pollInterval = 2000, maxAttempts = 150) => {
+  let lastError = null;
   for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
+    if (attempt > 0) await sleep(pollInterval);
+    let job;
     try {
-      const { data: job } = await getJobStatus(jobId);
-      onProgress && onProgress(job);
-      if (job.status === "SUCCESS") return onComplete && onComplete(job.result, job);
-      if (TERMINAL.has(job.status)) return onError && onError(errorText(job), job);
+      ({ data: job } = await getJobStatus(jobId));
     } catch (error) {
-      return onError && onError(error.message, null);
+      const status = error.response ? error.response.status : 0; // 0: no answer at all
+      if (status >= 400 && status < 500) return onError && onError(error.message, null);
+      lastError = error;
+      continue;
     }
-    await sleep(pollInterval);
+    onProgress && onProgress(job);
+    if (job.status === "SUCCESS") return onComplete && onComplete(job.result, job);
+    if (TERMINAL.has(job.status)) return onError && onError(errorText(job), job);
   }
-  return onError && onError("Timed out waiting for the job", null);
+  const why = lastError ? `: ${lastError.message}` : "";
+  return onError && onError(`Timed out waiting for the job${why}`, null);
 };
 
 function errorText(job) {
-  if (job.status === "CANCELLED") return job.message || "Job cancelled";
+  if (job.status === "CANCELLED") return "Job cancelled";
   return job.error ? `${job.error.type}: ${job.error.message}` : job.message || "Job failed";
 }
 

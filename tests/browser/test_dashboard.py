@@ -4,9 +4,6 @@ served from another origin. Screenshots go to var/screenshots/."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,37 +11,18 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from ..support.api import bearer
 from ..support.contracts import LEASE, NDA, SUPPLY
 from ..support.jobs import gate_key
-from ..support.servers import REPO_ROOT, RedisServer, WebServer, free_port
+from ..support.servers import REPO_ROOT, RedisServer, WebServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 TIMEOUT_MS = 30_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("workers")]
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -163,17 +141,6 @@ def test_the_page_fits_a_phone(browser: Browser, web: WebServer, api_key: str) -
 
 
 # -- useAsyncJob in a React page on another origin --------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def page_origin() -> Iterator[str]:
-    """A static server for tests/browser/ (the React page, its vendored React), another origin."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(Path(__file__).parent))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")
