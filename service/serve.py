@@ -1,23 +1,34 @@
 """Serve the app with Hypercorn, closing every open stream cleanly on SIGTERM or SIGINT.
 
-    python -m service.serve --bind 0.0.0.0:8000 [--graceful-timeout 10]
+    python -m service.serve --bind 0.0.0.0:8000 [--graceful-timeout 10] [--with-worker [THREADS]]
 
 ``hypercorn "service:create_app()"`` serves the same app, but Hypercorn tells an application
 nothing when its shutdown begins: open streams would run on until the graceful timeout and then
 be cut. Here the signal first asks every stream to send its client a last ``retry:`` and comment
 and to close (clients reconnect, to another process, and resume with ``Last-Event-ID``); then
 Hypercorn stops as usual. Run one such process per core behind the load balancer.
+
+``--with-worker`` also runs a Dramatiq worker of ``THREADS`` threads in this process, for a
+single-process setup (the polling guide's "worker thread" inside the web app): the jobs run here,
+beside the requests, and ``/worker/status`` shows it like any worker. On shutdown it stops taking
+jobs and finishes the ones it runs (up to ``--graceful-timeout``; a job cut short is run again by
+the next worker). Production runs ``dramatiq actors`` workers apart (README, "Running in
+production").
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 
+import dramatiq
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
+
+import actors
 
 from .app import BINDS_CONFIG, LOGIN_BASE_CONFIG, begin_shutdown, create_app
 
@@ -26,6 +37,9 @@ DEFAULT_GRACEFUL_TIMEOUT = 10.0
 #: Pending connections the listening socket queues: streams arrive in bursts (a page load, a
 #: reconnect wave after a deploy), far more than Hypercorn's default of 100.
 DEFAULT_BACKLOG = 2048
+#: Threads of the in-process worker when ``--with-worker`` names none.
+DEFAULT_WORKER_THREADS = 4
+logger = logging.getLogger("jobs.serve")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +53,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--backlog", type=int, default=DEFAULT_BACKLOG, help=f"(default {DEFAULT_BACKLOG})")
     parser.add_argument("--access-log", action="store_true", help="log every request to stdout")
+    parser.add_argument(
+        "--with-worker",
+        type=int,
+        nargs="?",
+        const=DEFAULT_WORKER_THREADS,
+        metavar="THREADS",
+        help=f"also run jobs in this process, on THREADS threads (default {DEFAULT_WORKER_THREADS})",
+    )
     args = parser.parse_args(argv)
+    if args.with_worker is not None and args.with_worker < 1:
+        parser.error("--with-worker needs at least 1 thread")
     config = Config()
     config.bind = args.bind or [DEFAULT_BIND]
     config.graceful_timeout = args.graceful_timeout
@@ -49,10 +73,10 @@ def main(argv: list[str] | None = None) -> None:
     app.config[BINDS_CONFIG] = list(config.bind)  # AUTH=false is allowed on loopback binds alone
     host, _, port = config.bind[0].rpartition(":")
     app.config[LOGIN_BASE_CONFIG] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
-    asyncio.run(_serve(app, config))
+    asyncio.run(_serve(app, config, worker_threads=args.with_worker))
 
 
-async def _serve(app: Quart, config: Config) -> None:
+async def _serve(app: Quart, config: Config, *, worker_threads: int | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -62,7 +86,21 @@ async def _serve(app: Quart, config: Config) -> None:
         await stop.wait()
         await begin_shutdown(app, timeout=config.graceful_timeout / 2)
 
-    await serve(app, config, shutdown_trigger=shutdown_trigger)
+    worker = _start_worker(worker_threads) if worker_threads else None
+    try:
+        await serve(app, config, shutdown_trigger=shutdown_trigger)
+    finally:
+        if worker is not None:
+            timeout_ms = int(config.graceful_timeout * 1000)
+            await loop.run_in_executor(None, lambda: worker.stop(timeout=timeout_ms))
+
+
+def _start_worker(threads: int) -> dramatiq.Worker:
+    """A Dramatiq worker on the engine's broker, in this process, taking every declared queue."""
+    worker = dramatiq.Worker(actors.engine.broker, worker_threads=threads)
+    worker.start()
+    logger.info("In-process worker started: %d thread(s)", threads)
+    return worker
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from actors.jobs.keys import WORKERS
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from deploy.stack import RESTART_RESET_AFTER_S, restart_delay
 
-from .support.api import bearer, finished_now
+from .support.api import bearer, finished_now, new_key
 from .support.contracts import NDA
 from .support.servers import (
     REPO_ROOT,
@@ -116,6 +117,42 @@ def test_the_plain_hypercorn_command_serves_the_app(
         assert response.status_code == 200 and '"status":"SUCCESS"' in body
     finally:
         server.stop()
+
+
+def test_one_process_with_its_own_worker_runs_jobs_like_the_guides_worker_thread() -> None:
+    redis_server = RedisServer()  # its own: no other worker may take the jobs
+    redis_server.start()
+    try:
+        server = WebServer(redis_server, args=("--with-worker", "2"))
+        try:
+            headers = bearer(new_key(server))
+            status = httpx.get(f"{server.base_url}/worker/status", headers=headers, timeout=10).json()
+            assert status["worker_thread_alive"] is True and status["status"] == "running", status
+            assert [w["threads"] for w in status["workers"]] == [2]
+            posted = httpx.post(
+                f"{server.base_url}/jobs/quick_steps", json={"steps": 2}, headers=headers, timeout=10
+            )
+            assert finished_now(server.base_url, posted.json()["job_id"], headers)["status"] == "SUCCESS"
+            files = [("file", ("nda.txt", NDA.encode()))]
+            uploaded = httpx.post(
+                f"{server.base_url}/workspaces/solo/documents", files=files, headers=headers, timeout=30
+            )
+            assert finished_now(server.base_url, uploaded.json()["job_id"], headers)["status"] == "SUCCESS"
+            # The guide's synchronous call: answered by this process's own worker, not left hanging.
+            scored = httpx.post(
+                f"{server.base_url}/score",
+                json={"criterion": "confidential information", "workspace_name": "solo", "max_score": 10},
+                headers=headers,
+                timeout=60,
+            )
+            assert scored.status_code == 200 and scored.json()["status"] == "SUCCESS", scored.text
+            assert len(scored.json()["result"]["contracts"]) == 1
+        finally:
+            server.stop()
+        assert server.process.returncode == 0, server.log_tail()
+        assert not redis_server.client().zrange(WORKERS, 0, -1), "the worker unregistered on shutdown"
+    finally:
+        redis_server.stop()
 
 
 def test_the_restart_pause_doubles_up_to_30_s_and_starts_over_after_a_long_run() -> None:

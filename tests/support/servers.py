@@ -192,13 +192,30 @@ class WebServer(ServiceProcess):
     """``python -m service.serve`` (Hypercorn with clean stream shutdown), or with ``plain_hypercorn``
     the ``hypercorn "service:create_app()"`` command line."""
 
-    def __init__(self, redis_server: RedisServer, *, plain_hypercorn: bool = False, **env: str) -> None:
+    def __init__(
+        self,
+        redis_server: RedisServer,
+        *,
+        plain_hypercorn: bool = False,
+        args: tuple[str, ...] = (),
+        **env: str,
+    ) -> None:
+        """``args`` go to ``service.serve``'s command line."""
         self.port = free_port()
         bind = f"127.0.0.1:{self.port}"
         if plain_hypercorn:
             command = [sys.executable, "-m", "hypercorn", "service:create_app()", "--bind", bind]
         else:
-            command = [sys.executable, "-m", "service.serve", "--bind", bind, "--graceful-timeout", "5"]
+            command = [
+                sys.executable,
+                "-m",
+                "service.serve",
+                "--bind",
+                bind,
+                "--graceful-timeout",
+                "5",
+                *args,
+            ]
         super().__init__("web", command, service_env(redis_server.url, **env))
         wait_until(
             lambda: self.check_alive() and self._healthy(), timeout=STARTUP_TIMEOUT, what="the web server"
