@@ -134,13 +134,17 @@ async def test_scoring_ranks_the_contract_that_states_the_criterion_first(client
     assert result["scorer"] == "bm25" and result["compared_with_llm"] is False
 
     events = await stream_to_end(client, job["job_id"], **{"Last-Event-ID": "0"})
-    progress = [e.data["message"] for e in events if e.event == "progress"]
-    # One event per contract, in upload order, then a last one.
+    progress = [(e.data["progress"], e.data["message"]) for e in events if e.event == "progress"]
+    # From its first moment, then twice per contract in upload order (indexed, scored), then done.
     assert progress == [
-        "Scoring 1/3: lease.pdf",
-        "Scoring 2/3: supply.docx",
-        "Scoring 3/3: nda.txt",
-        "Scored 3 contracts",
+        (0, "Loading the workspace's contracts"),
+        (16.67, "Indexing 1/3: lease.pdf"),
+        (33.33, "Indexing 2/3: supply.docx"),
+        (50, "Indexing 3/3: nda.txt"),
+        (50, "Scoring 1/3: lease.pdf"),
+        (66.67, "Scoring 2/3: supply.docx"),
+        (83.33, "Scoring 3/3: nda.txt"),
+        (100, "Scored 3 contracts"),
     ]
 
 

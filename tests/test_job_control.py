@@ -124,9 +124,14 @@ async def test_a_job_waiting_for_its_retry_is_cancelled_and_never_retried(
     assert [e.data["status"] for e in events] == ["PENDING", "STARTED", "PENDING", "CANCELLED"]
 
 
+async def dead_letters(client: httpx.AsyncClient) -> int:
+    return (await client.get("/worker/status", headers=ADMIN)).json()["queues"]["default"]["dead_letters"]
+
+
 async def test_a_running_job_stops_at_its_next_progress_report(
-    client: httpx.AsyncClient, redis_client: redis.Redis
+    client: httpx.AsyncClient, redis_client: redis.Redis, workers: ServiceProcess
 ) -> None:
+    dead_before = await dead_letters(client)
     gate = f"cancel-running-{uuid.uuid4()}"
     job_id = await start_job(client, "gated_steps", gate=gate, steps=3)
     async with client.stream("GET", f"/jobs/{job_id}/events") as response:
@@ -145,6 +150,10 @@ async def test_a_running_job_stops_at_its_next_progress_report(
         ("CANCELLED", "Job cancelled"),
     ]
     assert round(rest[-1].data["progress"]) == 33, "it keeps the progress it reached"
+    assert await dead_letters(client) == dead_before, "a cancelled job is not a dead letter"
+    logged = f"Job {job_id} cancelled"  # written just after the change the stream reported
+    await eventually(lambda: logged in workers.log_path.read_text(), timeout=10, what="its log line")
+    assert "was skipped" not in workers.log_path.read_text(), "our own skips are logged as what they are"
 
 
 async def test_a_job_that_swallows_exceptions_is_still_cancelled(
@@ -170,7 +179,7 @@ async def test_a_running_job_that_never_checks_is_interrupted_after_the_grace_pe
     started = time.monotonic()
     assert (await cancel(client, job_id)).status_code == 202
     final = await wait_for_status(client, job_id, "CANCELLED")
-    assert time.monotonic() - started < 10, "interrupted after the 1 s grace, not after its 60 s of work"
+    assert time.monotonic() - started < 10, "interrupted after the grace (1 s here), not its 60 s of work"
     assert final["result"] is None
 
 

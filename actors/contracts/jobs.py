@@ -94,6 +94,7 @@ def _require_documents(kwargs: dict[str, Any], context: JobContext) -> None:
 
 def _contracts(workspace: str) -> tuple[ContractResources, list[Contract]]:
     """The running job's resources and its workspace's contracts (of the job's tenant)."""
+    report_progress(0, "Loading the workspace's contracts")  # progress from the first moment
     context = current_job()
     resources = ContractResources.of(context.broker)
     contracts = resources.documents.contracts(context.namespace, workspace)
@@ -119,9 +120,15 @@ def score_contracts(
         bool, Field(description="consent to send contract text to the LLM endpoint")
     ] = False,
 ) -> dict[str, Any]:
-    """Score every contract of a workspace against a criterion (0 to ``max_score``), ranked."""
+    """Score every contract of a workspace against a criterion (0 to ``max_score``), ranked: the
+    first half of its progress indexes the workspace's clauses, the second scores each contract."""
     resources, contracts = _contracts(workspace_name)
-    scorer = WorkspaceScorer(contracts, criterion, max_score)
+    count = len(contracts)
+
+    def indexed(done: int) -> None:
+        report_progress(50 * done / count, f"Indexing {done}/{count}: {contracts[done - 1].filename}")
+
+    scorer = WorkspaceScorer(contracts, criterion, max_score, on_indexed=indexed)
     # The privacy promise: the LLM is only built, and so only called, with explicit consent.
     use_llm = compare_chatgpt and share_data_with_chatgpt
     now = {"percent": 0.0, "label": ""}  # where the loop is, for the LLM's retry notes
@@ -132,7 +139,7 @@ def score_contracts(
     llm = LLMScorer(config=resources.llm, on_retry=note_retry) if use_llm else None
     results = []
     for position, contract in enumerate(contracts):
-        now["percent"] = 100 * position / len(contracts)
+        now["percent"] = 50 + 50 * position / count
         now["label"] = f"Scoring {position + 1}/{len(contracts)}: {contract.filename}"
         report_progress(now["percent"], now["label"])
         result = scorer.score(position).as_dict()

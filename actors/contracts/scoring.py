@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .clauses import quote, split_clauses, terms
@@ -58,11 +58,24 @@ class WorkspaceScorer:
     """BM25 over every clause of a workspace's contracts, scoring one contract at a time (so the
     caller can report progress between contracts)."""
 
-    def __init__(self, contracts: Sequence[Contract], criterion: str, max_score: int) -> None:
+    def __init__(
+        self,
+        contracts: Sequence[Contract],
+        criterion: str,
+        max_score: int,
+        *,
+        on_indexed: Callable[[int], object] | None = None,
+    ) -> None:
+        """``on_indexed(n)`` after each contract's clauses are indexed (a progress report, which
+        is also the job's cancellation checkpoint: indexing a large workspace takes a while)."""
         self.contracts = contracts
         self.max_score = max_score
         self.query = terms(criterion)
-        self.clauses = [split_clauses(contract.text) for contract in contracts]
+        self.clauses = []
+        for contract in contracts:
+            self.clauses.append(split_clauses(contract.text))
+            if on_indexed is not None:
+                on_indexed(len(self.clauses))
         flat = [clause.terms for clauses in self.clauses for clause in clauses]
         self.average_length = sum(map(len, flat)) / max(1, len(flat))
         frequency = Counter(term for clause_terms in flat for term in set(clause_terms))

@@ -14,6 +14,7 @@ request body against it, then runs the job type's own ``check``, before anything
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -32,6 +33,18 @@ PUBLIC_JOB_OPTION = "public_job"
 DEFAULT_QUEUE = "default"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _CancelledRun:
+    def __repr__(self) -> str:
+        return "CANCELLED_RUN"
+
+
+#: What a job's actor returns when its run stopped for a cancellation: a return, not a raise, so
+#: Dramatiq acks the message (neither a retry nor a dead letter); the status middleware records
+#: CANCELLED. (A ``JobCancelled`` raised outside the actor's own code still ends the run, as an
+#: exception the job type ``throws``.)
+CANCELLED_RUN = _CancelledRun()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +115,16 @@ def job(
         # A cancelled or timed-out job ends there: another attempt would only repeat it; a run
         # that lost its lease is not the job's any more.
         throws = (*_as_tuple(options.pop("throws", ())), JobCancelled, LeaseLost, TimeLimitExceeded)
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except JobCancelled:
+                return CANCELLED_RUN
+
         return dramatiq.actor(
-            fn, queue_name=queue_name, throws=throws, **{PUBLIC_JOB_OPTION: spec, **options}
+            run, queue_name=queue_name, throws=throws, **{PUBLIC_JOB_OPTION: spec, **options}
         )
 
     return decorate

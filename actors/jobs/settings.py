@@ -140,7 +140,7 @@ class JobSettings(EnvSettings):
         BeforeValidator(lambda raw: _pairs(raw, "<job_type>=<seconds>") if isinstance(raw, str) else raw),
     ] = setting({}, "`type=seconds,…`: time limit per job type (Dramatiq's 600 s otherwise)")
     cancel_grace: NonNegativeFloat = setting(
-        10.0, "how long a running job has to stop after a cancel before it is interrupted", unit="s"
+        1.5, "how long a running job has to stop after a cancel before it is interrupted", unit="s"
     )
     idempotency_ttl: NonNegativeInt = setting(
         24 * 3600, "how long an `Idempotency-Key` is remembered", unit="s"

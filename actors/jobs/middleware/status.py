@@ -38,7 +38,7 @@ from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 from ..errors import JobCancelled, LeaseLost, StoreUnavailable
 from ..events import utc_now
 from ..leases import REAPED_OPTION, RunLeases, lease_remaining
-from ..registry import PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
+from ..registry import CANCELLED_RUN, PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
 from ..states import JobStatus
 from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
@@ -79,7 +79,9 @@ class JobStatusMiddleware(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # Dramatiq warns that a return value is discarded without its Results middleware; here
         # the value is the job's ``result``, stored by this middleware.
-        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_ResultsStoredHere())
+        worker_log = logging.getLogger("dramatiq.worker.WorkerThread")
+        worker_log.addFilter(_ResultsStoredHere())
+        worker_log.addFilter(_SkippedHere(self._skipped))
 
     def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         spec = job_spec(broker, message.actor_name)
@@ -218,6 +220,8 @@ class JobStatusMiddleware(Middleware):
         result: Any,
         exception: BaseException | None,
     ) -> None:
+        if result is CANCELLED_RUN:  # the actor stopped for a cancellation (registry.job)
+            result, exception = None, JobCancelled()
         if isinstance(exception, LeaseLost):
             _job_logger(message).warning("Job %s run stopped: %s", message.message_id, exception)
         elif exception is None:
@@ -351,6 +355,19 @@ def _seconds(seconds: float) -> str:
 class _ResultsStoredHere(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "haven't added the Results middleware" not in record.getMessage()
+
+
+class _SkippedHere(logging.Filter):
+    """Drops Dramatiq's warning for the messages this middleware skipped on purpose (a job already
+    ended, or held by another run): it logs each of those itself, as what it is."""
+
+    def __init__(self, skipped: dict[int, str]) -> None:
+        super().__init__()
+        self.skipped = skipped
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        skipped_message = record.msg == "Message %s was skipped." and isinstance(record.args, tuple)
+        return not (skipped_message and id(record.args[0]) in self.skipped)  # type: ignore[index]
 
 
 def _job_logger(message: dramatiq.Message) -> logging.LoggerAdapter[logging.Logger]:
