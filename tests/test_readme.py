@@ -44,7 +44,8 @@ def test_the_readmes_first_steps_run_as_written(
     assert ran.returncode == 0, ran.stderr
     out = ran.stdout
     assert '"filename":"lease.pdf"' in out and '"filename":"nda.docx"' in out, out
-    assert "event: status" in out and '"status":"STARTED"' in out, "the stream showed the run"
+    # The stream starts from the job's state when it opens (a fast job may have finished by then).
+    assert "event: status" in out, "the stream sent the job's state"
     assert out.count('"status":"SUCCESS"') >= 3, "the stream, the poll and the cancel saw it finished"
     # The job finished before the cancel, as the README's comment says it may.
     assert json.loads(out.splitlines()[-1])["error"]["code"] == "job_finished"

@@ -1,6 +1,8 @@
 """Server-Sent Events: one pub/sub connection per process, fanned out to every open stream.
 
-    hub.py           EventHub: the wake-up channel, a bounded queue per stream, the watchdog
+    hub.py           EventHub: the pub/sub connection, subscribed to the watched jobs' and groups'
+                     channels, fanning each wake-up out; the watchdog of stalled clients
+    subscription.py  Subscription (a stream's topics, channels and bounded queue), the signals
     streams.py       EventStream (retry, heartbeats, rotation, shutdown), the SSE frame, JobStream
                      (one job or many), and wait_for (long-polling and the sync path)
     group_stream.py  GroupStream: every job of a group, new ones included

@@ -28,8 +28,8 @@ from typing import Any
 from actors.jobs.errors import StoreUnavailable
 from actors.jobs.events import GROUP_LOG_START, JobEvent
 
-from .hub import Subscription
 from .streams import SNAPSHOT_EVENT, EventStream, frame
+from .subscription import Subscription
 
 logger = logging.getLogger("jobs.streams")
 

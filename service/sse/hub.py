@@ -21,132 +21,31 @@ import contextlib
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from enum import Enum
-from typing import Final
 
 import redis.asyncio as aioredis
 
 from actors.jobs.events import REDIS_UNAVAILABLE_ERRORS, JobEvent
-from actors.jobs.keys import EVENTS_CHANNEL, group_channel, job_channel
+from actors.jobs.keys import EVENTS_CHANNEL
+
+from .subscription import (
+    RESYNC,
+    REVOKED,
+    SHUTDOWN,
+    Channel,
+    Item,
+    Subscription,
+    Topic,
+    TopicKind,
+    channel_of,
+)
 
 logger = logging.getLogger("jobs.hub")
 
 #: Seconds of silence after which the hub pings Redis to prove its connection is alive.
 DEFAULT_PING_INTERVAL = 10.0
-#: Longest wait, in seconds, of a new stream for Redis to confirm its channels (then it goes on).
-DEFAULT_READY_TIMEOUT = 5.0
 #: Shortest and longest wait between two reconnection attempts, in seconds.
 MIN_BACKOFF = 0.05
 DEFAULT_MAX_BACKOFF = 2.0
-
-
-class _Signal:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-#: "You may have missed events: re-read the log from your last seq."
-RESYNC: Final = _Signal("RESYNC")
-#: "Your client fell too far behind; end the stream." (for subscriptions without a task)
-DROPPED: Final = _Signal("DROPPED")
-#: "This process is shutting down: tell the client to reconnect elsewhere, then end."
-SHUTDOWN: Final = _Signal("SHUTDOWN")
-#: "The key you were opened with was revoked: end now."
-REVOKED: Final = _Signal("REVOKED")
-
-Item = JobEvent | _Signal
-
-
-class TopicKind(Enum):
-    JOB = "job"
-    GROUP = "group"
-
-
-#: What a subscription watches: one job, or every job of one group, of one namespace.
-Topic = tuple[TopicKind, str, str]
-
-
-def channel_of(topic: Topic) -> str:
-    kind, namespace, name = topic
-    return job_channel(name) if kind is TopicKind.JOB else group_channel(namespace, name)
-
-
-class _Channel:
-    """A watched channel: its topic, and whether Redis has confirmed the subscription."""
-
-    __slots__ = ("confirmed", "topic")
-
-    def __init__(self, topic: Topic) -> None:
-        self.topic = topic
-        self.confirmed = asyncio.Event()
-
-
-class Subscription:
-    """What one stream receives: events for its jobs and the hub's signals.
-
-    A stream marks ``blocked_since`` while a chunk is being sent; the hub's sweeper cancels
-    ``task`` (the request's task, which also does the sending) when a send has been blocked for
-    longer than the send timeout, or when the queue overflows: a client that stops reading is
-    dropped, and its connection, task and queue are freed.
-    """
-
-    __slots__ = ("blocked_since", "channels", "dropped", "owner", "queue", "task", "topics")
-
-    def __init__(
-        self, topics: frozenset[Topic], maxsize: int, task: asyncio.Task[object] | None, owner: str | None
-    ) -> None:
-        self.topics = topics
-        self.owner = owner  # the key it was opened with, whose revocation ends it
-        self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
-        self.task = task
-        self.blocked_since: float | None = None
-        self.dropped = False
-        self.channels: list[_Channel] = []  # set by the hub
-
-    async def ready(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for Redis to confirm every channel this subscription
-        needs; whether it did. (If not, Redis is unreachable: the stream goes on, and the hub's
-        ``RESYNC`` on reconnecting fills what it missed.)"""
-        try:
-            async with asyncio.timeout(timeout):
-                for channel in self.channels:
-                    await channel.confirmed.wait()
-        except TimeoutError:
-            return False
-        return True
-
-    def offer(self, item: Item) -> None:
-        if self.dropped:
-            return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.drop("it fell more than a queue behind")
-
-    def drop(self, reason: str) -> None:
-        if self.dropped:
-            return
-        self.dropped = True
-        logger.info(
-            "Dropping a stream of %s: %s", ", ".join(sorted(name for *_, name in self.topics)), reason
-        )
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        if self.task is not None:
-            self.task.cancel()
-        else:
-            self.queue.put_nowait(DROPPED)
-
-    async def next(self, timeout: float) -> Item | None:
-        """The next item, or None when ``timeout`` seconds pass without one."""
-        try:
-            async with asyncio.timeout(timeout):  # unlike wait_for, no extra task per waiting stream
-                return await self.queue.get()
-        except TimeoutError:
-            return None
 
 
 class EventHub:
@@ -178,7 +77,7 @@ class EventHub:
         self.wakeups_received = 0  # every job event this process was sent (all watched, by design)
         self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
         self._by_owner: defaultdict[str, set[Subscription]] = defaultdict(set)
-        self._channels: dict[str, _Channel] = {}  # every watched topic's channel, by name
+        self._channels: dict[str, Channel] = {}  # every watched topic's channel, by name
         self._unconfirmed: Counter[str] = Counter()  # SUBSCRIBEs sent and not yet confirmed
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (un)subscribe, in order
         self._subscriptions: set[Subscription] = set()
@@ -280,7 +179,7 @@ class EventHub:
 
     def _watch(self, topic: Topic) -> None:
         name = channel_of(topic)
-        self._channels[name] = _Channel(topic)
+        self._channels[name] = Channel(topic)
         self._outbox.put_nowait(("subscribe", name))
 
     def _unwatch(self, topic: Topic) -> None:

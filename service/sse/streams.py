@@ -27,7 +27,8 @@ from actors.jobs.errors import StoreUnavailable
 from actors.jobs.events import JobEvent
 from actors.jobs.reader import JobReader
 
-from .hub import DEFAULT_READY_TIMEOUT, DROPPED, RESYNC, REVOKED, SHUTDOWN, EventHub, Subscription
+from .hub import EventHub
+from .subscription import DEFAULT_READY_TIMEOUT, DROPPED, RESYNC, REVOKED, SHUTDOWN, Subscription
 
 logger = logging.getLogger("jobs.streams")
 
