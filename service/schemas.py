@@ -57,6 +57,10 @@ class JobSnapshot(_Open):
     finished_at: str | None
     retry_at: str | None
     worker: str | None
+    retry_of: str | None = Field(
+        None, description="the finished job this one runs again (`POST /jobs/<id>/retry`)"
+    )
+    retried_by: str | None = Field(None, description="the job that runs this one again, once retried")
 
 
 class JobAccepted(_Open):

@@ -68,6 +68,8 @@ async def test_create_job_answers_202_with_urls_and_location(client: httpx.Async
         "finished_at",
         "retry_at",
         "worker",
+        "retry_of",
+        "retried_by",
     ]
 
 

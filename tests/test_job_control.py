@@ -183,6 +183,32 @@ async def test_a_running_job_that_never_checks_is_interrupted_after_the_grace_pe
     assert final["result"] is None
 
 
+async def test_a_finished_job_is_retried_as_a_new_job_linked_both_ways(client: httpx.AsyncClient) -> None:
+    failed = await start_job(client, "always_fails", reason="try me again")
+    first = await wait_for_terminal(client, failed)
+    assert first["status"] == "FAILURE" and first["retry_of"] is None and first["retried_by"] is None
+    answer = await client.post(f"/jobs/{failed}/retry")
+    assert answer.status_code == 202, answer.text
+    again = answer.json()["job_id"]
+    assert again != failed and answer.headers["location"].endswith(f"/jobs/{again}")
+    second = await wait_for_terminal(client, again)
+    assert (second["job_type"], second["retry_of"]) == ("always_fails", failed)
+    assert second["error"]["message"] == "try me again", "the same arguments"
+    assert (await client.get(f"/jobs/{failed}")).json()["retried_by"] == again
+
+
+async def test_an_unfinished_or_unknown_job_is_not_retried(
+    client: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    gate = f"retry-running-{uuid.uuid4()}"
+    running = await start_job(client, "gated_steps", gate=gate, steps=1)
+    refused = await client.post(f"/jobs/{running}/retry")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "job_not_finished"
+    redis_client.rpush(gate_key(gate), 1)
+    missing = await client.post(f"/jobs/{uuid.uuid4()}/retry")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "job_not_found"
+
+
 async def test_cancelling_a_finished_or_unknown_job(client: httpx.AsyncClient) -> None:
     job_id = await start_job(client, "quick_steps", steps=1)
     await wait_for_status(client, job_id, "SUCCESS")

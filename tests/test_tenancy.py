@@ -101,6 +101,7 @@ async def test_beta_cannot_cancel_alphas_job_and_alpha_still_can(
     alpha: httpx.AsyncClient, beta: httpx.AsyncClient, alpha_job: str
 ) -> None:
     assert (await beta.post(f"/jobs/{alpha_job}/cancel")).status_code == 404
+    assert (await beta.post(f"/jobs/{alpha_job}/retry")).status_code == 404
     assert (await alpha.get(f"/jobs/{alpha_job}")).json()["message"] != "Cancellation requested, stopping..."
     assert (await alpha.post(f"/jobs/{alpha_job}/cancel")).status_code in (200, 202)
 

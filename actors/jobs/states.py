@@ -50,6 +50,8 @@ DEFAULT_GROUP_FIELD = "group"
 #: idempotency keys are the namespace's, and a reader asking in another namespace finds nothing.
 #: The namespace travels with the job's message as this option.
 NAMESPACE_OPTION = "namespace"
+#: The finished job a job runs again (``submit.retry_job``), as its message's option.
+RETRY_OF_OPTION = "retry_of"
 #: The namespace of a job sent without one (e.g. straight from Python with ``actor.send``).
 DEFAULT_NAMESPACE = "default"
 #: The snapshot field that records the namespace; like every field starting with ``_``, it is
@@ -81,6 +83,8 @@ def snapshot_fields(group_field: str = DEFAULT_GROUP_FIELD) -> tuple[str, ...]:
         "finished_at",
         "retry_at",
         "worker",
+        "retry_of",
+        "retried_by",
     )
 
 

@@ -97,11 +97,13 @@ class JobStore:
         group: str | None = None,
         message: bytes | None = None,
         count_here: bool = True,
+        retry_of: str | None = None,
     ) -> dict[str, Any] | None:
         """Write a new job as PENDING in ``namespace``; None when a job with this id exists.
 
         A job in a ``group`` also appears in that group's event log and job index. ``message``
-        is its encoded Dramatiq message, kept in the record for the reaper (``leases.reap``).
+        is its encoded Dramatiq message, kept in the record for the reaper (``leases.reap``);
+        ``retry_of`` the finished job it runs again (``submit.retry_job``).
         """
         fields: dict[str, Any] = dict.fromkeys(self.fields)  # the hash keeps this order for the JSON
         fields.update(
@@ -114,6 +116,7 @@ class JobStore:
                 "seq": 0,
                 "attempt": 1,
                 "created_at": utc_now(),
+                "retry_of": retry_of,
                 NAMESPACE_FIELD: namespace,
             }
         )
@@ -264,6 +267,12 @@ class JobStore:
         with redis_errors_as_unavailable():
             flags = self.client.mget([keys.cancel_flag(job_id) for job_id in job_ids])
         return {job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag is not None}
+
+    def link_retry(self, job_id: str, retried_by: str) -> None:
+        """Name, in a finished job's record, the job that runs it again (not an event: the job
+        has ended; its snapshot shows the link)."""
+        with redis_errors_as_unavailable():
+            self.client.hset(keys.job(job_id), "retried_by", compact_json(retried_by))
 
     def message(self, job_id: str) -> bytes | None:
         """The job's encoded Dramatiq message, as its creation kept it."""

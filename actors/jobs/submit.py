@@ -1,4 +1,5 @@
-"""Starting a public job: validate its arguments, write its record, send its message.
+"""Starting a public job: validate its arguments, write its record, send its message; and
+starting a finished one again, as a new job linked to it (``retry_job``).
 
 The status middleware writes the PENDING record in ``before_enqueue``; if the send itself then
 fails (Redis went away between the two writes), the job is marked FAILURE here on a best-effort
@@ -21,8 +22,8 @@ from . import keys
 from .engine import JobEngine
 from .errors import IdempotencyKeyReused, StoreUnavailable
 from .events import REDIS_UNAVAILABLE_ERRORS, redis_errors_as_unavailable
-from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, namespace_of, validate_payload
-from .states import DEFAULT_NAMESPACE, NAMESPACE_OPTION, JobStatus
+from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, job_spec, namespace_of, validate_payload
+from .states import DEFAULT_NAMESPACE, NAMESPACE_OPTION, RETRY_OF_OPTION, JobStatus
 
 logger = logging.getLogger("jobs")
 
@@ -42,20 +43,25 @@ def submit_job(
     namespace: str = DEFAULT_NAMESPACE,
     idempotency_key: str | None = None,
     internal: bool = False,
+    retry_of: str | None = None,
 ) -> Submitted:
     """Enqueue ``job_type`` with ``payload`` on the engine's broker, as a job of ``namespace``
     (blocking: run it off the event loop). Idempotency keys are the namespace's own.
 
     With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL`` for the same job type and
     payload, nothing is enqueued and the earlier job is returned; for another payload,
-    ``IdempotencyKeyReused`` is raised. ``internal`` allows the job types declared
+    ``IdempotencyKeyReused`` is raised. ``retry_of`` names the finished job this one runs again
+    (its snapshot shows it). ``internal`` allows the job types declared
     ``public=False``, which only code starts. Raises ``UnknownJobType`` and ``InvalidPayload`` before
     anything is written, and ``StoreUnavailable`` when Redis cannot be reached (then nothing was
     queued).
     """
     actor = get_public_job(engine.broker, job_type, internal=internal)
     arguments = validate_payload(actor, payload, namespace=namespace)
-    message = actor.message_with_options(kwargs=arguments, **{NAMESPACE_OPTION: namespace})
+    options: dict[str, Any] = {NAMESPACE_OPTION: namespace}
+    if retry_of is not None:
+        options[RETRY_OF_OPTION] = retry_of
+    message = actor.message_with_options(kwargs=arguments, **options)
     client = engine.client
     claim = None
     if idempotency_key is not None:
@@ -81,6 +87,24 @@ def submit_job(
             raise
         raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
     return Submitted(message.message_id)
+
+
+def retry_job(engine: JobEngine, job_id: str, *, namespace: str) -> Submitted | None:
+    """Start the finished job ``job_id`` of ``namespace`` again: a new job of the same type with
+    the same arguments (checked again, as for any new job), linked both ways (``retry_of`` in the
+    new snapshot, ``retried_by`` in the old). None when the job's message is no longer kept
+    (another namespace's job, an expired one, or one of an internal type); raises as
+    ``submit_job`` does (a workspace emptied since, say)."""
+    encoded = engine.store.message(job_id)
+    if encoded is None or engine.store.namespace_of(job_id) != namespace:
+        return None
+    old = dramatiq.Message.decode(encoded)
+    spec = job_spec(engine.broker, old.actor_name)
+    if spec is None or not spec.public:
+        return None
+    submitted = submit_job(engine, old.actor_name, old.kwargs, namespace=namespace, retry_of=job_id)
+    engine.store.link_retry(job_id, submitted.job_id)
+    return submitted
 
 
 def _mark_unsent(engine: JobEngine, spec: JobSpec, message: dramatiq.Message) -> None:

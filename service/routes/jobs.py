@@ -20,7 +20,7 @@ from quart_schema import document_querystring, document_response
 
 from actors.jobs.reader import JobReader
 from actors.jobs.states import JobStatus, is_finished
-from actors.jobs.submit import Submitted, submit_job
+from actors.jobs.submit import Submitted, retry_job, submit_job
 
 from ..auth.identity import identity, tenant
 from ..context import services
@@ -122,6 +122,28 @@ async def cancel_job(job_id: str) -> tuple[Response, int]:
     if is_finished(snapshot):
         raise Conflict(f"Job {job_id} has already finished: {snapshot['status']}", status=snapshot["status"])
     return jsonify(snapshot), 202
+
+
+@blueprint.post("/jobs/<job_id>/retry")
+@document_response(JobAccepted, 202)
+async def retry_job_route(job_id: str) -> tuple[Response, int, dict[str, str]]:
+    """The finished job again: a new job of its type with its arguments (202, checked again as any
+    new job is), linked both ways (``retry_of`` in the new, ``retried_by`` in the old); 409 while
+    the job has not finished."""
+    snapshot = await _snapshot_or_404(job_id)
+    if not is_finished(snapshot):
+        raise Conflict(
+            f"Job {job_id} has not finished ({snapshot['status']}): wait for it, or cancel it first",
+            code="job_not_finished",
+            status=snapshot["status"],
+        )
+    submitted = await run_sync(partial(retry_job, services().engine, job_id, namespace=tenant()))()
+    if submitted is None:
+        raise Conflict(
+            f"Job {job_id} cannot be run again: its arguments are no longer kept", code="job_not_retryable"
+        )
+    logger.info("Job %s retried as job %s", job_id, submitted.job_id)
+    return _accepted(submitted.job_id)
 
 
 @blueprint.post("/score")

@@ -40,7 +40,7 @@ from ..events import utc_now
 from ..leases import REAPED_OPTION, RunLeases, lease_remaining
 from ..registry import CANCELLED_RUN, PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
-from ..states import JobStatus
+from ..states import RETRY_OF_OPTION, JobStatus
 from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
 from .heartbeat import WorkerHeartbeat
 from .run_metrics import RunMetrics
@@ -97,6 +97,7 @@ class JobStatusMiddleware(Middleware):
                 group=spec.group_of(message.kwargs),
                 message=message.encode(),
                 count_here=count_here,
+                retry_of=message.options.get(RETRY_OF_OPTION),
             )
             if created is not None:
                 if not count_here:
