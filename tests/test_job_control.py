@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 
 import httpx
 import pytest
@@ -367,6 +368,24 @@ async def test_a_waiting_job_shows_its_queue_position_and_eta(
     one_thread.redis.client().rpush(gate_key(gate), 1)
     await wait_for_status(client, second, "SUCCESS")
     assert "queue_position" not in (await client.get(f"/jobs/{second}")).json()
+
+
+async def test_a_waiting_jobs_eta_holds_against_its_real_start(
+    one_thread: Stack, one_thread_client: httpx.AsyncClient
+) -> None:
+    client = one_thread_client
+    await wait_for_status(client, await start_job(client, "busy", seconds=1.0), "SUCCESS")  # runs of 1 s
+    recent = keys.recent_durations("busy")
+    await eventually(lambda: one_thread.redis.client().llen(recent) > 0, timeout=15, what="its run time")
+    await wait_for_status(client, await start_job(client, "busy", seconds=1.0), "STARTED")  # the thread busy
+    await start_job(client, "busy", seconds=1.0)  # one ahead
+    waiting = await start_job(client, "busy", seconds=1.0)
+    asked = time.time()
+    estimate = (await client.get(f"/jobs/{waiting}")).json()["eta_seconds"]
+    started = await wait_for_status(client, waiting, "STARTED")
+    actual = datetime.fromisoformat(started["started_at"]).timestamp() - asked
+    assert estimate is not None and estimate / 2 <= actual <= estimate * 2, (estimate, actual)
+    await wait_for_status(client, waiting, "SUCCESS")
 
 
 async def test_jobs_in_queue_counts_every_job_not_started_even_those_a_worker_fetched(

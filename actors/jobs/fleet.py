@@ -7,7 +7,7 @@ fleet-wide metric figures (``metrics.py``): the same answers from every web proc
 
 from __future__ import annotations
 
-import math
+import heapq
 import statistics
 import time
 from collections.abc import Iterable
@@ -29,6 +29,24 @@ class FleetFigures:
     durations: dict[str, float]
     waiting: int
     running: int
+
+
+#: Jobs ahead of a waiting one that its start estimate plays out one by one (then it extrapolates).
+ESTIMATE_HORIZON = 10_000
+
+
+def start_estimate(run_time: float, slots: int, elapsed: list[float], ahead: int) -> float:
+    """Seconds until a waiting job starts: ``slots`` worker threads, busy with runs that have
+    gone on ``elapsed`` seconds each (each is taken to last ``run_time`` in all, and at least a
+    little more), and ``ahead`` jobs to start first, each lasting ``run_time``."""
+    free_at = [max(run_time - spent, run_time * 0.1) for spent in elapsed[:slots]]
+    free_at += [0.0] * (slots - len(free_at))
+    heapq.heapify(free_at)
+    played = min(ahead, ESTIMATE_HORIZON)
+    for _ in range(played):  # each job ahead takes the thread that frees first
+        heapq.heapreplace(free_at, free_at[0] + run_time)
+    rounds_left = (ahead - played) / slots  # beyond the horizon: whole rounds of every thread
+    return free_at[0] + rounds_left * run_time
 
 
 class Fleet:
@@ -89,25 +107,28 @@ class Fleet:
 
     async def queue_estimate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         """Where a PENDING job stands: its place among the jobs not yet started (1 = next), and
-        when it should start, from the median of its type's recent run times and the live worker
-        threads. Empty when the job is not waiting for its first start; ``eta`` is null when there
-        is no recent run or no live worker to estimate from."""
+        when it should start (``start_estimate``), from the median of its type's recent run times,
+        the live worker threads and the runs they are busy with. Empty when the job is not waiting
+        for its first start; ``eta`` is null when there is no recent run or no live worker."""
         job_id = snapshot["job_id"]
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=False) as pipe:
                 pipe.zscore(keys.ACTIVE, job_id)
                 pipe.lrange(keys.recent_durations(snapshot["job_type"]), 0, -1)
-                created, recent = await pipe.execute()
+                pipe.zrangebyscore(keys.ACTIVE, "-inf", "(0", withscores=True)  # the runs, -start
+                created, recent, running = await pipe.execute()
             if created is None or created < 0:  # not waiting, or started (a negative score)
                 return {}
             ahead = await self.client.zcount(keys.ACTIVE, 0, f"({created}")
         slots = sum(worker["threads"] for worker in await self.workers())
-        position = ahead + 1
         eta_seconds = None
         if recent and slots:
-            eta_seconds = round(statistics.median(float(r) for r in recent) * math.ceil(position / slots), 1)
+            run_time = statistics.median(float(r) for r in recent)
+            now = time.time()
+            elapsed = [now + score for _, score in running]  # the score is minus the start
+            eta_seconds = round(start_estimate(run_time, slots, elapsed, ahead), 1)
         return {
-            "queue_position": position,
+            "queue_position": ahead + 1,
             "eta_seconds": eta_seconds,
             "eta": utc_now(eta_seconds) if eta_seconds is not None else None,
         }
