@@ -61,6 +61,9 @@ class JobSnapshot(_Open):
         None, description="the finished job this one runs again (`POST /jobs/<id>/retry`)"
     )
     retried_by: str | None = Field(None, description="the job that runs this one again, once retried")
+    arguments: dict[str, Any] | None = Field(
+        None, description="with `?include=arguments`: how it was started"
+    )
 
 
 class JobAccepted(_Open):
@@ -91,6 +94,7 @@ class JobListQuery(BaseModel):
 class LongPollQuery(BaseModel):
     wait: float | None = Field(None, ge=0, le=60, description="seconds to wait for a change")
     since: float | None = Field(None, ge=0, description="the `seq` already seen (default: the current)")
+    include: Literal["arguments"] | None = Field(None, description="`arguments`: the job's arguments too")
 
 
 class SyncQuery(BaseModel):

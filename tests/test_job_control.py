@@ -196,6 +196,9 @@ async def test_a_finished_job_is_retried_as_a_new_job_linked_both_ways(client: h
     assert (second["job_type"], second["retry_of"]) == ("always_fails", failed)
     assert second["error"]["message"] == "try me again", "the same arguments"
     assert (await client.get(f"/jobs/{failed}")).json()["retried_by"] == again
+    shown = (await client.get(f"/jobs/{again}", params={"include": "arguments"})).json()
+    assert shown["arguments"] == {"reason": "try me again"}
+    assert "arguments" not in (await client.get(f"/jobs/{again}")).json()
 
 
 async def test_an_unfinished_or_unknown_job_is_not_retried(

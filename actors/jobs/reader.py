@@ -25,7 +25,7 @@ from .events import (
     redis_errors_as_unavailable,
     text,
 )
-from .states import NAMESPACE_FIELD
+from .states import MESSAGE_FIELD, NAMESPACE_FIELD
 
 #: Index entries read per round trip while filling a page of a listing.
 LIST_BATCH = 200
@@ -61,6 +61,17 @@ class JobReader:
             return None
         with redis_errors_as_unavailable():
             return self._decode(await self.client.hgetall(keys.job(job_id)))
+
+    async def arguments(self, job_id: str) -> dict[str, Any] | None:
+        """The arguments the job was started with (as its message carries them); None for a job
+        not found in this namespace."""
+        if not is_valid_job_id(job_id):
+            return None
+        with redis_errors_as_unavailable():
+            message, namespace = await self.client.hmget(keys.job(job_id), [MESSAGE_FIELD, NAMESPACE_FIELD])
+        if message is None or namespace is None or json.loads(namespace) != self.namespace:
+            return None
+        return dict(json.loads(message).get("kwargs") or {})
 
     async def snapshots(self, job_ids: list[str]) -> dict[str, dict[str, Any] | None]:
         """Several snapshots in one round trip; None for each job that does not exist."""

@@ -57,6 +57,9 @@ DEFAULT_NAMESPACE = "default"
 #: The snapshot field that records the namespace; like every field starting with ``_``, it is
 #: the engine's own and never shown.
 NAMESPACE_FIELD = "_namespace"
+#: The record's field that keeps the job's encoded Dramatiq message (for the reaper, a retry and
+#: the job's arguments; an engine's own field, never in a snapshot).
+MESSAGE_FIELD = "_message"
 _NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 

@@ -44,6 +44,7 @@ from .settings import JobSettings
 from .states import (
     DEFAULT_GROUP_FIELD,
     DEFAULT_NAMESPACE,
+    MESSAGE_FIELD,
     NAMESPACE_FIELD,
     TERMINAL_STATES,
     EventType,
@@ -60,8 +61,6 @@ CANCELLING_MESSAGE = "Cancellation requested, stopping..."
 MAX_OUTAGE_BACKOFF_S = 2.0
 #: What ``claim`` answers when another run holds the job's lease.
 HELD = "held"
-#: The record's field that keeps the job's encoded Dramatiq message (an engine's own, never shown).
-MESSAGE_FIELD = "_message"
 
 _TERMINAL_ARG = ",".join(json.dumps(status.value) for status in TERMINAL_STATES)
 

@@ -88,8 +88,12 @@ async def list_jobs() -> Response:
 @document_querystring(LongPollQuery)
 @document_response(JobSnapshot)
 async def get_job(job_id: str) -> Response:
-    """The snapshot; with ``?wait=N&since=S`` (long-poll) once ``seq`` passes S or after N s."""
+    """The snapshot; with ``?wait=N&since=S`` (long-poll) once ``seq`` passes S or after N s;
+    with ``?include=arguments`` also the arguments it was started with."""
     wait = number_arg("wait", maximum=MAX_LONG_POLL_WAIT)
+    include = request.args.get("include")
+    if include not in (None, "", "arguments"):
+        raise BadRequest("include must be arguments (or absent)", code="invalid_parameter")
     snapshot = await _snapshot_or_404(job_id)
     if wait:
         refuse_past_stream_limits(per_key=False)  # a long-poll holds a subscription too
@@ -104,6 +108,8 @@ async def get_job(job_id: str) -> Response:
         snapshot = latest or snapshot
     if snapshot["status"] == JobStatus.PENDING.value:
         snapshot.update(await services().fleet.queue_estimate(snapshot))
+    if include == "arguments":
+        snapshot["arguments"] = await _reader().arguments(job_id)
     return jsonify(snapshot)
 
 
