@@ -225,7 +225,7 @@ async def test_worker_status_keeps_the_seed_keys_and_shows_hosts_to_the_admin_on
     assert isinstance(body["jobs_in_queue"], int)
     assert body["workers"], "this module's worker is listed"
     for worker in body["workers"]:
-        assert set(worker) == {"threads", "queues", "state", "seconds_since_heartbeat"}, (
+        assert set(worker) == {"threads", "running", "queues", "state", "seconds_since_heartbeat"}, (
             "no host, pid or id for a tenant"
         )
         assert (

@@ -400,6 +400,11 @@ async def test_jobs_in_queue_counts_every_job_not_started_even_those_a_worker_fe
     status = (await client.get("/worker/status")).json()
     # The seed's count was the broker's queue: 4 while 6 were PENDING, the worker having fetched 2.
     assert status["jobs_in_queue"] == 6, status
+
+    async def running_one() -> bool:  # as of the worker's next heartbeat
+        return (await client.get("/worker/status")).json()["workers"][0]["running"] == 1
+
+    await eventually(running_one, timeout=20, what="the worker to count its one running job")
     one_thread.redis.client().rpush(gate_key(gate), 1)
     for job_id in waiting:
         await wait_for_status(client, job_id, "SUCCESS")

@@ -78,6 +78,7 @@ class Fleet:
                     "pid": int(fields["pid"]),
                     "queues": [q for q in fields["queues"].split(",") if q],
                     "threads": int(fields.get("threads", 0)),
+                    "running": int(fields.get("running", 0)),  # jobs it ran at its last heartbeat
                     "state": fields.get("state", "running"),  # or "draining": finishing, taking nothing
                     "started_at": fields["started_at"],
                     "last_heartbeat": last,

@@ -92,4 +92,4 @@ async def worker_status() -> tuple[Response, int]:
 
 
 #: What a tenant sees of each worker process.
-_TENANT_WORKER_FIELDS = ("threads", "queues", "state", "seconds_since_heartbeat")
+_TENANT_WORKER_FIELDS = ("threads", "running", "queues", "state", "seconds_since_heartbeat")

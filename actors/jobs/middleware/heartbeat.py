@@ -111,7 +111,9 @@ class WorkerHeartbeat(Middleware):
         now = time.time()
         try:
             pipe = self.client.pipeline()
-            pipe.hset(keys.worker(self.worker_id), mapping={**self._info, "last_heartbeat": now})
+            running = len(self.leases.held()) if self.leases is not None else 0
+            beat = {**self._info, "last_heartbeat": now, "running": running}
+            pipe.hset(keys.worker(self.worker_id), mapping=beat)
             pipe.expire(keys.worker(self.worker_id), ttl)
             pipe.zadd(keys.WORKERS, {self.worker_id: now})
             pipe.execute()
