@@ -90,7 +90,10 @@ class RunMetrics(Middleware):
 
     def _flush_every_interval(self) -> None:
         while not self._stop.wait(self.flush_interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # the flusher must outlive any one failure (an OOM answer, say)
+                logger.exception("Job metrics could not be written; trying again in %gs", self.flush_interval)
 
     def flush(self) -> bool:
         """Write what was counted since the last flush; on failure keep it for the next one."""
@@ -114,7 +117,7 @@ class RunMetrics(Middleware):
             pipe.ltrim(keys.recent_durations(job_type), 0, RECENT_RUNS - 1)
         try:
             pipe.execute()
-        except REDIS_UNAVAILABLE_ERRORS:
+        except (*REDIS_UNAVAILABLE_ERRORS, redis.ResponseError):
             with self._lock:  # counted again with the next flush
                 self._changes.update(changes)
                 self._buckets.update(buckets)
