@@ -225,6 +225,15 @@ class KeyCreated(_Open):
     key: str = Field(description="the secret: shown once, never stored")
 
 
+class DeadLetterQuery(BaseModel):
+    limit: int | None = Field(None, ge=0, le=200, description="letters to list, newest first (default 50)")
+
+
+class DeadLetters(_Open):
+    queue: str
+    dead_letters: list[dict[str, Any]] = Field(description="`{job_id, job_type, dead_at}` each")
+
+
 class KeyList(_Open):
     tenant: str
     keys: list[dict[str, Any]]

@@ -201,6 +201,35 @@ async def test_a_finished_job_is_retried_as_a_new_job_linked_both_ways(client: h
     assert "arguments" not in (await client.get(f"/jobs/{again}")).json()
 
 
+async def test_the_admin_lists_runs_again_and_forgets_dead_letters(client: httpx.AsyncClient) -> None:
+    letters_url = "/queues/default/dead-letters"
+    poisoned = [await start_job(client, "always_fails", reason=f"poison {n}") for n in range(2)]
+    for job_id in poisoned:
+        await wait_for_terminal(client, job_id)
+
+    async def letters() -> dict[str, dict]:  # job id -> its letter
+        listed = (await client.get(letters_url, headers=ADMIN)).json()["dead_letters"]
+        return {letter["job_id"]: letter for letter in listed}
+
+    async def both_dead() -> bool:
+        return set(poisoned) <= set(await letters())
+
+    await eventually(both_dead, timeout=10, what="both jobs in the dead letters")
+    found = await letters()
+    assert found[poisoned[0]]["job_type"] == "always_fails" and found[poisoned[0]]["dead_at"].startswith("20")
+    again = await client.post(f"{letters_url}/{found[poisoned[0]]['id']}/retry", headers=ADMIN)
+    assert again.status_code == 202, again.text
+    rerun = await wait_for_terminal(client, again.json()["job_id"])
+    assert rerun["retry_of"] == poisoned[0] and rerun["error"]["message"] == "poison 0"
+    forgotten = await client.delete(f"{letters_url}/{found[poisoned[1]]['id']}", headers=ADMIN)
+    assert forgotten.status_code == 204
+    assert not set(poisoned) & set(await letters()), "both left the dead letters"
+    missing = await client.delete(f"{letters_url}/{found[poisoned[1]]['id']}", headers=ADMIN)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "dead_letter_not_found"
+    assert (await client.get("/queues/nowhere/dead-letters", headers=ADMIN)).status_code == 404
+    assert (await client.get(letters_url)).status_code == 403, "a tenant's key is not the admin's"
+
+
 async def test_an_unfinished_or_unknown_job_is_not_retried(
     client: httpx.AsyncClient, redis_client: redis.Redis
 ) -> None:

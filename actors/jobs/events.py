@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -50,7 +50,12 @@ def is_valid_job_id(job_id: str) -> bool:
 
 def utc_now(offset_seconds: float = 0.0) -> str:
     """An ISO 8601 UTC timestamp with milliseconds, ``offset_seconds`` from now."""
-    moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
+    return iso_time(datetime.now(UTC).timestamp() + offset_seconds)
+
+
+def iso_time(unix_seconds: float) -> str:
+    """A unix time as an ISO 8601 UTC timestamp with milliseconds (the API's one format)."""
+    moment = datetime.fromtimestamp(unix_seconds, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -8,6 +8,7 @@ fleet-wide metric figures (``metrics.py``): the same answers from every web proc
 from __future__ import annotations
 
 import heapq
+import json
 import statistics
 import time
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from . import keys
-from .events import redis_errors_as_unavailable, text, utc_now
+from .events import iso_time, redis_errors_as_unavailable, text, utc_now
 from .middleware import MISSED_BEATS_ALLOWED
 
 
@@ -105,6 +106,41 @@ class Fleet:
             name: {"ready": counts[3 * i], "delayed": counts[3 * i + 1], "dead_letters": counts[3 * i + 2]}
             for i, name in enumerate(self.queue_names)
         }
+
+    async def dead_letters(self, queue: str, *, limit: int) -> list[dict[str, Any]]:
+        """The queue's dead letters, newest first: each letter's id (the broker's own id of the
+        message), its job's id and type, and when it died."""
+        with redis_errors_as_unavailable():
+            newest = await self.client.zrevrange(keys.dead_letters(queue), 0, limit - 1, withscores=True)
+            ids = [text(letter_id) for letter_id, _ in newest]
+            encoded = await self.client.hmget(keys.dead_letter_messages(queue), ids) if ids else []
+        letters = []
+        for (letter_id, (_, died)), message in zip(zip(ids, newest, strict=True), encoded, strict=True):
+            fields = json.loads(message) if message is not None else {}
+            letters.append(
+                {
+                    "id": letter_id,
+                    "job_id": fields.get("message_id"),
+                    "job_type": fields.get("actor_name"),
+                    "dead_at": iso_time(died / 1000),  # the broker counts in ms
+                }
+            )
+        return letters
+
+    async def dead_letter_job(self, queue: str, letter_id: str) -> str | None:
+        """The job id of the queue's dead letter ``letter_id``; None when there is no such letter."""
+        with redis_errors_as_unavailable():
+            message = await self.client.hget(keys.dead_letter_messages(queue), letter_id)
+        return json.loads(message).get("message_id") if message is not None else None
+
+    async def drop_dead_letter(self, queue: str, letter_id: str) -> bool:
+        """Forget a dead letter; whether there was one."""
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zrem(keys.dead_letters(queue), letter_id)
+                pipe.hdel(keys.dead_letter_messages(queue), letter_id)
+                removed, _ = await pipe.execute()
+        return bool(removed)
 
     async def queue_estimate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         """Where a PENDING job stands: its place among the jobs not yet started (1 = next), and

@@ -27,7 +27,8 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
     jobs:reaper-turn             string the worker whose heartbeat runs the reaper this round
     <ns>:<queue>                 list   Dramatiq's ready messages
     <ns>:<queue>.DQ              list   Dramatiq's delayed messages (retries, eta)
-    <ns>:<queue>.XQ              zset   Dramatiq's dead letters
+    <ns>:<queue>.XQ              zset   Dramatiq's dead letters (message id -> when, unix ms)
+    <ns>:<queue>.XQ.msgs         hash   their encoded messages
 
 The job store's Lua script is handed every key it touches in ``KEYS`` (Redis's scripting rule),
 so these functions are the only spelling of each name.
@@ -102,3 +103,7 @@ def delay_queue(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
 
 def dead_letters(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
     return f"{namespace}:{queue_name}.XQ"
+
+
+def dead_letter_messages(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}.XQ.msgs"

@@ -4,6 +4,7 @@ jobs.py        create, read (and long-poll), list and cancel jobs; the seed's /s
 events.py      event streams: one job, several jobs, a workspace; the streams' figures
 workspaces.py  upload, list and delete contract documents
 ops.py         /healthz, /readyz, /metrics, /worker/status
+queues.py      the queues' dead letters: list, run again, forget (the admin's)
 params.py      reading query parameters, headers and JSON bodies
 """
 
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import admin, events, jobs, ops, session, workspaces
+from . import admin, events, jobs, ops, queues, session, workspaces
 
 
 def register_routes(app: Quart) -> None:
-    for module in (jobs, events, ops, workspaces, session, admin):
+    for module in (jobs, events, ops, queues, workspaces, session, admin):
         app.register_blueprint(module.blueprint)

@@ -149,7 +149,7 @@ async def retry_job_route(job_id: str) -> tuple[Response, int, dict[str, str]]:
             f"Job {job_id} cannot be run again: its arguments are no longer kept", code="job_not_retryable"
         )
     logger.info("Job %s retried as job %s", job_id, submitted.job_id)
-    return _accepted(submitted.job_id)
+    return accepted(submitted.job_id)
 
 
 @blueprint.post("/score")
@@ -182,13 +182,13 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
     try:
         refuse_past_stream_limits(per_key=False)  # the wait would hold a subscription
     except TooManyRequests:
-        return _accepted(job_id)  # no room to wait here: the job, queued, is the client's to follow
+        return accepted(job_id)  # no room to wait here: the job, queued, is the client's to follow
     svc = services()
     finished, done = await wait_for(
         reader=_reader(), hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_finished
     )
     if not done:
-        return _accepted(job_id)
+        return accepted(job_id)
     return jsonify(finished), 200
 
 
@@ -209,14 +209,15 @@ async def _submit(job_type: str, payload: dict[str, Any]) -> Submitted:
 async def _answer(submitted: Submitted) -> tuple[Response, int, dict[str, str]]:
     """202 for a new job; 200 for a repeated Idempotency-Key, with the job's current status."""
     if submitted.created:
-        return _accepted(submitted.job_id)
+        return accepted(submitted.job_id)
     snapshot = await _reader().snapshot(submitted.job_id)
-    body, _, headers = _accepted(submitted.job_id, snapshot)
+    body, _, headers = accepted(submitted.job_id, snapshot)
     return body, 200, headers
 
 
-def _accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> tuple[Response, int, dict[str, str]]:
-    """202 for a job just queued; 200, with its current status, for one ``snapshot`` shows."""
+def accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> tuple[Response, int, dict[str, str]]:
+    """202 for a job just queued; 200, with its current status, for one ``snapshot`` shows (the
+    answer of every route that starts a job)."""
     status_url = url_for("jobs.get_job", job_id=job_id)
     body = {
         "job_id": job_id,

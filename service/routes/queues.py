@@ -1,0 +1,82 @@
+"""The queues' dead letters, with the admin token.
+
+GET    /queues/<queue>/dead-letters                   {queue, dead_letters: [{id, job_id, job_type,
+                                                      dead_at}]}, newest first (``?limit=``, 50, at most 200)
+POST   /queues/<queue>/dead-letters/<letter>/retry    202: its job runs again as a new job, linked to it
+                                                      (as ``POST /jobs/<id>/retry``); the letter goes
+DELETE /queues/<queue>/dead-letters/<letter>          204: forgotten
+
+A letter's ``id`` is the broker's own id of the message (Dramatiq's Redis broker keys its
+messages by one), not its job's.
+
+A dead letter is the message of a job that failed for good; its job's record says why. The
+tenants' own ``POST /jobs/<id>/retry`` does the same for their jobs; here the admin acts on any
+tenant's, in that tenant's namespace.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from quart import Blueprint, Response, jsonify, request
+from quart.utils import run_sync
+from quart_schema import document_querystring, document_response
+
+from actors.jobs.submit import retry_job
+
+from ..auth.identity import require_admin
+from ..context import services
+from ..errors import Conflict, NotFound
+from ..schemas import DeadLetterQuery, DeadLetters, JobAccepted
+from .jobs import accepted
+from .params import number_arg
+
+blueprint = Blueprint("queues", __name__)
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+
+
+@blueprint.before_request
+async def _admin_only() -> None:
+    if request.method != "OPTIONS":  # a CORS preflight carries no credentials
+        require_admin()
+
+
+@blueprint.get("/queues/<queue>/dead-letters")
+@document_querystring(DeadLetterQuery)
+@document_response(DeadLetters)
+async def list_dead_letters(queue: str) -> Response:
+    """The queue's dead letters, newest first (the admin's)."""
+    limit = int(number_arg("limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)) or DEFAULT_LIMIT
+    letters = await services().fleet.dead_letters(_declared(queue), limit=limit)
+    return jsonify({"queue": queue, "dead_letters": letters})
+
+
+@blueprint.post("/queues/<queue>/dead-letters/<letter_id>/retry")
+@document_response(JobAccepted, 202)
+async def retry_dead_letter(queue: str, letter_id: str) -> tuple[Response, int, dict[str, str]]:
+    """Run a dead letter's job again, as a new job, and forget the letter (the admin's)."""
+    fleet, engine = services().fleet, services().engine
+    job_id = await fleet.dead_letter_job(_declared(queue), letter_id)
+    if job_id is None:
+        raise NotFound(f"No dead letter {letter_id!r} in queue {queue!r}", code="dead_letter_not_found")
+    namespace = await run_sync(partial(engine.store.namespace_of, job_id))()
+    submitted = await run_sync(partial(retry_job, engine, job_id, namespace=namespace or ""))()
+    if submitted is None:
+        message = f"Job {job_id} cannot be run again: its arguments are no longer kept"
+        raise Conflict(message, code="job_not_retryable")
+    await fleet.drop_dead_letter(queue, letter_id)
+    return accepted(submitted.job_id)
+
+
+@blueprint.delete("/queues/<queue>/dead-letters/<letter_id>")
+async def drop_dead_letter(queue: str, letter_id: str) -> Response:
+    """Forget a dead letter (the admin's)."""
+    if not await services().fleet.drop_dead_letter(_declared(queue), letter_id):
+        raise NotFound(f"No dead letter {letter_id!r} in queue {queue!r}", code="dead_letter_not_found")
+    return Response("", status=204)
+
+
+def _declared(queue: str) -> str:
+    if queue not in services().fleet.queue_names:
+        raise NotFound(f"No queue {queue!r}", code="queue_not_found")
+    return queue
