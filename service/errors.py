@@ -4,7 +4,8 @@
     ├── BadRequest            400  invalid_json, invalid_parameter
     ├── Unauthenticated       401  unauthenticated, token_expired    (auth/identity.py)
     ├── Forbidden             403  forbidden, cross_site_request     (auth/identity.py)
-    ├── NotFound              404  job_not_found, not_found, key_not_found
+    ├── NotFound              404  job_not_found, not_found, key_not_found, queue_not_found,
+    │                              dead_letter_not_found
     ├── Conflict              409  job_finished, job_not_finished, job_not_retryable
     ├── PayloadTooLarge       413  request_entity_too_large
     ├── UriTooLong            414  uri_too_long
