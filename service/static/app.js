@@ -1,163 +1,725 @@
-// app.js — the dashboard at /: upload contracts, start score and audit jobs, watch them live,
-// cancel them, read their results, and see the workers. Built on jobs-client.js only.
+// app.js — the operations console at /: every job the caller may see (filtered, paged, live), a page
+// per job (arguments, timeline, result, cancel, retry), the workers and queues, and the workspaces
+// (upload, documents, their jobs). Built on jobs-client.js only; no build step.
+//
+// The address bar holds the state (#status=…&type=…&workspace=…&ws=…&job=…): a reload, a link or
+// the back button bring back the same filters and the same open job.
 import {
   auditContracts, cancelJob, createJobsWatcher, getWorkerStatus, listJobs, login, logout, scoreContracts,
-  uploadDocuments, watchJob, whoAmI,
+  uploadDocuments, whoAmI,
 } from "./jobs-client.js";
 
 const $ = (selector) => document.querySelector(selector);
 const FLEET_REFRESH_MS = 5000;
-const rows = new Map(); // job id -> {show, done}
-// One multiplexed event stream for every job on the page (browsers allow six connections).
-const watcher = createJobsWatcher({
-  onProgress: (job) => rows.get(job.job_id)?.show(job),
-  onComplete: (_, job) => rows.get(job.job_id)?.done(job, true),
-  onError: (text, job) => job && rows.get(job.job_id)?.done(job, false),
-});
+const PAGE_SIZE = 25;
+const LIST_REFRESH_MS = 10000;
+const FINISHED = new Set(["SUCCESS", "FAILURE", "CANCELLED"]);
+const TYPE_LABELS = { score_contracts: "Score", audit_contracts: "Audit", extract_documents: "Extract" };
+const STATE_KEYS = ["status", "type", "workspace", "ws", "job"];
+const WORKSPACE_KEY = "console.workspace";
+
+// -- small helpers ----------------------------------------------------------------------------------
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
     if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
+    else node.setAttribute(name, value === true ? "" : value);
   }
   node.append(...children);
   return node;
 }
 
-function showError(message) {
-  $("#start-error").textContent = message || "";
+/** A call the client has no helper for (it answers like jobs-client: {data} or an Error). */
+async function api(method, path) {
+  const response = await fetch(path, { method, credentials: "same-origin" });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!response.ok) {
+    const error = new Error(data && data.error ? data.error.message : `HTTP ${response.status}`);
+    error.response = { status: response.status, data };
+    throw error;
+  }
+  return { data, status: response.status };
 }
+
+const typeLabel = (type) => TYPE_LABELS[type] || type;
+const isFinished = (job) => FINISHED.has(job.status);
+const time = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "—");
+const dateTime = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+
+function span(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 90) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 90) return `${minutes} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** "took 1.2 s", "running for 8 s", "waiting for 3 s". */
+function duration(job) {
+  if (job.started_at && job.finished_at) return `took ${span((Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000)}`;
+  if (job.status === "STARTED" && job.started_at) return `running for ${span((Date.now() - Date.parse(job.started_at)) / 1000)}`;
+  if (job.status === "PENDING" && job.created_at) return `waiting for ${span((Date.now() - Date.parse(job.created_at)) / 1000)}`;
+  if (job.finished_at && job.created_at) return `ended after ${span((Date.parse(job.finished_at) - Date.parse(job.created_at)) / 1000)}`;
+  return "";
+}
+
+const errorText = (job) => (job.error ? `${job.error.type}: ${job.error.message}` : "");
+
+/** The status as a badge: its word, and an icon (drawn by the style sheet), never colour alone. */
+function badge(status) {
+  return element("span", { class: "badge job-status", "data-status": status, text: status });
+}
+
+function setBadge(node, status) {
+  node.dataset.status = status;
+  node.textContent = status;
+}
+
+/** A progress bar that tells the truth: none once failed or cancelled, full once done, moving
+ * (indeterminate) only while a job runs without saying how far it is. */
+function showProgress(bar, job) {
+  const failed = job.status === "FAILURE" || job.status === "CANCELLED";
+  bar.hidden = failed;
+  if (job.status === "SUCCESS") bar.value = 100;
+  else if (job.progress !== null && job.progress !== undefined) bar.value = job.progress;
+  else if (job.status === "PENDING") bar.value = 0;
+  else if (!failed) bar.removeAttribute("value");
+}
+
+// -- the address bar ----------------------------------------------------------------------------------
+
+function readState() {
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  const state = {};
+  for (const key of STATE_KEYS) state[key] = params.get(key) || "";
+  return state;
+}
+
+function stateHash(state) {
+  const params = new URLSearchParams();
+  for (const key of STATE_KEYS) if (state[key]) params.set(key, state[key]);
+  const text = params.toString();
+  return text ? `#${text}` : "#";
+}
+
+/** Change the state: a new history entry (the back button undoes it), then show it. */
+function go(changes) {
+  const next = stateHash({ ...readState(), ...changes });
+  if (next === (window.location.hash || "#")) route();
+  else window.location.hash = next; // hashchange calls route()
+}
+
+const jobLink = (jobId) => stateHash({ ...readState(), job: jobId });
+
+// -- workers and queues -----------------------------------------------------------------------------
 
 async function refreshFleet() {
   try {
     const { data } = await getWorkerStatus();
-    const queued = data.jobs_in_queue;
-    $("#fleet").textContent = `${data.workers.length} worker process(es), ${queued} job(s) queued — ${data.status}`;
+    const threads = data.workers.reduce((sum, worker) => sum + (worker.threads || 0), 0);
+    const known = data.workers.every((worker) => typeof worker.running === "number");
+    const running = known
+      ? data.workers.reduce((sum, worker) => sum + worker.running, 0)
+      : [...rows.values()].filter((row) => row.job.status === "STARTED").length;
+    const parts = [
+      `${data.workers.length} worker${data.workers.length === 1 ? "" : "s"}`,
+      `${threads} thread${threads === 1 ? "" : "s"}`,
+      `${running} running`,
+      `${data.jobs_in_queue} waiting`,
+    ];
+    if (data.status !== "running") parts.push(data.status);
+    $("#fleet").textContent = parts.join(" · ");
     $("#fleet").dataset.state = data.status;
+    $("#workers").replaceChildren(...data.workers.map((worker, index) => {
+      const name = worker.host ? `${worker.host}${worker.pid ? ` (pid ${worker.pid})` : ""}` : `Worker ${index + 1}`;
+      const age = worker.seconds_since_heartbeat;
+      return element("li", { "data-state": worker.state },
+        element("strong", { text: name }),
+        element("span", { text: ` · ${worker.threads} threads${typeof worker.running === "number" ? `, ${worker.running} busy` : ""}` }),
+        element("span", { class: "worker-state", text: ` · ${worker.state}` }),
+        element("span", { class: "muted", text: ` · heartbeat ${age === null || age === undefined ? "—" : `${span(age)} ago`}` }),
+        worker.queues ? element("span", { class: "muted", text: ` · queues: ${worker.queues.join(", ")}` }) : "");
+    }));
+    if (!data.workers.length) $("#workers").append(element("li", { class: "error", text: "⚠ No worker is running: jobs wait until one starts." }));
+    const queues = [element("dt", { text: "Jobs waiting" }), element("dd", { text: String(data.jobs_in_queue) })];
+    for (const [name, queue] of Object.entries(data.queues || {})) {
+      queues.push(element("dt", { text: `Queue ${name}` }),
+        element("dd", { text: `${queue.ready} ready, ${queue.delayed} delayed, ${queue.dead_letters} dead letters` }));
+    }
+    $("#queues").replaceChildren(...queues);
   } catch (error) {
     const data = error.response && error.response.data;
-    $("#fleet").textContent = data && data.status === "down" ? "Redis is unavailable" : "Service unreachable";
+    $("#fleet").textContent = data && data.status === "down" ? "⚠ Redis is unavailable" : "⚠ Service unreachable";
     $("#fleet").dataset.state = "down";
   }
 }
 
+let fleetTimer = null;
+/** The workers' figures again shortly (after their next heartbeat), once however many jobs moved. */
+function fleetSoon() {
+  if (fleetTimer) return;
+  fleetTimer = setTimeout(() => { fleetTimer = null; refreshFleet(); }, 1200);
+}
+
+// -- workspaces -------------------------------------------------------------------------------------
+
+let knownWorkspaces = [];
 let documentsAsked = 0; // the latest refresh; an older one answering later is dropped
+
+const currentWorkspace = () => $("#workspace").value.trim();
+
+async function refreshWorkspaces() {
+  try {
+    const { data } = await api("GET", "/workspaces");
+    knownWorkspaces = data.workspaces;
+  } catch {
+    knownWorkspaces = [];
+  }
+  $("#workspace-names").replaceChildren(...knownWorkspaces.map((ws) => element("option", { value: ws.name })));
+  $("#workspaces").replaceChildren(...knownWorkspaces.map((ws) => {
+    const chosen = ws.name === currentWorkspace();
+    return element("li", {}, element("button", {
+      type: "button", class: chosen ? "chip chosen" : "chip", "aria-pressed": chosen ? "true" : "false",
+      "data-workspace": ws.name, text: `${ws.name} (${ws.documents})`,
+    }));
+  }));
+  const filter = $("#filter-workspace");
+  const wanted = readState().workspace;
+  const names = new Set(knownWorkspaces.map((ws) => ws.name));
+  if (wanted) names.add(wanted);
+  filter.replaceChildren(element("option", { value: "", text: "Any workspace" }),
+    ...[...names].sort().map((name) => element("option", { value: name, text: name })));
+  filter.value = wanted;
+}
 
 async function refreshDocuments() {
   const asked = (documentsAsked += 1);
-  const workspace = $("#workspace").value.trim();
+  const workspace = currentWorkspace();
   const items = [];
-  try {
-    const response = await fetch(`/workspaces/${encodeURIComponent(workspace)}/documents`);
-    if (response.ok) {
-      const listed = await response.json();
-      for (const doc of listed.documents) {
+  // Only a workspace that exists is asked about (a new name has no documents yet: no 404).
+  if (workspace && knownWorkspaces.some((ws) => ws.name === workspace)) {
+    try {
+      const { data } = await api("GET", `/workspaces/${encodeURIComponent(workspace)}/documents`);
+      for (const doc of data.documents) {
         items.push(element("li", { text: `${doc.filename} — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}` }));
       }
-      for (const doc of listed.extracting) {
+      for (const doc of data.extracting) {
         items.push(element("li", { text: `${doc.filename} — being read…`, "data-state": "extracting" }));
       }
+    } catch {
+      // the list is a convenience; the upload status says what went wrong
     }
-  } catch {
-    // the list is a convenience; the upload status says what went wrong
   }
-  if (asked === documentsAsked) $("#documents").replaceChildren(...items);
+  if (asked !== documentsAsked) return;
+  $("#documents").replaceChildren(...items);
+  if (!items.length) $("#documents").append(element("li", { class: "muted", "data-empty": "", text: workspace ? "No documents yet: upload some." : "Choose or name a workspace." }));
+  $("#workspace-jobs").href = stateHash({ ws: workspace, workspace });
+  $("#workspace-jobs").hidden = !workspace;
 }
 
-function renderResult(job) {
-  const box = $("#results");
-  const table = element("table", { "data-job": job.job_id });
-  const result = job.result;
-  if (job.job_type === "score_contracts") {
-    table.append(element("caption", { text: `Scores for “${result.criterion}” (out of ${result.max_score})` }));
-    table.append(element("tr", {}, element("th", { text: "Contract" }), element("th", { text: "Score" }),
-      element("th", { text: "Best evidence" })));
-    for (const contract of [...result.contracts].sort((a, b) => b.score - a.score)) {
-      const evidence = contract.evidence[0] ? contract.evidence[0].text : "—";
-      table.append(element("tr", {}, element("td", { text: contract.filename }),
-        element("td", { text: String(contract.score) }), element("td", { text: evidence })));
-    }
-  } else if (job.job_type === "audit_contracts") {
-    table.append(element("caption", { text: "Audit" }));
-    table.append(element("tr", {}, element("th", { text: "Contract" }), element("th", { text: "Summary" })));
-    for (const contract of result.contracts) {
-      table.append(element("tr", {}, element("td", { text: contract.filename }),
-        element("td", { text: contract.summary })));
-    }
-  } else {
-    table.append(element("tr", {}, element("td", { text: JSON.stringify(result) })));
+function chooseWorkspace(name, { updateUrl = true } = {}) {
+  $("#workspace").value = name;
+  if (name) localStorage.setItem(WORKSPACE_KEY, name);
+  for (const button of document.querySelectorAll("#workspaces button")) {
+    const chosen = button.dataset.workspace === name;
+    button.classList.toggle("chosen", chosen);
+    button.setAttribute("aria-pressed", chosen ? "true" : "false");
   }
-  box.prepend(table);
+  if (updateUrl && readState().ws !== name) history.replaceState(null, "", stateHash({ ...readState(), ws: name }));
+  refreshDocuments();
 }
 
-function follow(jobId, label) {
-  if (rows.has(jobId)) return;
-  const status = element("span", { class: "job-status", text: "…" });
-  const bar = element("progress", { max: "100", "aria-label": `Progress of ${label}` });
-  const message = element("span", { class: "job-message" });
-  const cancel = element("button", { type: "button", class: "secondary", text: "Cancel" });
-  const row = element("li", { "data-job": jobId },
-    element("span", { class: "job-title", text: `${label} · ${jobId.slice(0, 8)}` }), cancel, bar, status, message);
-  $("#jobs").prepend(row);
-  const show = (job) => {
-    row.dataset.transport = watcher.transport;
-    status.textContent = job.status;
-    status.dataset.status = job.status;
-    row.dataset.status = job.status;
-    message.textContent = job.message;
-    if (job.progress !== null && job.progress !== undefined) bar.value = job.progress;
-  };
-  const done = (job, succeeded) => {
-    cancel.disabled = true;
-    if (succeeded) {
-      bar.value = 100;
-      renderResult(job);
-    }
-  };
-  cancel.addEventListener("click", async () => {
-    cancel.disabled = true;
-    try { await cancelJob(jobId); } catch (error) { message.textContent = error.message; }
+// -- the jobs list ----------------------------------------------------------------------------------
+
+const rows = new Map(); // job id -> {job, update(job)}
+let watcher = null;
+let listAsked = 0;
+let nextCursor = null;
+let listedFilters = null;
+
+function newWatcher() {
+  if (watcher) watcher.close();
+  // One multiplexed event stream for every job in the list (browsers allow six connections).
+  watcher = createJobsWatcher({
+    onProgress: (job) => {
+      const entry = rows.get(job.job_id);
+      const before = entry && entry.job.status;
+      entry?.update(job);
+      if (before !== job.status) fleetSoon(); // a job started or ended: the running count moved
+    },
   });
-  rows.set(jobId, { show, done });
-  watcher.add(jobId);
+}
+
+function follow(job) {
+  if (!isFinished(job)) watcher.add(job.job_id);
+}
+
+function jobRow(job) {
+  const title = element("a", { class: "job-title", href: jobLink(job.job_id) });
+  const status = badge(job.status);
+  const bar = element("progress", { max: "100", "aria-label": `Progress of ${typeLabel(job.job_type)} job ${job.job_id.slice(0, 8)}` });
+  const message = element("span", { class: "job-message" });
+  const error = element("p", { class: "job-error error", hidden: true });
+  const meta = element("span", { class: "job-meta muted" });
+  const actions = element("span", { class: "job-actions" });
+  const row = element("li", { "data-job": job.job_id }, title, status, actions, bar, message, error, meta);
+  let cancel = null;
+  const entry = { job };
+  entry.update = (next) => {
+    if (next.seq !== undefined && entry.job.seq !== undefined && next.seq < entry.job.seq) return;
+    entry.job = { ...entry.job, ...next };
+    const current = entry.job;
+    row.dataset.transport = watcher ? watcher.transport : "";
+    row.dataset.status = current.status;
+    title.textContent = `${typeLabel(current.job_type)} · ${current.workspace || "no workspace"} · ${current.job_id.slice(0, 8)}`;
+    setBadge(status, current.status);
+    message.textContent = current.message || "";
+    showProgress(bar, current);
+    error.hidden = current.status !== "FAILURE" || !current.error;
+    error.textContent = current.status === "FAILURE" ? `✖ Error — ${errorText(current)}` : "";
+    entry.tick();
+    if (isFinished(current) && cancel) {
+      cancel.remove(); // a finished job has nothing to cancel: no dead button
+      cancel = null;
+    } else if (!isFinished(current) && !cancel) {
+      cancel = element("button", { type: "button", class: "danger small", text: "Cancel",
+        "aria-label": `Cancel job ${current.job_id.slice(0, 8)}` });
+      cancel.addEventListener("click", async (event) => {
+        event.stopPropagation();
+        cancel.disabled = true;
+        try { await cancelJob(current.job_id); } catch (failure) {
+          message.textContent = failure.message;
+          cancel.disabled = false;
+        }
+      });
+      actions.append(cancel);
+    }
+  };
+  entry.tick = () => {
+    const current = entry.job;
+    const parts = [`created ${dateTime(current.created_at)}`, duration(current)];
+    if (current.attempt > 1) parts.push(`attempt ${current.attempt}`);
+    meta.textContent = parts.filter(Boolean).join(" · ");
+  };
+  row.addEventListener("click", (event) => {
+    if (event.target.closest("a, button")) return;
+    go({ job: job.job_id });
+  });
+  entry.row = row;
+  entry.update(job);
+  rows.set(job.job_id, entry);
+  return row;
+}
+
+function filtersFromState(state) {
+  const filters = { limit: PAGE_SIZE };
+  if (state.status) filters.status = state.status;
+  if (state.type) filters.job_type = state.type;
+  if (state.workspace) filters.workspace = state.workspace;
+  return filters;
+}
+
+const matchesFilters = (job) => {
+  const state = readState();
+  return (!state.status || state.status === job.status) && (!state.type || state.type === job.job_type)
+    && (!state.workspace || state.workspace === job.workspace);
+};
+
+async function loadJobs({ older = false } = {}) {
+  const asked = (listAsked += 1);
+  const filters = filtersFromState(readState());
+  if (older && nextCursor) filters.cursor = nextCursor;
+  $("#jobs-error").textContent = "";
+  try {
+    const { data } = await listJobs(filters);
+    if (asked !== listAsked) return;
+    if (!older) {
+      rows.clear();
+      newWatcher();
+      $("#jobs").replaceChildren();
+    }
+    for (const job of data.jobs) {
+      if (rows.has(job.job_id)) continue;
+      $("#jobs").append(jobRow(job));
+      follow(job);
+    }
+    addTypes(data.jobs);
+    nextCursor = data.next_cursor;
+    $("#older").hidden = !nextCursor;
+    $("#jobs-empty").hidden = rows.size > 0;
+    listedFilters = JSON.stringify(filtersFromState(readState()));
+  } catch (error) {
+    if (asked === listAsked) $("#jobs-error").textContent = `⚠ Could not list the jobs: ${error.message}`;
+  }
+}
+
+/** Page one again, quietly: jobs started elsewhere since appear at the top, and rows the stream
+ * does not follow (finished, or started by another page) catch up. */
+async function mergeNewest() {
+  if (readState().job || document.hidden) return;
+  const asked = listAsked;
+  let data;
+  try {
+    ({ data } = await listJobs(filtersFromState(readState())));
+  } catch {
+    return; // the next round, or Refresh, tries again
+  }
+  if (asked !== listAsked || readState().job) return; // the list was reloaded meanwhile
+  const fresh = [];
+  for (const job of data.jobs) {
+    const known = rows.get(job.job_id);
+    if (known) known.update(job);
+    else fresh.push(job);
+  }
+  const first = $("#jobs").firstChild;
+  for (const job of fresh) {
+    $("#jobs").insertBefore(jobRow(job), first);
+    follow(job);
+  }
+  if (fresh.length) $("#jobs-empty").hidden = true;
+  addTypes(data.jobs);
+}
+
+/** Every job type the rows show can be filtered on. */
+function addTypes(jobs) {
+  const select = $("#filter-type");
+  const have = new Set([...select.options].map((option) => option.value));
+  for (const job of jobs) {
+    if (job.job_type && !have.has(job.job_type)) {
+      select.append(element("option", { value: job.job_type, text: job.job_type }));
+      have.add(job.job_type);
+    }
+  }
+  select.value = readState().type;
+}
+
+/** A job this page started: at the top of the list (when the filters let it in), followed live. */
+function addStarted(job) {
+  if (!matchesFilters(job) || rows.has(job.job_id)) return;
+  $("#jobs").prepend(jobRow(job));
+  $("#jobs-empty").hidden = true;
+  follow(job);
 }
 
 async function start(kind) {
-  showError("");
-  const workspace = $("#workspace").value.trim();
+  $("#start-error").textContent = "";
+  const workspace = currentWorkspace();
+  if (!workspace) { $("#start-error").textContent = "⚠ Choose a workspace first."; return; }
   try {
     const response = kind === "score"
       ? await scoreContracts($("#criterion").value, workspace, Number($("#max-score").value), false, false, true)
       : await auditContracts(workspace, null, true);
-    follow(response.data.job_id, kind === "score" ? "Score" : "Audit");
+    const type = kind === "score" ? "score_contracts" : "audit_contracts";
+    addStarted({ ...response.data, job_type: type, workspace, seq: 0, created_at: new Date().toISOString() });
   } catch (error) {
-    showError(error.message);
+    $("#start-error").textContent = `⚠ ${error.message}`;
   }
 }
 
+// -- the job page -----------------------------------------------------------------------------------
+
+let jobView = null; // {jobId, watcher, snapshot, timer}
+
+function closeJobView() {
+  if (!jobView) return;
+  jobView.watcher.close();
+  clearInterval(jobView.timer);
+  jobView = null;
+}
+
+function field(list, name, value) {
+  if (value === null || value === undefined || value === "") return;
+  list.append(element("dt", { text: name }), element("dd", {}, value));
+}
+
+function renderFields(job) {
+  const list = $("#job-fields");
+  list.replaceChildren();
+  field(list, "Job id", element("code", { text: job.job_id }));
+  field(list, "Type", job.job_type);
+  field(list, "Workspace", job.workspace
+    ? element("a", { href: stateHash({ ...readState(), workspace: job.workspace, job: "" }), text: job.workspace }) : "—");
+  field(list, "Status", badge(job.status));
+  field(list, "Message", job.message);
+  field(list, "Progress", job.progress === null || job.progress === undefined ? "—" : `${Math.round(job.progress)} %`);
+  field(list, "Attempt", String(job.attempt ?? 1));
+  if (job.retry_at) field(list, "Next attempt at", dateTime(job.retry_at));
+  field(list, "Created", dateTime(job.created_at));
+  field(list, "Started", dateTime(job.started_at));
+  field(list, "Finished", dateTime(job.finished_at));
+  field(list, "Duration", duration(job) || "—");
+  field(list, "Worker", job.worker || "—");
+  if (job.status === "PENDING") {
+    field(list, "Queue position", job.queue_position === undefined || job.queue_position === null ? "—" : String(job.queue_position));
+    field(list, "Expected start", job.eta ? `${dateTime(job.eta)} (in ${span(job.eta_seconds)})`
+      : (job.eta_seconds !== null && job.eta_seconds !== undefined ? `in ${span(job.eta_seconds)}` : "unknown"));
+  }
+  if (job.retry_of) field(list, "Retry of", element("a", { class: "retry-of", href: jobLink(job.retry_of), text: job.retry_of }));
+  if (job.retried_by) field(list, "Retried by", element("a", { class: "retried-by", href: jobLink(job.retried_by), text: job.retried_by }));
+}
+
+function renderActions(job) {
+  const box = $("#job-actions");
+  box.replaceChildren();
+  if (!isFinished(job)) {
+    const cancel = element("button", { type: "button", class: "danger", text: "Cancel" });
+    cancel.addEventListener("click", async () => {
+      cancel.disabled = true;
+      $("#job-action-error").textContent = "";
+      try { await cancelJob(job.job_id); } catch (error) {
+        $("#job-action-error").textContent = `⚠ ${error.message}`;
+        cancel.disabled = false;
+      }
+    });
+    box.append(cancel);
+  } else {
+    const retry = element("button", { type: "button", text: "Retry" });
+    retry.addEventListener("click", async () => {
+      retry.disabled = true;
+      $("#job-action-error").textContent = "";
+      try {
+        const { data } = await api("POST", `/jobs/${encodeURIComponent(job.job_id)}/retry`);
+        go({ job: data.job_id });
+      } catch (error) {
+        $("#job-action-error").textContent = `⚠ ${error.message}`;
+        retry.disabled = false;
+      }
+    });
+    box.append(retry);
+  }
+}
+
+function renderArguments(args) {
+  const box = $("#job-arguments");
+  if (args === undefined || args === null) { box.replaceChildren(element("p", { class: "muted", text: "Not kept." })); return; }
+  const entries = Object.entries(args);
+  if (!entries.length) { box.replaceChildren(element("p", { class: "muted", text: "None." })); return; }
+  const list = element("dl", { class: "arguments" });
+  for (const [name, value] of entries) {
+    list.append(element("dt", { text: name }),
+      element("dd", { text: typeof value === "string" ? value : JSON.stringify(value) }));
+  }
+  box.replaceChildren(list);
+}
+
+function renderResult(job) {
+  const box = $("#job-result");
+  const result = job.result;
+  if (job.status !== "SUCCESS" || !result) {
+    box.replaceChildren(element("p", { class: "muted", text: isFinished(job) ? "No result." : "Not yet: the job has not finished." }));
+    return;
+  }
+  if (job.job_type === "score_contracts") {
+    const table = element("table", { "data-job": job.job_id, class: "scores" });
+    table.append(element("caption", { text: `Scores for “${result.criterion}” (out of ${result.max_score})` }));
+    table.append(element("thead", {}, element("tr", {}, element("th", { scope: "col", text: "#" }),
+      element("th", { scope: "col", text: "Contract" }), element("th", { scope: "col", text: "Score" }),
+      element("th", { scope: "col", text: "Best evidence" }))));
+    const body = element("tbody");
+    [...result.contracts].sort((a, b) => b.score - a.score).forEach((contract, index) => {
+      const evidence = contract.evidence && contract.evidence[0] ? contract.evidence[0].text : "—";
+      body.append(element("tr", {}, element("td", { text: String(index + 1) }), element("td", { text: contract.filename }),
+        element("td", { text: String(contract.score) }), element("td", { text: evidence })));
+    });
+    table.append(body);
+    box.replaceChildren(table);
+  } else if (job.job_type === "audit_contracts") {
+    const blocks = result.contracts.map((contract) => {
+      const items = element("ul", { class: "checklist" });
+      for (const item of contract.items) {
+        items.append(element("li", { "data-found": item.found ? "yes" : "no" },
+          element("span", { class: "mark", text: item.found ? "✔ found" : "✖ missing" }),
+          element("span", { text: ` ${item.item}` }),
+          item.evidence ? element("q", { text: item.evidence }) : ""));
+      }
+      for (const flag of contract.risk_flags || []) {
+        if (flag.found) items.append(element("li", { "data-found": "risk" }, element("span", { class: "mark", text: "⚠ risk" }), element("span", { text: ` ${flag.item}` })));
+      }
+      return element("article", { class: "audit" }, element("h4", { text: contract.filename }),
+        element("p", { class: "summary", text: contract.summary }), items);
+    });
+    box.replaceChildren(element("p", { text: `Checklist: ${result.checklist.join(", ")}` }), ...blocks);
+  } else if (job.job_type === "extract_documents") {
+    const read = element("ul", {}, ...result.documents.map((doc) => element("li", {
+      text: `✔ ${doc.filename} — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}` })));
+    const failed = element("ul", { class: "error" }, ...result.failed.map((doc) => element("li", { text: `✖ ${doc.filename}: ${doc.reason}` })));
+    box.replaceChildren(element("p", { text: `${result.documents.length} document(s) read, ${result.failed.length} failed` }), read, failed);
+  } else {
+    box.replaceChildren(element("pre", { text: JSON.stringify(result, null, 2) }));
+  }
+}
+
+function timelineEntry(job, previous, live) {
+  let when;
+  let what;
+  if (!previous || previous.status !== job.status || previous.attempt !== job.attempt) {
+    if (job.status === "PENDING" && job.retry_at) when = `${time(job.retry_at)} (next attempt)`;
+    else if (job.status === "PENDING") when = time(job.created_at);
+    else if (job.status === "STARTED") when = time(job.started_at);
+    else when = time(job.finished_at);
+    what = job.status;
+  } else if (previous.message !== job.message || previous.progress !== job.progress) {
+    when = live ? time(new Date().toISOString()) : "";
+    what = "progress";
+  } else {
+    return null;
+  }
+  const detail = [job.message, job.progress !== null && job.progress !== undefined ? `${Math.round(job.progress)} %` : ""]
+    .filter(Boolean).join(" — ");
+  const item = element("li", { "data-status": job.status, "data-kind": what === "progress" ? "progress" : "status" },
+    element("time", { text: when || "·" }),
+    what === "progress" ? element("span", { class: "muted", text: "progress" }) : badge(job.status),
+    element("span", { text: ` ${detail}` }));
+  if (job.status === "FAILURE" && job.error) item.append(element("span", { class: "error", text: ` ✖ ${errorText(job)}` }));
+  return item;
+}
+
+function showJob(job) {
+  $("#job-title").textContent = `${typeLabel(job.job_type)} job ${job.job_id.slice(0, 8)}`;
+  const view = $("#job-view");
+  view.dataset.status = job.status;
+  view.dataset.job = job.job_id;
+  showProgress($("#job-progress"), job);
+  const failed = job.status === "FAILURE" && job.error;
+  $("#job-error").hidden = !failed;
+  $("#job-error").textContent = failed ? `✖ Failed — ${errorText(job)}` : "";
+  renderFields(job);
+  renderActions(job);
+  renderResult(job);
+}
+
+async function openJob(jobId) {
+  if (jobView && jobView.jobId === jobId) return;
+  closeJobView();
+  $("#job-title").textContent = `Job ${jobId.slice(0, 8)}`;
+  $("#job-title").focus(); // keyboard and screen-reader users land on the page they opened
+  for (const id of ["#job-fields", "#job-arguments", "#timeline", "#job-result", "#job-actions"]) $(id).replaceChildren();
+  $("#job-error").hidden = true;
+  $("#job-action-error").textContent = "";
+  const view = { jobId, snapshot: null, last: null, opened: Date.now() };
+  jobView = view;
+  // Every event from the job's first (since=0 replays them), then live: the timeline; the
+  // client falls back to polling where streams do not get through.
+  view.watcher = createJobsWatcher({
+    onProgress: (job) => {
+      if (jobView !== view) return;
+      const entry = timelineEntry(job, view.last, Date.now() - view.opened > 1500);
+      if (entry) $("#timeline").append(entry);
+      view.last = job;
+      view.snapshot = { ...(view.snapshot || {}), ...job };
+      if (job.status !== "PENDING") for (const key of ["queue_position", "eta", "eta_seconds"]) delete view.snapshot[key];
+      showJob(view.snapshot);
+      if (isFinished(job)) refreshSnapshot(view); // retried_by, the final result
+    },
+    onError: (message, job) => {
+      if (jobView === view && !job) {
+        $("#job-error").hidden = false;
+        $("#job-error").textContent = `⚠ ${message}`;
+      }
+    },
+  });
+  try {
+    const { data } = await api("GET", `/jobs/${encodeURIComponent(jobId)}?include=arguments`);
+    if (jobView !== view) return;
+    renderArguments(data.arguments);
+    view.snapshot = { ...data, ...(view.snapshot && view.snapshot.seq > data.seq ? view.snapshot : {}) };
+    showJob(view.snapshot);
+    view.watcher.add(jobId);
+  } catch (error) {
+    if (jobView !== view) return;
+    $("#job-error").hidden = false;
+    $("#job-error").textContent = error.response && error.response.status === 404
+      ? `⚠ No job ${jobId} (or not yours).` : `⚠ ${error.message}`;
+    return;
+  }
+  // While the job waits or runs: its queue position, ETA and running time stay current.
+  view.timer = setInterval(() => {
+    if (jobView !== view || !view.snapshot) return;
+    if (view.snapshot.status === "PENDING") refreshSnapshot(view);
+    else if (view.snapshot.status === "STARTED") renderFields(view.snapshot);
+  }, 2000);
+}
+
+async function refreshSnapshot(view) {
+  try {
+    const { data } = await api("GET", `/jobs/${encodeURIComponent(view.jobId)}`);
+    if (jobView !== view || (view.snapshot && data.seq < view.snapshot.seq)) return;
+    view.snapshot = { ...view.snapshot, ...data };
+    showJob(view.snapshot);
+  } catch {
+    // the stream keeps the page current; this only adds the queue figures and links
+  }
+}
+
+// -- routing ------------------------------------------------------------------------------------------
+
+function route() {
+  const state = readState();
+  $("#filter-status").value = state.status;
+  if (state.type) addTypes([{ job_type: state.type }]);
+  $("#filter-type").value = state.type;
+  if (state.workspace && ![...$("#filter-workspace").options].some((option) => option.value === state.workspace)) {
+    $("#filter-workspace").append(element("option", { value: state.workspace, text: state.workspace }));
+  }
+  $("#filter-workspace").value = state.workspace;
+  if (state.ws && state.ws !== currentWorkspace()) chooseWorkspace(state.ws, { updateUrl: false });
+  if (JSON.stringify(filtersFromState(state)) !== listedFilters) loadJobs();
+  for (const entry of rows.values()) entry.row.querySelector(".job-title").href = jobLink(entry.job.job_id);
+  const showing = Boolean(state.job);
+  $("#jobs-view").hidden = showing;
+  $("#job-view").hidden = !showing;
+  $("#back").href = stateHash({ ...state, job: "" });
+  $("#app").classList.toggle("job-open", showing);
+  if (showing) openJob(state.job);
+  else closeJobView();
+}
+
+// -- wiring -----------------------------------------------------------------------------------------
+
 $("#upload-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  const status = $("#upload-status");
+  status.classList.remove("error");
   const files = $("#files").files;
-  if (!files.length) { $("#upload-status").textContent = "Choose at least one file."; return; }
-  $("#upload-status").textContent = "Uploading…";
+  const workspace = currentWorkspace();
+  if (!workspace) { status.textContent = "⚠ Name a workspace first."; status.classList.add("error"); return; }
+  if (!files.length) { status.textContent = "⚠ Choose at least one file."; status.classList.add("error"); return; }
+  status.textContent = "Uploading…";
   try {
-    const { data } = await uploadDocuments($("#workspace").value.trim(), files);
-    $("#upload-status").textContent = `Uploaded ${data.documents.length} file(s); reading them…`;
+    const { data } = await uploadDocuments(workspace, files);
+    status.textContent = `Uploaded ${data.documents.length} file(s); reading them…`;
+    chooseWorkspace(workspace);
+    await refreshWorkspaces();
     refreshDocuments();
+    addStarted({ job_id: data.job_id, job_type: "extract_documents", workspace, status: "PENDING", seq: 0,
+      message: "Job queued, waiting to start...", created_at: new Date().toISOString() });
     // The files are read by a worker (the extract_documents job): say how it went when it ends.
-    watchJob(data.job_id, {
-      onProgress: (job) => { if (job.message) $("#upload-status").textContent = job.message; },
+    const upload = createJobsWatcher({
+      onProgress: (job) => { if (job.message && !isFinished(job)) status.textContent = job.message; },
       onComplete: (result) => {
         const failed = result.failed.map((f) => `${f.filename}: ${f.reason}`);
-        $("#upload-status").textContent = `Added ${result.documents.length} document(s).`
+        status.textContent = `Added ${result.documents.length} document(s).`
           + (failed.length ? ` Not readable: ${failed.join("; ")}` : "");
-        refreshDocuments();
+        if (failed.length) status.classList.add("error");
+        refreshWorkspaces().then(refreshDocuments);
+        upload.close();
       },
-      onError: (message) => { $("#upload-status").textContent = message; refreshDocuments(); },
+      onError: (message) => {
+        status.textContent = `⚠ ${message}`;
+        status.classList.add("error");
+        refreshDocuments();
+        upload.close();
+      },
     });
+    upload.add(data.job_id);
   } catch (error) {
-    $("#upload-status").textContent = error.message;
+    status.textContent = `⚠ ${error.message}`;
+    status.classList.add("error");
     refreshDocuments();
   }
 });
@@ -166,26 +728,45 @@ $("#audit-button").addEventListener("click", () => start("audit"));
 $("#watch-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const jobId = $("#watch-id").value.trim();
-  if (jobId) follow(jobId, "Job");
+  if (jobId) go({ job: jobId });
+  $("#watch-id").value = "";
 });
-$("#workspace").addEventListener("change", refreshDocuments);
+$("#workspace-form").addEventListener("submit", (event) => event.preventDefault());
+$("#workspace-jobs").addEventListener("click", (event) => {
+  event.preventDefault();
+  go({ workspace: currentWorkspace(), status: "", type: "", job: "" });
+});
+$("#workspace").addEventListener("change", () => chooseWorkspace(currentWorkspace()));
+$("#workspaces").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-workspace]");
+  if (button) chooseWorkspace(button.dataset.workspace);
+});
+$("#filter-status").addEventListener("change", (event) => go({ status: event.target.value, job: "" }));
+$("#filter-type").addEventListener("change", (event) => go({ type: event.target.value, job: "" }));
+$("#filter-workspace").addEventListener("change", (event) => go({ workspace: event.target.value, job: "" }));
+$("#refresh").addEventListener("click", () => { loadJobs(); refreshFleet(); refreshWorkspaces(); });
+$("#older").addEventListener("click", () => loadJobs({ older: true }));
+window.addEventListener("hashchange", route);
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault(); // the address bar holds the console's state, not an anchor
+  $("#main-panel").focus();
+});
+setInterval(mergeNewest, LIST_REFRESH_MS);
+// Running times move on by themselves.
+setInterval(() => { for (const entry of rows.values()) if (!isFinished(entry.job)) entry.tick(); }, 1000);
 
-async function showRecentJobs() {
-  try {
-    const { data } = await listJobs({ workspace: $("#workspace").value.trim(), limit: 10 });
-    for (const job of data.jobs.reverse()) follow(job.job_id, job.job_type === "audit_contracts" ? "Audit" : "Score");
-  } catch {
-    // an empty list is fine
-  }
-}
-
-function showApp() {
+async function showApp() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   refreshFleet();
   setInterval(refreshFleet, FLEET_REFRESH_MS);
-  refreshDocuments();
-  showRecentJobs();
+  await refreshWorkspaces();
+  const state = readState();
+  const remembered = localStorage.getItem(WORKSPACE_KEY) || "";
+  const first = knownWorkspaces.length ? knownWorkspaces[0].name : "";
+  const exists = (name) => knownWorkspaces.some((ws) => ws.name === name);
+  chooseWorkspace(state.ws || (exists(remembered) ? remembered : first));
+  route();
 }
 
 async function showSession() {
@@ -202,7 +783,7 @@ $("#login-form").addEventListener("submit", async (event) => {
     await showSession();
     showApp();
   } catch (error) {
-    $("#login-error").textContent = error.message;
+    $("#login-error").textContent = `⚠ ${error.message}`;
   }
 });
 $("#logout").addEventListener("click", async () => {
@@ -214,20 +795,24 @@ $("#logout").addEventListener("click", async () => {
 // key is taken out of the address bar and the history; the fragment never reaches any server.
 async function boot() {
   const fragment = new URLSearchParams(window.location.hash.slice(1));
-  if (fragment.get("key")) {
-    history.replaceState(null, "", window.location.pathname + window.location.search);
+  const key = fragment.get("key");
+  if (key) {
+    fragment.delete("key");
+    const rest = fragment.toString();
+    history.replaceState(null, "", window.location.pathname + window.location.search + (rest ? `#${rest}` : ""));
     try {
-      await login(fragment.get("key"));
+      await login(key);
     } catch (error) {
-      $("#login-error").textContent = `That login link did not work: ${error.message}`;
+      $("#login-error").textContent = `⚠ That login link did not work: ${error.message}`;
     }
   }
   try {
     await showSession();
-    showApp();
   } catch {
     $("#login").hidden = false;
+    return;
   }
+  showApp();
 }
 
 boot();

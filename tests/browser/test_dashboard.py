@@ -1,9 +1,10 @@
 """The browser side in real headless Chromium (Debian's package, driven by Playwright) against the
-live stack: the dashboard at /, the polling fallback, cancelling, and useAsyncJob in a React page
-served from another origin. Screenshots go to var/screenshots/."""
+live stack: the console at / (its jobs list and job page), the polling fallback, cancelling, and
+useAsyncJob in a React page served from another origin. Screenshots go to var/screenshots/."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,20 +77,24 @@ def test_a_job_started_from_the_page_shows_every_state_and_its_results(
     page: Page, web: WebServer, tmp_path: Path, api_key: str
 ) -> None:
     open_dashboard(page, web, api_key)
-    expect(page.locator("#fleet")).to_contain_text("worker process(es)")
+    expect(page.locator("#fleet")).to_contain_text("worker")
+    expect(page.locator("#fleet")).to_contain_text("waiting")
     shot(page, "1-dashboard")
     upload(page, tmp_path, f"browser-{uuid.uuid4().hex[:6]}")
     page.fill("#criterion", "Invoices are paid within 30 days")
     page.get_by_role("button", name="Score contracts").click()
-    row = page.locator("#jobs li").first
+    row = page.locator("#jobs li", has_text="Score ·").first  # above the upload's extract_documents job
     expect(row).to_have_attribute("data-status", "SUCCESS")
     shot(page, "2-scored")
-    statuses = page.evaluate("window.__statuses[document.querySelector('#jobs li').dataset.job]")
+    statuses = page.evaluate(f"window.__statuses[{row.get_attribute('data-job')!r}]")
     order = [status for status, _ in statuses]
     assert order.index("PENDING") < order.index("STARTED") < order.index("SUCCESS"), statuses
     assert any(message.startswith("Scoring 1/3") for _, message in statuses), "progress was shown"
     assert row.get_attribute("data-transport") == "sse"
-    table = page.locator("#results table").first
+    expect(row.get_by_role("button", name="Cancel")).to_have_count(0)  # finished: nothing to cancel
+    row.locator("a.job-title").click()
+    expect(page.locator("#job-view")).to_have_attribute("data-status", "SUCCESS")
+    table = page.locator("#job-result table").first
     expect(table).to_contain_text("lease.txt")
     first_row = table.locator("tr").nth(1)
     expect(first_row).to_contain_text("lease.txt")  # sorted by score: the one that states it first
@@ -103,10 +108,12 @@ def test_with_streams_blocked_the_page_completes_by_polling(
     open_dashboard(page, web, api_key)
     upload(page, tmp_path, f"fallback-{uuid.uuid4().hex[:6]}")
     page.get_by_role("button", name="Audit contracts").click()
-    row = page.locator("#jobs li").first
+    row = page.locator("#jobs li", has_text="Audit ·").first
     expect(row).to_have_attribute("data-status", "SUCCESS")
     assert row.get_attribute("data-transport") == "poll"
-    expect(page.locator("#results table").first).to_contain_text("items found")
+    row.locator("a.job-title").click()
+    expect(page.locator("#job-result")).to_contain_text("items found")
+    expect(page.locator("#job-result .checklist").first).to_contain_text("missing")
     shot(page, "3-polling-fallback")
 
 
@@ -118,14 +125,14 @@ def test_a_job_cancelled_from_the_page_shows_cancelled(
     job_id = httpx.post(f"{web.base_url}/jobs/gated_steps", json=body, headers=bearer(api_key)).json()[
         "job_id"
     ]
-    open_dashboard(page, web, api_key)
-    page.fill("#watch-id", job_id)
-    page.get_by_role("button", name="Watch", exact=True).click()
+    open_dashboard(page, web, api_key)  # the list shows the job, and follows it
     row = page.locator(f"#jobs li[data-job='{job_id}']")
     expect(row).to_have_attribute("data-status", "STARTED")
     row.get_by_role("button", name="Cancel").click()
     expect(row).to_have_attribute("data-status", "CANCELLED")
     expect(row.locator(".job-status")).to_have_text("CANCELLED")
+    expect(row.get_by_role("button", name="Cancel")).to_have_count(0)  # no dead button left
+    expect(row.locator("progress")).to_be_hidden()  # no bar that looks like it still runs
     shot(page, "4-cancelled")
     redis_client.rpush(gate_key(gate), 1, 1, 1)
 
@@ -134,7 +141,8 @@ def test_the_page_fits_a_phone(browser: Browser, web: WebServer, api_key: str) -
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     open_dashboard(page, web, api_key)
-    expect(page.locator("#fleet")).to_contain_text("worker process(es)")
+    expect(page.locator("#fleet")).to_contain_text("worker")
+    expect(page.locator("#jobs-view")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     shot(page, "5-phone")
     context.close()
@@ -200,13 +208,14 @@ def test_many_jobs_share_one_event_stream(
     streams: list[str] = []
     page.on("request", lambda request: "/events" in request.url and streams.append(request.url))
     open_dashboard(page, web, api_key)
-    for job_id in job_ids:  # more jobs than the six connections a browser allows per origin
-        page.fill("#watch-id", job_id)
-        page.get_by_role("button", name="Watch", exact=True).click()
+    for job_id in job_ids:  # more jobs than the six connections a browser allows per origin: listed, followed
+        expect(page.locator(f"#jobs li[data-job='{job_id}']")).to_have_attribute(
+            "data-status", re.compile("PENDING|STARTED")
+        )
     redis_client.rpush(gate_key(gate), *[1] * len(job_ids))
     for job_id in job_ids:
         expect(page.locator(f"#jobs li[data-job='{job_id}']")).to_have_attribute("data-status", "SUCCESS")
-    expect(page.locator("#fleet")).to_contain_text("worker process(es)")  # the page still gets through
+    expect(page.locator("#fleet")).to_contain_text("worker")  # the page still gets through
     assert all("/events?" in url and "/jobs/" not in url for url in streams), streams
     assert len(streams) <= len(job_ids), "one multiplexed stream, reopened as jobs were added"
 

@@ -1,0 +1,215 @@
+"""The operations console at / walked end to end in headless Chromium against the live stack: log in
+with a link, upload contracts, start jobs and watch them in the jobs list, read a job's page (its
+timeline and result), cancel a running job, retry a failed one, filter, and reload into the same
+view. Screenshots go to var/screenshots/ (the best are copied to docs/console-*.png)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from ..support.api import bearer, finished_now
+from ..support.contracts import LEASE, NDA, SUPPLY
+from ..support.servers import REPO_ROOT, WebServer
+
+SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
+TIMEOUT_MS = 30_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("workers")]
+expect.set_options(timeout=TIMEOUT_MS)
+
+#: Every status and message each row of the jobs list shows, in order.
+RECORD_ROWS = """
+    window.__rows = {};
+    new MutationObserver(() => {
+      for (const row of document.querySelectorAll("#jobs li")) {
+        const seen = (window.__rows[row.dataset.job] ||= []);
+        const entry = [row.dataset.status, row.querySelector(".job-message").textContent,
+                       row.querySelector("progress").value];
+        const last = seen[seen.length - 1];
+        if (!last || last[0] !== entry[0] || last[1] !== entry[1]) seen.push(entry);
+      }
+    }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.add_init_script(RECORD_ROWS)
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def row_of(page: Page, job_id: str):
+    return page.locator(f"#jobs li[data-job='{job_id}']")
+
+
+def test_the_console_walks_through_jobs_workers_and_workspaces(
+    page: Page, web: WebServer, tmp_path: Path, api_key: str
+) -> None:
+    base = web.base_url
+    # Log in with the link; the key leaves the address bar at once.
+    page.goto(f"{base}/#key={api_key}")
+    expect(page.locator("#app")).to_be_visible()
+    assert "key=" not in page.url
+    fleet = page.locator("#fleet")
+    expect(fleet).to_have_text(re.compile(r"^\d+ workers? · \d+ threads? · \d+ running · \d+ waiting"))
+    expect(page.locator("#workers li").first).to_contain_text("threads")
+    expect(page.locator("#workers li").first).to_contain_text("heartbeat")
+
+    # Upload three contracts: a new workspace, read by an extract_documents job the list shows.
+    workspace = f"console-{uuid.uuid4().hex[:6]}"
+    files = []
+    for name, text in (("lease.txt", LEASE), ("supply.txt", SUPPLY), ("nda.txt", NDA)):
+        path = tmp_path / name
+        path.write_text(text)
+        files.append(str(path))
+    page.fill("#workspace", workspace)
+    page.set_input_files("#files", files)
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.locator("#upload-status")).to_have_text("Added 3 document(s).")
+    expect(page.locator("#documents li")).to_have_count(3)
+    expect(page.locator("#workspaces").get_by_role("button", name=f"{workspace} (3)")).to_be_visible()
+    extract = page.locator("#jobs li", has_text="Extract ·").first
+    expect(extract).to_have_attribute("data-status", "SUCCESS")
+
+    # Start a score and an audit job; the list follows both live.
+    page.get_by_role("button", name="Score contracts").click()
+    score = page.locator("#jobs li", has_text="Score ·").first
+    expect(score).to_be_visible()
+    page.get_by_role("button", name="Audit contracts").click()
+    audit = page.locator("#jobs li", has_text="Audit ·").first
+    expect(audit).to_be_visible()
+    expect(score).to_have_attribute("data-status", "SUCCESS")
+    expect(audit).to_have_attribute("data-status", "SUCCESS")
+    score_id = score.get_attribute("data-job")
+    audit_id = audit.get_attribute("data-job")
+    seen = page.evaluate(f"window.__rows[{score_id!r}]")
+    statuses = [status for status, _, _ in seen]
+    assert statuses.index("PENDING") < statuses.index("STARTED") < statuses.index("SUCCESS"), seen
+    assert any(message.startswith("Scoring 2/3") for _, message, _ in seen), "progress was shown live"
+    expect(score.locator("progress")).to_have_js_property("value", 100)
+    expect(score.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(score).to_contain_text(workspace)
+    expect(score.locator(".job-meta")).to_contain_text("took")
+
+    # The score job's page: its arguments, its timeline from the first event, its ranked result.
+    score.locator("a.job-title").click()
+    expect(page).to_have_url(re.compile(f"job={score_id}"))
+    view = page.locator("#job-view")
+    expect(view).to_have_attribute("data-status", "SUCCESS")
+    expect(page.locator("#job-arguments")).to_contain_text("Invoices are paid within 30 days")
+    timeline = page.locator("#timeline li")
+    expect(timeline.first).to_contain_text("PENDING")
+    expect(page.locator("#timeline li[data-kind='status']", has_text="STARTED")).to_have_count(1)
+    expect(page.locator("#timeline li", has_text="Scoring 1/3")).to_have_count(1)
+    expect(timeline.last).to_contain_text("SUCCESS")
+    first_ranked = page.locator("#job-result table tbody tr").first
+    expect(first_ranked).to_contain_text("lease.txt")
+    expect(first_ranked).to_contain_text("within 30 days")
+    expect(page.locator("#job-fields")).to_contain_text("Worker")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    shot(page, "console-2-job")
+
+    # The audit job's page, opened by its id from the search box: per contract, items found and missing.
+    page.locator("#back").click()
+    page.fill("#watch-id", audit_id)
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(view).to_have_attribute("data-job", audit_id)
+    expect(page.locator("#job-result .audit", has_text="lease.txt")).to_contain_text("items found")
+    expect(page.locator("#job-result .checklist li[data-found='no']").first).to_contain_text("missing")
+
+    # A long job, cancelled from its page while it runs: it then offers a retry, not a cancel.
+    busy_id = httpx.post(f"{base}/jobs/busy", json={"seconds": 60}, headers=bearer(api_key)).json()["job_id"]
+    page.goto(f"{base}/#job={busy_id}")
+    expect(view).to_have_attribute("data-job", busy_id)
+    expect(view).to_have_attribute("data-status", "STARTED")
+    expect(page.locator("#job-fields")).to_contain_text("running for")
+    page.get_by_role("button", name="Cancel").click()
+    expect(view).to_have_attribute("data-status", "CANCELLED")
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.locator("#job-progress")).to_be_hidden()
+    expect(page.locator("#timeline li").last).to_contain_text("CANCELLED")
+
+    # A job that fails (twice: it has a retry of its own); the list shows its error as an error.
+    failed = httpx.post(
+        f"{base}/jobs/always_fails", json={"reason": "no such clause"}, headers=bearer(api_key)
+    )
+    failed_id = failed.json()["job_id"]
+    assert finished_now(base, failed_id, bearer(api_key))["status"] == "FAILURE"
+    page.locator("#back").click()
+    page.get_by_role("button", name="Refresh").click()
+    failed_row = row_of(page, failed_id)
+    expect(failed_row).to_have_attribute("data-status", "FAILURE")
+    expect(failed_row.locator(".job-error")).to_have_text("✖ Error — ValueError: no such clause")
+    expect(failed_row.locator(".job-meta")).to_contain_text("attempt 2")
+    expect(failed_row.locator("progress")).to_be_hidden()
+    expect(failed_row.get_by_role("button", name="Cancel")).to_have_count(0)
+    cancelled_row = row_of(page, busy_id)
+    expect(cancelled_row).to_have_attribute("data-status", "CANCELLED")
+    expect(cancelled_row.locator("progress")).to_be_hidden()
+    expect(cancelled_row.get_by_role("button", name="Cancel")).to_have_count(0)
+    shot(page, "console-1-jobs")
+
+    # Retry it from its page: the new job opens, linked both ways.
+    failed_row.locator("a.job-title").click()
+    expect(page.locator("#job-error")).to_have_text("✖ Failed — ValueError: no such clause")
+    expect(page.locator("#job-error")).to_have_attribute("role", "alert")
+    page.get_by_role("button", name="Retry").click()
+    expect(view).not_to_have_attribute("data-job", failed_id)
+    retry_id = view.get_attribute("data-job")
+    assert retry_id and f"job={retry_id}" in page.url
+    expect(page.locator("#job-fields a.retry-of")).to_have_text(failed_id)
+    expect(view).to_have_attribute("data-status", "FAILURE")
+    page.locator("#job-fields a.retry-of").click()
+    expect(view).to_have_attribute("data-job", failed_id)
+    expect(page.locator("#job-fields a.retried-by")).to_have_text(retry_id)
+
+    # Filters live in the address bar: failed jobs only, one of them open; a reload restores both.
+    page.locator("#back").click()
+    page.select_option("#filter-status", "FAILURE")
+    expect(page).to_have_url(re.compile("status=FAILURE"))
+    expect(row_of(page, retry_id)).to_be_visible()
+    expect(row_of(page, score_id)).to_have_count(0)
+    expect(page.locator("#jobs li:not([data-status='FAILURE'])")).to_have_count(0)
+    row_of(page, retry_id).locator("a.job-title").click()
+    expect(view).to_have_attribute("data-job", retry_id)
+    page.reload()
+    expect(view).to_have_attribute("data-job", retry_id)
+    expect(view).to_have_attribute("data-status", "FAILURE")
+    expect(page.locator("#job-fields a.retry-of")).to_have_text(failed_id)
+    expect(page.locator("#filter-status")).to_have_value("FAILURE")
+    expect(page.locator("#workspace")).to_have_value(workspace)  # the chosen workspace is remembered
+    page.locator("#back").click()
+    expect(row_of(page, failed_id)).to_be_visible()
+    expect(page.locator("#jobs li:not([data-status='FAILURE'])")).to_have_count(0)
+
+    # The workspace's jobs: its link filters the list by workspace (and the other filter goes).
+    page.select_option("#filter-status", "")
+    page.get_by_role("link", name="This workspace's jobs").click()
+    expect(page).to_have_url(re.compile(f"workspace={workspace}"))
+    expect(page.locator("#filter-workspace")).to_have_value(workspace)
+    expect(page.locator("#jobs li")).to_have_count(3)  # extract, score, audit
+    expect(row_of(page, busy_id)).to_have_count(0)
+
+    # At phone width nothing scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="This workspace's jobs").click()
+    expect(page.locator("#jobs li")).to_have_count(3)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    shot(page, "console-3-phone")
