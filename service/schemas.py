@@ -225,6 +225,17 @@ class KeyCreated(_Open):
     key: str = Field(description="the secret: shown once, never stored")
 
 
+class EndedQuery(BaseModel):
+    minutes: int | None = Field(None, ge=0, le=120, description="how many minutes back (default 60)")
+    tenant: str | None = Field(None, description="the admin's only: whose jobs")
+
+
+class EndedPerMinute(_Open):
+    minutes: list[dict[str, Any]] = Field(
+        description="`{minute, succeeded, failed, cancelled}`, oldest first"
+    )
+
+
 class DeadLetterQuery(BaseModel):
     limit: int | None = Field(None, ge=0, le=200, description="letters to list, newest first (default 50)")
 

@@ -230,6 +230,27 @@ async def test_the_admin_lists_runs_again_and_forgets_dead_letters(client: httpx
     assert (await client.get(letters_url)).status_code == 403, "a tenant's key is not the admin's"
 
 
+async def test_the_jobs_ended_each_minute_are_counted_for_their_tenant(client: httpx.AsyncClient) -> None:
+    def this_minute(page: dict) -> dict:
+        return page["minutes"][-1]
+
+    before = this_minute((await client.get("/stats/ended", params={"minutes": 5})).json())
+    for job_type, payload in (("quick_steps", {"steps": 1}), ("always_fails", {"reason": "counted"})):
+        await wait_for_terminal(client, await start_job(client, job_type, **payload))
+
+    async def counted() -> bool:  # the workers write their counts once a second
+        now = this_minute((await client.get("/stats/ended", params={"minutes": 5})).json())
+        if now["minute"] != before["minute"]:
+            return now["succeeded"] >= 1 and now["failed"] >= 1  # a new minute began meanwhile
+        return now["succeeded"] > before["succeeded"] and now["failed"] > before["failed"]
+
+    await eventually(counted, timeout=15, what="this minute's counts to show both jobs")
+    page = (await client.get("/stats/ended", params={"minutes": 5})).json()
+    assert len(page["minutes"]) == 5 and page["minutes"][0]["minute"] < page["minutes"][-1]["minute"]
+    admin_view = await client.get("/stats/ended", params={"tenant": "someone-else"}, headers=ADMIN)
+    assert admin_view.status_code == 200 and this_minute(admin_view.json())["succeeded"] == 0
+
+
 async def test_an_unfinished_or_unknown_job_is_not_retried(
     client: httpx.AsyncClient, redis_client: redis.Redis
 ) -> None:

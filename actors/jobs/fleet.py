@@ -107,6 +107,26 @@ class Fleet:
             for i, name in enumerate(self.queue_names)
         }
 
+    async def ended_per_minute(self, namespace: str, *, minutes: int) -> list[dict[str, Any]]:
+        """The namespace's jobs that ended in each of the last ``minutes`` minutes, oldest first,
+        as its workers counted them (``middleware.run_metrics``): succeeded, failed, cancelled."""
+        now = int(time.time() // 60)
+        span = range(now - minutes + 1, now + 1)
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for minute in span:
+                    pipe.hgetall(keys.ended_in_minute(namespace, minute))
+                counts = await pipe.execute()
+        return [
+            {
+                "minute": iso_time(minute * 60),
+                "succeeded": int(ended.get(b"SUCCESS", 0)),
+                "failed": int(ended.get(b"FAILURE", 0)),
+                "cancelled": int(ended.get(b"CANCELLED", 0)),
+            }
+            for minute, ended in zip(span, counts, strict=True)
+        ]
+
     async def dead_letters(self, queue: str, *, limit: int) -> list[dict[str, Any]]:
         """The queue's dead letters, newest first: each letter's id (the broker's own id of the
         message), its job's id and type, and when it died."""

@@ -17,6 +17,8 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
     jobs:metrics:transitions     hash   "<job_type>\\t<status>" -> status changes counted
     jobs:metrics:run-times       hash   "<job_type>\\t<bucket|sum|count>" -> run-time histogram
     jobs:metrics:recent:<type>   list   the job type's latest run times (s), newest first
+    jobs:metrics:ended:<ns>:<m>  hash   status -> the namespace's jobs that ended in minute m (unix
+                                        minutes) as workers count them; kept two hours
     jobs:idem:<ns>:<sha256>      string the job an Idempotency-Key made, and its request's fingerprint
     jobs:active                  zset   job id -> its creation time (µs, > 0) until its first start
                                         (a queue position); -(its start, unix s) while STARTED
@@ -75,6 +77,10 @@ def job_channel(job_id: str) -> str:
 
 def group_channel(namespace: str, group: str) -> str:
     return f"{EVENTS_CHANNEL}:group:{namespace}:{group}"
+
+
+def ended_in_minute(namespace: str, minute: int) -> str:
+    return f"{PREFIX}:metrics:ended:{namespace}:{minute}"
 
 
 def recent_durations(job_type: str) -> str:

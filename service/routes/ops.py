@@ -1,4 +1,5 @@
-"""Operations endpoints: liveness, readiness and the seed's ``/worker/status``.
+"""Operations endpoints: liveness, readiness, the seed's ``/worker/status``, and the tenant's
+jobs ended per minute (``/stats/ended``, the console's chart).
 
 ``/worker/status`` keeps the seed's keys (``status``, ``redis_connected``, ``jobs_in_queue``,
 ``worker_thread_alive``) and adds ``workers`` (one entry per live worker process, from their
@@ -9,16 +10,17 @@ and dead-lettered messages per queue); ``/metrics`` is the admin's alone.
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from quart import Blueprint, Response, g, jsonify
-from quart_schema import document_response
+from quart import Blueprint, Response, g, jsonify, request
+from quart_schema import document_querystring, document_response
 
 from actors.jobs.errors import StoreUnavailable
 
-from ..auth.identity import identity, require_admin
+from ..auth.identity import identity, require_admin, tenant
 from ..context import services
-from ..errors import ServiceUnavailable
+from ..errors import BadRequest, ServiceUnavailable
 from ..metrics import render_metrics
-from ..schemas import Health, WorkerStatus
+from ..schemas import EndedPerMinute, EndedQuery, Health, WorkerStatus
+from .params import number_arg
 
 blueprint = Blueprint("ops", __name__)
 
@@ -36,6 +38,23 @@ async def readyz() -> Response:
     """Readiness: Redis answers too (public; 503 when it does not)."""
     await services().reader.ping()
     return jsonify({"status": "ready", "redis_connected": True})
+
+
+@blueprint.get("/stats/ended")
+@document_querystring(EndedQuery)
+@document_response(EndedPerMinute)
+async def ended_per_minute() -> Response:
+    """The caller's jobs that ended in each of the last ``minutes`` minutes (60 by default, at most
+    120), oldest first: succeeded, failed, cancelled, as the workers count them. The admin names
+    a tenant (``?tenant=``)."""
+    minutes = int(number_arg("minutes", default=60, maximum=120)) or 60
+    if identity().is_admin:
+        namespace = request.args.get("tenant")
+        if not namespace:
+            raise BadRequest("Name the tenant: ?tenant=<name>", code="invalid_parameter")
+    else:
+        namespace = tenant()
+    return jsonify({"minutes": await services().fleet.ended_per_minute(namespace, minutes=minutes)})
 
 
 @blueprint.get("/metrics")

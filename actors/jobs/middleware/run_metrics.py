@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, defaultdict
 
 import dramatiq
@@ -31,6 +32,8 @@ logger = logging.getLogger("jobs.metrics")
 
 #: Seconds between two writes of a worker's counts.
 DEFAULT_FLUSH_INTERVAL = 1.0
+#: How long the per-minute counts of ended jobs are kept (the console charts the last hour).
+ENDED_PER_MINUTE_TTL = 2 * 3600
 
 
 class RunMetrics(Middleware):
@@ -46,13 +49,17 @@ class RunMetrics(Middleware):
         self._buckets: Counter[str] = Counter()  # "<type>\t<bucket label>" -> runs
         self._sums: Counter[str] = Counter()  # job type -> seconds
         self._runs: Counter[str] = Counter()  # job type -> runs
+        self._ended: Counter[tuple[str, int, str]] = Counter()  # (namespace, minute, status) -> jobs
         self._recent: defaultdict[str, list[float]] = defaultdict(list)  # job type -> run times, oldest first
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def count(self, job_type: str, status: JobStatus) -> None:
+    def count(self, job_type: str, status: JobStatus, *, namespace: str | None = None) -> None:
+        """A status change; one that ends a job of ``namespace`` also counts in its minute."""
         with self._lock:
             self._changes[f"{job_type}{FIELD_SEPARATOR}{status.value}"] += 1
+            if namespace is not None and status.is_terminal:
+                self._ended[namespace, int(time.time() // 60), status.value] += 1
 
     def observe(self, job_type: str, seconds: float) -> None:
         """A run of ``job_type`` that took ``seconds`` (counted once, with the change that ends it)."""
@@ -99,10 +106,10 @@ class RunMetrics(Middleware):
         """Write what was counted since the last flush; on failure keep it for the next one."""
         with self._lock:
             changes, buckets, sums, runs = self._changes, self._buckets, self._sums, self._runs
-            recent = self._recent
+            recent, ended = self._recent, self._ended
             self._changes, self._buckets, self._sums, self._runs = Counter(), Counter(), Counter(), Counter()
-            self._recent = defaultdict(list)
-        if not (changes or buckets):
+            self._recent, self._ended = defaultdict(list), Counter()
+        if not (changes or buckets or ended):
             return True
         pipe = self.client.pipeline()  # all or nothing: a failed flush is retried whole
         for field, n in changes.items():
@@ -115,6 +122,9 @@ class RunMetrics(Middleware):
         for job_type, times in recent.items():
             pipe.lpush(keys.recent_durations(job_type), *times)  # the newest ends up first
             pipe.ltrim(keys.recent_durations(job_type), 0, RECENT_RUNS - 1)
+        for (namespace, minute, status), n in ended.items():
+            pipe.hincrby(keys.ended_in_minute(namespace, minute), status, n)
+            pipe.expire(keys.ended_in_minute(namespace, minute), ENDED_PER_MINUTE_TTL)
         try:
             pipe.execute()
         except (*REDIS_UNAVAILABLE_ERRORS, redis.ResponseError):
@@ -123,6 +133,7 @@ class RunMetrics(Middleware):
                 self._buckets.update(buckets)
                 self._sums.update(sums)
                 self._runs.update(runs)
+                self._ended.update(ended)
                 for job_type, times in recent.items():
                     self._recent[job_type][:0] = times
                     del self._recent[job_type][:-RECENT_RUNS]

@@ -333,7 +333,7 @@ class JobStatusMiddleware(Middleware):
     ) -> None:
         """Count a change made with ``count_here`` false, and the time of the run it ends."""
         assert self.metrics is not None  # count_here is false only with metrics running
-        self.metrics.count(message.actor_name, status)
+        self.metrics.count(message.actor_name, status, namespace=namespace_of(message))
         if run_started is not None:
             self.metrics.observe(message.actor_name, time.monotonic() - run_started)
 
