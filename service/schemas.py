@@ -53,6 +53,7 @@ class JobSnapshot(_Open):
     result: Any = None
     error: dict[str, Any] | None
     created_at: str | None
+    updated_at: str | None = Field(None, description="when the change this snapshot follows was made")
     started_at: str | None
     finished_at: str | None
     retry_at: str | None

@@ -64,6 +64,7 @@ async def test_create_job_answers_202_with_urls_and_location(client: httpx.Async
         "result",
         "error",
         "created_at",
+        "updated_at",
         "started_at",
         "finished_at",
         "retry_at",

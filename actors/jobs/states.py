@@ -82,6 +82,7 @@ def snapshot_fields(group_field: str = DEFAULT_GROUP_FIELD) -> tuple[str, ...]:
         "result",
         "error",
         "created_at",
+        "updated_at",
         "started_at",
         "finished_at",
         "retry_at",

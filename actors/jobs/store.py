@@ -114,7 +114,8 @@ class JobStore:
                 "message": JobStatus.PENDING.default_message,
                 "seq": 0,
                 "attempt": 1,
-                "created_at": utc_now(),
+                "created_at": (now := utc_now()),
+                "updated_at": now,
                 "retry_of": retry_of,
                 NAMESPACE_FIELD: namespace,
             }
@@ -310,7 +311,10 @@ class JobStore:
         count_here: bool = True,
         message: bytes | None = None,
     ) -> dict[str, Any] | None:
-        """Apply one change (see ``scripts.APPLY_CHANGE`` for the arguments)."""
+        """Apply one change (see ``scripts.APPLY_CHANGE`` for the arguments), stamped with its
+        time (``updated_at``: each event of the job's log carries when it happened)."""
+        if fields.get("updated_at") is None:
+            fields = {**fields, "updated_at": utc_now()}
         status = fields.get("status")
         ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
         job_keys = [
