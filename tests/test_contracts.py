@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from actors.jobs.store import JobStore
+
 from .conftest import WORKSPACE
 from .support.api import bearer, finished, stream_to_end, upload
 from .support.contracts import LEASE, NDA, SUPPLY, make_docx, make_pdf
@@ -60,6 +62,27 @@ async def test_upload_list_and_delete_documents(client: httpx.AsyncClient) -> No
     assert gone not in {d["doc_id"] for d in listed} and len(listed) == 2
     again = await client.delete(f"/workspaces/{workspace}/documents/{gone}")
     assert again.status_code == 404 and again.json()["error"]["code"] == "document_not_found"
+
+
+async def test_a_workspace_is_deleted_with_its_documents_unless_a_job_of_it_runs(
+    client: httpx.AsyncClient, job_store: JobStore
+) -> None:
+    workspace = new_workspace()
+    await upload(
+        client, workspace, [("file", ("nda.txt", NDA.encode())), ("file", ("lease.txt", LEASE.encode()))]
+    )
+    waiting = str(uuid.uuid4())
+    job_store.create(waiting, "score_contracts", group=workspace)  # never queued: it waits
+    busy = await client.delete(f"/workspaces/{workspace}")
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "workspace_busy"
+    assert waiting in busy.json()["error"]["message"]
+    assert (await client.post(f"/jobs/{waiting}/cancel")).status_code == 200
+    assert (await client.delete(f"/workspaces/{workspace}")).status_code == 204
+    gone = await client.get(f"/workspaces/{workspace}/documents")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "workspace_not_found"
+    assert workspace not in {w["name"] for w in (await client.get("/workspaces")).json()["workspaces"]}
+    assert (await client.delete(f"/workspaces/{workspace}")).status_code == 404
+    assert (await client.get(f"/jobs/{waiting}")).json()["status"] == "CANCELLED", "its jobs stay, as history"
 
 
 @pytest.mark.parametrize("filename", ["photo.png", "contract"])

@@ -261,6 +261,19 @@ class DocumentStore:
         if not removed and not unstaged:
             raise UnknownDocument(f"No document {doc_id!r} in workspace {workspace!r}")
 
+    def delete_workspace(self, tenant: str, workspace: str) -> None:
+        """Delete a workspace: its documents, their text and any staged file (its jobs' records stay)."""
+        docs, staged = _documents_key(tenant, workspace), _staged_key(tenant, workspace)
+        with redis_errors_as_unavailable():
+            doc_ids = {text(raw) for raw in [*self.client.hkeys(docs), *self.client.hkeys(staged)]}
+            per_document = [key(tenant, workspace, d) for d in doc_ids for key in (_text_key, _raw_key)]
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zrem(_workspaces_key(tenant), workspace)
+            pipe.delete(docs, staged, *per_document)
+            known, _ = pipe.execute()
+        if not known:
+            raise UnknownWorkspace(f"No workspace named {workspace!r}")
+
     def workspaces(self, tenant: str) -> list[dict[str, Any]]:
         names, usage = self._usage(tenant)
         return [

@@ -4,6 +4,7 @@
                                                    with the ``extract_documents`` job
     GET    /workspaces/<name>/documents            the documents, and the files being extracted
     DELETE /workspaces/<name>/documents/<doc_id>   204
+    DELETE /workspaces/<name>                      204; 409 ``workspace_busy`` while a job of it runs
     GET    /workspaces                             every workspace with its document count
 
 Every workspace is the caller's tenant's. An upload is stored as sent and read by a worker
@@ -22,9 +23,11 @@ from quart_schema import DataSource, document_request, document_response
 from quart_schema.pydantic import File
 
 from actors.contracts.intake import receive_upload
+from actors.jobs.states import JobStatus
 
 from ..auth.identity import tenant
 from ..context import services
+from ..errors import Conflict
 from ..schemas import DocumentList, Upload, WorkspaceList
 
 blueprint = Blueprint("workspaces", __name__)
@@ -69,6 +72,23 @@ async def list_documents(workspace: str) -> Response:
 async def delete_document(workspace: str, doc_id: str) -> Response:
     """Delete a document (or a file still being extracted)."""
     await run_sync(partial(services().documents.delete, tenant(), workspace, doc_id))()
+    return Response("", status=204)
+
+
+@blueprint.delete("/workspaces/<workspace>")
+async def delete_workspace(workspace: str) -> Response:
+    """Delete a workspace and its documents (204); 409 while any of its jobs has not finished
+    (an upload being read among them). The jobs' records stay, as history."""
+    reader = services().reader.within(tenant())
+    for status in (JobStatus.PENDING, JobStatus.STARTED):
+        busy, _ = await reader.list_jobs(limit=1, status=status.value, group=workspace)
+        if busy:
+            raise Conflict(
+                f"Workspace {workspace!r} has a job that has not finished ({busy[0]['job_id']}, "
+                f"{status.value}): wait for it or cancel it first",
+                code="workspace_busy",
+            )
+    await run_sync(partial(services().documents.delete_workspace, tenant(), workspace))()
     return Response("", status=204)
 
 
