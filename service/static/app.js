@@ -17,6 +17,9 @@ const FINISHED = new Set(["SUCCESS", "FAILURE", "CANCELLED"]);
 const TYPE_LABELS = { score_contracts: "Score", audit_contracts: "Audit", extract_documents: "Extract" };
 const STATE_KEYS = ["status", "type", "workspace", "ws", "job"];
 const WORKSPACE_KEY = "console.workspace";
+const CHART_REFRESH_MS = 30000;
+const CHART_MINUTES = 60;
+const SVG = "http://www.w3.org/2000/svg";
 
 // -- small helpers ----------------------------------------------------------------------------------
 
@@ -27,6 +30,13 @@ function element(tag, attributes = {}, ...children) {
     if (name === "text") node.textContent = value;
     else node.setAttribute(name, value === true ? "" : value);
   }
+  node.append(...children);
+  return node;
+}
+
+function svgElement(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
   node.append(...children);
   return node;
 }
@@ -166,6 +176,196 @@ function fleetSoon() {
   fleetTimer = setTimeout(() => { fleetTimer = null; refreshFleet(); }, 1200);
 }
 
+// -- jobs ended per minute (the chart) ----------------------------------------------------------------
+
+let chartAsked = 0;
+let chartPending = false;
+const plural = (count, word) => `${count} ${word}`;
+const hourMinute = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+async function refreshChart() {
+  const asked = (chartAsked += 1);
+  try {
+    const { data } = await api("GET", `/stats/ended?minutes=${CHART_MINUTES}`);
+    if (asked === chartAsked) renderChart(data.minutes || []);
+  } catch (error) {
+    if (asked !== chartAsked) return;
+    $("#ended-summary").textContent = `⚠ Could not count the jobs that ended: ${error.message}`;
+    $("#ended-summary").classList.add("error");
+  }
+}
+
+/** The chart again once a job ended: the workers' counts reach Redis within a second or so. */
+function chartSoon() {
+  if (chartPending) return;
+  chartPending = true;
+  setTimeout(() => {
+    chartPending = false;
+    refreshChart();
+    setTimeout(refreshChart, 3000); // a batch flushed a little later
+  }, 1500);
+}
+
+/** Stacked bars, one per minute (oldest at the left): succeeded, failed, cancelled. */
+function renderChart(minutes) {
+  const width = 600;
+  const height = 100;
+  const totals = { succeeded: 0, failed: 0, cancelled: 0 };
+  let busiest = 0;
+  for (const minute of minutes) {
+    for (const kind of Object.keys(totals)) totals[kind] += minute[kind] || 0;
+    busiest = Math.max(busiest, (minute.succeeded || 0) + (minute.failed || 0) + (minute.cancelled || 0));
+  }
+  const said = `${plural(totals.succeeded, "succeeded")}, ${plural(totals.failed, "failed")}, ${plural(totals.cancelled, "cancelled")}`;
+  const slot = width / Math.max(minutes.length, 1);
+  const scale = height / Math.max(busiest, 1);
+  const bars = minutes.map((minute, index) => {
+    const x = index * slot + slot * 0.15;
+    const group = svgElement("g", { class: "minute" }, svgElement("title", {},
+      `${hourMinute(minute.minute)}: ${minute.succeeded} succeeded, ${minute.failed} failed, ${minute.cancelled} cancelled`));
+    group.append(svgElement("rect", { class: "hit", x: index * slot, y: 0, width: slot, height }));
+    let top = height;
+    for (const kind of ["succeeded", "failed", "cancelled"]) {
+      const count = minute[kind] || 0;
+      if (!count) continue;
+      const tall = count * scale;
+      top -= tall;
+      group.append(svgElement("rect", { class: `bar ${kind}`, x, y: top, width: slot * 0.7, height: tall }));
+    }
+    return group;
+  });
+  const label = `Jobs ended per minute over the last hour: ${said}; at most ${busiest} in one minute.`;
+  const svg = svgElement("svg", { role: "img", "aria-label": label, viewBox: `0 0 ${width} ${height}`,
+    preserveAspectRatio: "none", focusable: "false" },
+  svgElement("line", { class: "baseline", x1: 0, y1: height, x2: width, y2: height }), ...bars);
+  const axis = element("p", { class: "chart-axis muted", "aria-hidden": "true" },
+    element("span", { text: `${minutes.length} min ago` }),
+    element("span", { text: busiest ? `tallest bar: ${busiest}` : "nothing ended" }),
+    element("span", { text: "now" }));
+  const legend = element("ul", { class: "chart-legend", "aria-hidden": "true" },
+    ...["succeeded", "failed", "cancelled"].map((kind) => element("li", {},
+      element("span", { class: `swatch ${kind}` }), element("span", { text: ` ${kind}` }))));
+  $("#ended-chart").replaceChildren(svg, axis, legend);
+  $("#ended-summary").classList.remove("error");
+  $("#ended-summary").textContent = `Last hour: ${said}`;
+}
+
+// -- the admin: queues and dead letters ---------------------------------------------------------------
+
+// The admin token lives in this variable only (never localStorage, the address bar or a cookie).
+let adminToken = "";
+
+/** A call with the admin token (and not the tenant's session: no cookie goes with it). */
+async function adminApi(method, path) {
+  const response = await fetch(path, { method, credentials: "omit", headers: { Authorization: `Bearer ${adminToken}` } });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!response.ok) {
+    const why = data && data.error ? data.error.message : response.statusText;
+    const error = new Error(`HTTP ${response.status}${why ? ` — ${why}` : ""}`);
+    error.response = { status: response.status, data };
+    throw error;
+  }
+  return { data, status: response.status };
+}
+
+const queueCounts = (queue) => `${queue.ready} ready, ${queue.delayed} delayed, ${queue.dead_letters} dead letter${queue.dead_letters === 1 ? "" : "s"}`;
+
+function adminError(error) {
+  const status = error.response && error.response.status;
+  const hint = status === 401 || status === 403 ? " Is that the admin token?" : "";
+  $("#admin-error").textContent = `⚠ ${error.message}.${hint}`;
+}
+
+async function adminStatus() {
+  const { data } = await adminApi("GET", "/worker/status");
+  if (!data.queues) throw new Error("That token is not the admin token: the answer has no queues");
+  return data.queues;
+}
+
+/** The per-queue counts again (after a letter was run again or forgotten). */
+async function refreshQueueCounts() {
+  try {
+    const queues = await adminStatus();
+    for (const [name, queue] of Object.entries(queues)) {
+      const counts = document.querySelector(`#admin-queues [data-queue="${CSS.escape(name)}"] .queue-counts`);
+      if (counts) counts.textContent = queueCounts(queue);
+    }
+  } catch (error) {
+    adminError(error);
+  }
+}
+
+function letterItem(queue, letter) {
+  const run = element("button", { type: "button", class: "small", text: "Run again",
+    "aria-label": `Run again job ${letter.job_id}` });
+  const forget = element("button", { type: "button", class: "danger small", text: "Forget",
+    "aria-label": `Forget the dead letter of job ${letter.job_id}` });
+  const actions = element("span", { class: "letter-actions" }, run, forget);
+  const item = element("li", { "data-letter": letter.id, "data-job": letter.job_id },
+    element("span", { class: "letter-type", text: `${letter.job_type || "unknown type"} · ` }),
+    element("code", { text: letter.job_id || "?" }),
+    element("span", { class: "muted", text: ` · died ${dateTime(letter.dead_at)}` }),
+    actions);
+  const path = `/queues/${encodeURIComponent(queue)}/dead-letters/${encodeURIComponent(letter.id)}`;
+  run.addEventListener("click", async () => {
+    run.disabled = forget.disabled = true;
+    $("#admin-error").textContent = "";
+    try {
+      const { data } = await adminApi("POST", `${path}/retry`);
+      actions.replaceChildren(element("span", { class: "letter-note" }, "Started ",
+        element("a", { href: jobLink(data.job_id), class: "started", text: data.job_id })));
+      $("#admin-note").textContent = `Started ${data.job_id} (a run again of job ${letter.job_id}).`;
+      mergeNewest(); // the new job shows in the list when it is this tenant's
+      chartSoon();
+      refreshQueueCounts();
+    } catch (error) {
+      adminError(error);
+      run.disabled = forget.disabled = false;
+    }
+  });
+  forget.addEventListener("click", async () => {
+    run.disabled = forget.disabled = true;
+    $("#admin-error").textContent = "";
+    try {
+      await adminApi("DELETE", path);
+      item.remove();
+      $("#admin-note").textContent = `Forgot the dead letter of job ${letter.job_id}.`;
+      refreshQueueCounts();
+    } catch (error) {
+      adminError(error);
+      run.disabled = forget.disabled = false;
+    }
+  });
+  return item;
+}
+
+async function showQueues() {
+  $("#admin-error").textContent = "";
+  $("#admin-note").textContent = "Loading the queues…";
+  const box = $("#admin-queues");
+  try {
+    const queues = await adminStatus();
+    const blocks = await Promise.all(Object.entries(queues).map(async ([name, queue]) => {
+      const { data } = await adminApi("GET", `/queues/${encodeURIComponent(name)}/dead-letters`);
+      const letters = element("ul", { class: "letters", "aria-label": `Dead letters of queue ${name}, newest first` },
+        ...data.dead_letters.map((letter) => letterItem(name, letter)));
+      if (!data.dead_letters.length) letters.append(element("li", { class: "muted", text: "No dead letters." }));
+      return element("div", { class: "queue", "data-queue": name },
+        element("h3", { text: `Queue ${name}` }),
+        element("p", { class: "queue-counts", text: queueCounts(queue) }),
+        letters);
+    }));
+    box.replaceChildren(...blocks);
+    $("#admin-note").textContent = blocks.length ? "" : "No queues.";
+  } catch (error) {
+    box.replaceChildren();
+    $("#admin-note").textContent = "";
+    adminError(error);
+  }
+}
+
 // -- workspaces -------------------------------------------------------------------------------------
 
 let knownWorkspaces = [];
@@ -220,6 +420,7 @@ async function refreshDocuments() {
   if (!items.length) $("#documents").append(element("li", { class: "muted", "data-empty": "", text: workspace ? "No documents yet: upload some." : "Choose or name a workspace." }));
   $("#workspace-jobs").href = stateHash({ ws: workspace, workspace });
   $("#workspace-jobs").hidden = !workspace;
+  $("#delete-workspace").hidden = !knownWorkspaces.some((ws) => ws.name === workspace);
 }
 
 function chooseWorkspace(name, { updateUrl = true } = {}) {
@@ -251,6 +452,7 @@ function newWatcher() {
       const before = entry && entry.job.status;
       entry?.update(job);
       if (before !== job.status) fleetSoon(); // a job started or ended: the running count moved
+      if (before !== job.status && isFinished(job)) chartSoon(); // and the chart of endings
     },
   });
 }
@@ -371,11 +573,18 @@ async function mergeNewest() {
   }
   if (asked !== listAsked || readState().job) return; // the list was reloaded meanwhile
   const fresh = [];
+  let ended = false;
   for (const job of data.jobs) {
     const known = rows.get(job.job_id);
-    if (known) known.update(job);
-    else fresh.push(job);
+    if (known) {
+      ended ||= !isFinished(known.job) && isFinished(job);
+      known.update(job);
+    } else {
+      fresh.push(job);
+      ended ||= isFinished(job);
+    }
   }
+  if (ended) chartSoon();
   const first = $("#jobs").firstChild;
   for (const job of fresh) {
     $("#jobs").insertBefore(jobRow(job), first);
@@ -564,7 +773,8 @@ function timelineEntry(job, previous, live) {
     else when = time(job.finished_at);
     what = job.status;
   } else if (previous.message !== job.message || previous.progress !== job.progress) {
-    when = live ? time(new Date().toISOString()) : "";
+    // Each change carries its time (updated_at); a live one without it is stamped on arrival.
+    when = job.updated_at ? time(job.updated_at) : live ? time(new Date().toISOString()) : "";
     what = "progress";
   } else {
     return null;
@@ -732,6 +942,20 @@ $("#watch-form").addEventListener("submit", (event) => {
   $("#watch-id").value = "";
 });
 $("#workspace-form").addEventListener("submit", (event) => event.preventDefault());
+$("#delete-workspace").addEventListener("click", async () => {
+  const workspace = currentWorkspace();
+  $("#workspace-error").textContent = "";
+  if (!workspace || !window.confirm(`Delete workspace “${workspace}” and its documents? Its jobs stay listed.`)) return;
+  try {
+    await api("DELETE", `/workspaces/${encodeURIComponent(workspace)}`);
+    localStorage.removeItem(WORKSPACE_KEY);
+    chooseWorkspace("");
+    await refreshWorkspaces();
+    await refreshDocuments();
+  } catch (error) {
+    $("#workspace-error").textContent = `✖ ${error.message}`; // e.g. 409: one of its jobs is still running
+  }
+});
 $("#workspace-jobs").addEventListener("click", (event) => {
   event.preventDefault();
   go({ workspace: currentWorkspace(), status: "", type: "", job: "" });
@@ -744,7 +968,12 @@ $("#workspaces").addEventListener("click", (event) => {
 $("#filter-status").addEventListener("change", (event) => go({ status: event.target.value, job: "" }));
 $("#filter-type").addEventListener("change", (event) => go({ type: event.target.value, job: "" }));
 $("#filter-workspace").addEventListener("change", (event) => go({ workspace: event.target.value, job: "" }));
-$("#refresh").addEventListener("click", () => { loadJobs(); refreshFleet(); refreshWorkspaces(); });
+$("#refresh").addEventListener("click", () => { loadJobs(); refreshFleet(); refreshWorkspaces(); refreshChart(); });
+$("#admin-form").addEventListener("submit", (event) => {
+  event.preventDefault(); // nothing goes to the address bar (the field has no name either)
+  adminToken = $("#admin-token").value.trim();
+  if (adminToken) showQueues();
+});
 $("#older").addEventListener("click", () => loadJobs({ older: true }));
 window.addEventListener("hashchange", route);
 document.querySelector(".skip").addEventListener("click", (event) => {
@@ -760,6 +989,8 @@ async function showApp() {
   $("#app").hidden = false;
   refreshFleet();
   setInterval(refreshFleet, FLEET_REFRESH_MS);
+  refreshChart();
+  setInterval(refreshChart, CHART_REFRESH_MS);
   await refreshWorkspaces();
   const state = readState();
   const remembered = localStorage.getItem(WORKSPACE_KEY) || "";

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from ..support.api import bearer, finished_now
+from ..support.api import ADMIN, bearer, finished_now
 from ..support.contracts import LEASE, NDA, SUPPLY
 from ..support.servers import REPO_ROOT, WebServer
 
@@ -56,6 +56,12 @@ def shot(page: Page, name: str) -> None:
 
 def row_of(page: Page, job_id: str):
     return page.locator(f"#jobs li[data-job='{job_id}']")
+
+
+def login(page: Page, web: WebServer, key: str) -> None:
+    page.goto(f"{web.base_url}/#key={key}")
+    expect(page.locator("#app")).to_be_visible()
+    assert "key=" not in page.url
 
 
 def test_the_console_walks_through_jobs_workers_and_workspaces(
@@ -118,6 +124,8 @@ def test_the_console_walks_through_jobs_workers_and_workspaces(
     expect(page.locator("#timeline li[data-kind='status']", has_text="STARTED")).to_have_count(1)
     expect(page.locator("#timeline li", has_text="Scoring 1/3")).to_have_count(1)
     expect(timeline.last).to_contain_text("SUCCESS")
+    times = page.locator("#timeline li time").all_text_contents()
+    assert times and "·" not in times, "every event, replayed or live, shows when it happened"
     first_ranked = page.locator("#job-result table tbody tr").first
     expect(first_ranked).to_contain_text("lease.txt")
     expect(first_ranked).to_contain_text("within 30 days")
@@ -213,3 +221,97 @@ def test_the_console_walks_through_jobs_workers_and_workspaces(
     expect(page.locator("#jobs li")).to_have_count(3)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     shot(page, "console-3-phone")
+
+
+def test_the_admin_runs_again_and_forgets_dead_letters_and_the_chart_counts_endings(
+    page: Page, web: WebServer, api_key: str
+) -> None:
+    base = web.base_url
+    # Two jobs that fail for good (after their one retry): two dead letters; and one that succeeds.
+    failed_ids = []
+    for reason in ("first letter", "second letter"):
+        response = httpx.post(f"{base}/jobs/always_fails", json={"reason": reason}, headers=bearer(api_key))
+        failed_ids.append(response.json()["job_id"])
+    quick = httpx.post(f"{base}/jobs/quick_steps", json={"steps": 1}, headers=bearer(api_key))
+    assert finished_now(base, quick.json()["job_id"], bearer(api_key))["status"] == "SUCCESS"
+    for job_id in failed_ids:
+        assert finished_now(base, job_id, bearer(api_key))["status"] == "FAILURE"
+    run_again_id, forget_id = failed_ids
+
+    login(page, web, api_key)
+    chart = page.get_by_role("img", name=re.compile("Jobs ended per minute"))
+    expect(chart).to_be_visible()
+    expect(page.locator("#ended-summary")).to_contain_text("Last hour:")
+
+    # The admin's disclosure: a wrong token is an error; the admin token shows the queues.
+    admin = page.locator("#admin")
+    admin.locator("summary").click()
+    token = page.get_by_label("Admin token")
+    expect(token).to_have_attribute("type", "password")
+    token.fill("not-the-admin-token")
+    page.get_by_role("button", name="Show queues").click()
+    expect(page.locator("#admin-error")).to_contain_text("401")
+    expect(page.locator("#admin-error")).to_have_attribute("role", "alert")
+    admin_token = ADMIN["Authorization"].removeprefix("Bearer ")
+    token.fill(admin_token)
+    page.get_by_role("button", name="Show queues").click()
+    expect(page.locator("#admin-error")).to_be_empty()
+    default = admin.locator(".queue[data-queue='default']")
+    expect(default.locator(".queue-counts")).to_contain_text("dead letters")
+    run_again = default.locator(f"li[data-job='{run_again_id}']")
+    forget = default.locator(f"li[data-job='{forget_id}']")
+    expect(run_again).to_contain_text("always_fails")
+    expect(forget).to_be_visible()
+    assert admin_token not in page.url
+    assert admin_token not in page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+
+    # Run one again: a new job (this tenant's, so the list shows it), and the letter is gone.
+    run_again.get_by_role("button", name="Run again").click()
+    expect(run_again).to_contain_text("Started ")
+    new_id = run_again.locator("a.started").text_content()
+    assert new_id and new_id != run_again_id
+    expect(page.locator("#admin-note")).to_contain_text(f"Started {new_id}")
+    assert httpx.get(f"{base}/jobs/{new_id}", headers=bearer(api_key)).json()["retry_of"] == run_again_id
+    expect(row_of(page, new_id)).to_be_visible()
+
+    # Forget the other: it leaves the page and the queue.
+    forget.get_by_role("button", name="Forget").click()
+    expect(forget).to_have_count(0)
+    expect(page.locator("#admin-note")).to_contain_text(f"Forgot the dead letter of job {forget_id}")
+    letters = httpx.get(f"{base}/queues/default/dead-letters", headers=ADMIN).json()["dead_letters"]
+    assert {run_again_id, forget_id}.isdisjoint(letter["job_id"] for letter in letters)
+
+    # The chart counts what ended: the quick job's success, the failures.
+    summary = page.locator("#ended-summary")
+    expect(summary).to_contain_text(re.compile(r"Last hour: [1-9]\d* succeeded, [1-9]\d* failed"))
+    expect(chart).to_have_attribute("aria-label", re.compile(r"[1-9]\d* failed"))
+    expect(page.locator("#ended-chart .bar.failed").first).to_be_attached()
+    expect(page.locator("#ended-chart .bar.succeeded").first).to_be_attached()
+    shot(page, "console-4-admin")
+
+    # At phone width the chart and the admin's list fit.
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(chart).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    shot(page, "console-5-admin-phone")
+
+
+def test_a_workspace_is_deleted_from_the_console(page: Page, web: WebServer, api_key: str) -> None:
+    workspace = f"doomed-{uuid.uuid4().hex[:6]}"
+    sent = httpx.post(
+        f"{web.base_url}/workspaces/{workspace}/documents",
+        files=[("file", ("nda.txt", NDA.encode()))],
+        headers=bearer(api_key),
+        timeout=30,
+    )
+    assert finished_now(web.base_url, sent.json()["job_id"], bearer(api_key))["status"] == "SUCCESS"
+    login(page, web, api_key)
+    chip = page.locator(f"#workspaces button[data-workspace='{workspace}']")
+    chip.click()
+    expect(page.locator("#documents")).to_contain_text("nda.txt")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete workspace").click()
+    expect(chip).to_have_count(0)
+    expect(page.locator("#workspace-error")).to_have_text("")
+    listed = httpx.get(f"{web.base_url}/workspaces", headers=bearer(api_key), timeout=30).json()
+    assert workspace not in {w["name"] for w in listed["workspaces"]}
