@@ -6,6 +6,10 @@ A hostile document can make a parser spin, allocate without end, or crash; in a 
 also kills the child after ``limits.timeout`` of wall-clock time (a child blocked, or starved of
 CPU, uses no CPU time). Every child is reaped before ``extract`` returns, whatever happened.
 
+The parent waits for its child a quarter second at a time, so an exception raised into the
+calling thread meanwhile (a cancelled job's interrupt) ends the wait within that; the child is
+killed and reaped on the way out, whatever the exception.
+
 ``extract`` keeps no state between calls and each call has its own pipes, so any number of threads
 may call it at once (``subprocess`` forks without running Python code in the child, which is what
 makes that safe in a threaded worker; the child sets its own limits after ``exec``).
@@ -50,6 +54,8 @@ CPU_LIMIT_SIGNALS = (-signal.SIGXCPU, -signal.SIGKILL)
 READER_FAILED = "the reader failed"
 #: How much of a failed child's stderr is logged.
 _STDERR_TAIL_BYTES = 2000
+#: Longest stretch, in seconds, that the parent waits on its child without running Python code.
+WAIT_SLICE_S = 0.25
 
 
 def extract(filename: str, data: bytes, *, limits: ExtractionLimits = DEFAULT_LIMITS) -> ExtractedText:
@@ -63,18 +69,26 @@ def extract(filename: str, data: bytes, *, limits: ExtractionLimits = DEFAULT_LI
         raise unsupported(filename)
     header = {"filename": filename, **{name: getattr(limits, name) for name in HEADER_LIMITS}}
     started = time.monotonic()
+    command = _command(limits)
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_environment(),
+        close_fds=True,
+    )
     try:
-        child = subprocess.run(
-            _command(limits),
-            input=json.dumps(header).encode() + b"\n" + data,
-            capture_output=True,
-            timeout=limits.timeout,
-            env=_child_environment(),
-            close_fds=True,
-            check=False,
-        )  # on the timeout, run() kills the child and waits for it before raising
-    except subprocess.TimeoutExpired:
-        raise Unreadable(f"reading it took longer than {limits.timeout:g} s", filename=filename) from None
+        stdout, stderr = _wait(
+            process, json.dumps(header).encode() + b"\n" + data, deadline=started + limits.timeout
+        )
+    except BaseException as exc:  # the timeout, or an interrupt of the calling thread
+        process.kill()
+        process.communicate()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise Unreadable(f"reading it took longer than {limits.timeout:g} s", filename=filename) from None
+        raise
+    child = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     extracted, answer = _outcome(filename, limits, child)
     logger.debug(
         "read %s in %.2f s, child peak RSS %s KiB",
@@ -90,6 +104,20 @@ def extract(filename: str, data: bytes, *, limits: ExtractionLimits = DEFAULT_LI
             extracted.first_warning,
         )
     return extracted
+
+
+def _wait(process: subprocess.Popen[bytes], payload: bytes, *, deadline: float) -> tuple[bytes, bytes]:
+    """Send ``payload`` and read the child's answer, returning to Python every ``WAIT_SLICE_S``;
+    ``TimeoutExpired`` at the ``deadline`` (a ``time.monotonic`` time)."""
+    sending: bytes | None = payload  # given to the first call only: later ones carry on with it
+    while True:
+        slice_s = min(WAIT_SLICE_S, max(0.0, deadline - time.monotonic()))
+        try:
+            return process.communicate(sending, timeout=slice_s)
+        except subprocess.TimeoutExpired:
+            sending = None
+            if time.monotonic() >= deadline:
+                raise
 
 
 def _command(limits: ExtractionLimits) -> list[str]:

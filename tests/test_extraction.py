@@ -6,9 +6,12 @@ No Redis and no mocks: every test starts real child processes, from this process
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import io
 import logging
+import os
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,6 +42,7 @@ from .support.hostile_documents import (
     slow_pdf,
     zip_bomb_docx,
 )
+from .support.servers import wait_until
 
 MIB = 1024 * 1024
 
@@ -150,6 +154,35 @@ def test_limits_must_be_positive() -> None:
 
 
 # --- The child's limits -------------------------------------------------------------------------
+
+
+def children() -> list[int]:
+    """This process's child processes."""
+    found = subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+class Interrupted(BaseException):
+    """What a cancelled job's thread receives (the worker raises it into the thread)."""
+
+
+def test_an_interrupt_of_the_reading_thread_stops_its_child_at_once() -> None:
+    ended: dict[str, object] = {}
+
+    def read() -> None:
+        try:
+            extract("slow.pdf", slow_pdf(), limits=ExtractionLimits(cpu_seconds=30, timeout=60))
+        except BaseException as exc:
+            ended["by"] = exc
+
+    before = set(children())
+    reader = threading.Thread(target=read)
+    reader.start()
+    wait_until(lambda: set(children()) - before, timeout=10, what="the reading child")
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(reader.ident), ctypes.py_object(Interrupted))
+    reader.join(timeout=5)  # the child alone would read for about 6 s of CPU
+    assert not reader.is_alive() and isinstance(ended.get("by"), Interrupted), ended
+    assert set(children()) <= before, "the child was killed and reaped"
 
 
 def test_the_cpu_limit_kills_the_child_and_names_itself() -> None:
