@@ -455,6 +455,9 @@ async def test_jobs_in_queue_counts_every_job_not_started_even_those_a_worker_fe
         return (await client.get("/worker/status")).json()["workers"][0]["running"] == 1
 
     await eventually(running_one, timeout=20, what="the worker to count its one running job")
+    held = (await client.get("/worker/status", headers=ADMIN)).json()["workers"][0]["running_jobs"]
+    assert len(held) == 1 and (await client.get(f"/jobs/{held[0]}")).json()["status"] == "STARTED"
+    assert "running_jobs" not in (await client.get("/worker/status")).json()["workers"][0], "the admin's"
     one_thread.redis.client().rpush(gate_key(gate), 1)
     for job_id in waiting:
         await wait_for_status(client, job_id, "SUCCESS")

@@ -80,6 +80,7 @@ class Fleet:
                     "queues": [q for q in fields["queues"].split(",") if q],
                     "threads": int(fields.get("threads", 0)),
                     "running": int(fields.get("running", 0)),  # jobs it ran at its last heartbeat
+                    "running_jobs": [j for j in fields.get("running_jobs", "").split(",") if j],
                     "state": fields.get("state", "running"),  # or "draining": finishing, taking nothing
                     "started_at": fields["started_at"],
                     "last_heartbeat": last,

@@ -25,7 +25,7 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
     jobs:cancel:<job_id>         string set when a job is asked to cancel (its workers look)
     jobs:workers                 zset   worker id -> last heartbeat (unix seconds)
     jobs:worker:<worker_id>      hash   host, pid, queues, threads, started_at, last_heartbeat, state,
-                                        running (its jobs at its last heartbeat)
+                                        running, running_jobs (its jobs at its last heartbeat)
     jobs:reaper-turn             string the worker whose heartbeat runs the reaper this round
     <ns>:<queue>                 list   Dramatiq's ready messages
     <ns>:<queue>.DQ              list   Dramatiq's delayed messages (retries, eta)

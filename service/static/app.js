@@ -281,13 +281,22 @@ function adminError(error) {
 async function adminStatus() {
   const { data } = await adminApi("GET", "/worker/status");
   if (!data.queues) throw new Error("That token is not the admin token: the answer has no queues");
-  return data.queues;
+  return data;
+}
+
+/** Each worker process and the jobs it runs (any tenant's: ids only). */
+function workersBlock(workers) {
+  const list = element("ul", { class: "worker-jobs", "aria-label": "Jobs each worker runs" },
+    ...workers.map((worker) => element("li", { "data-worker": worker.id },
+      element("strong", { text: `${worker.host} (pid ${worker.pid})` }),
+      element("span", { text: worker.running_jobs.length ? ` runs ${worker.running_jobs.join(", ")}` : " runs no job" }))));
+  return element("div", { class: "queue" }, element("h3", { text: "Workers' jobs" }), list);
 }
 
 /** The per-queue counts again (after a letter was run again or forgotten). */
 async function refreshQueueCounts() {
   try {
-    const queues = await adminStatus();
+    const { queues } = await adminStatus();
     for (const [name, queue] of Object.entries(queues)) {
       const counts = document.querySelector(`#admin-queues [data-queue="${CSS.escape(name)}"] .queue-counts`);
       if (counts) counts.textContent = queueCounts(queue);
@@ -346,7 +355,8 @@ async function showQueues() {
   $("#admin-note").textContent = "Loading the queues…";
   const box = $("#admin-queues");
   try {
-    const queues = await adminStatus();
+    const status = await adminStatus();
+    const queues = status.queues;
     const blocks = await Promise.all(Object.entries(queues).map(async ([name, queue]) => {
       const { data } = await adminApi("GET", `/queues/${encodeURIComponent(name)}/dead-letters`);
       const letters = element("ul", { class: "letters", "aria-label": `Dead letters of queue ${name}, newest first` },
@@ -357,7 +367,7 @@ async function showQueues() {
         element("p", { class: "queue-counts", text: queueCounts(queue) }),
         letters);
     }));
-    box.replaceChildren(...blocks);
+    box.replaceChildren(workersBlock(status.workers), ...blocks);
     $("#admin-note").textContent = blocks.length ? "" : "No queues.";
   } catch (error) {
     box.replaceChildren();

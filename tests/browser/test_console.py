@@ -256,6 +256,7 @@ def test_the_admin_runs_again_and_forgets_dead_letters_and_the_chart_counts_endi
     token.fill(admin_token)
     page.get_by_role("button", name="Show queues").click()
     expect(page.locator("#admin-error")).to_be_empty()
+    expect(admin.locator(".worker-jobs li").first).to_contain_text("runs")  # each worker's jobs
     default = admin.locator(".queue[data-queue='default']")
     expect(default.locator(".queue-counts")).to_contain_text("dead letters")
     run_again = default.locator(f"li[data-job='{run_again_id}']")

@@ -111,8 +111,8 @@ class WorkerHeartbeat(Middleware):
         now = time.time()
         try:
             pipe = self.client.pipeline()
-            running = len(self.leases.held()) if self.leases is not None else 0
-            beat = {**self._info, "last_heartbeat": now, "running": running}
+            held = sorted(self.leases.held()) if self.leases is not None else []
+            beat = {**self._info, "last_heartbeat": now, "running": len(held), "running_jobs": ",".join(held)}
             pipe.hset(keys.worker(self.worker_id), mapping=beat)
             pipe.expire(keys.worker(self.worker_id), ttl)
             pipe.zadd(keys.WORKERS, {self.worker_id: now})
