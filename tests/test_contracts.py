@@ -171,6 +171,14 @@ async def test_scoring_ranks_the_contract_that_states_the_criterion_first(client
     ]
 
 
+async def test_one_contract_is_counted_as_one(client: httpx.AsyncClient) -> None:
+    workspace = new_workspace()
+    await upload(client, workspace, [("file", ("nda.txt", NDA.encode()))])
+    audited = (await client.post("/audit", json={"workspace_name": workspace})).json()
+    events = await stream_to_end(client, audited["job_id"], **{"Last-Event-ID": "0"})
+    assert [e.data["message"] for e in events if e.event == "progress"][-1] == "Audited 1 contract"
+
+
 async def test_scoring_is_deterministic(client: httpx.AsyncClient) -> None:
     body = {"criterion": "confidential information is protected", "workspace_name": WORKSPACE}
     first = (await client.post("/score", json=body)).json()["result"]["contracts"]

@@ -103,6 +103,10 @@ def _contracts(workspace: str) -> tuple[ContractResources, list[Contract]]:
     return resources, contracts
 
 
+def _contracts_count(contracts: list[Contract]) -> str:
+    return f"{len(contracts)} contract{'' if len(contracts) == 1 else 's'}"
+
+
 #: Failures that another try cannot mend (the LLM client has already retried what it could).
 _FINAL_ERRORS = (LLMError, WorkspaceError)
 
@@ -148,7 +152,7 @@ def score_contracts(
             result["llm"] = {"score": answer.score, "reason": answer.reason, "model": resources.llm.model}
             result["difference"] = round(answer.score - result["score"], 1)
         results.append(result)
-    report_progress(100, f"Scored {len(contracts)} contracts")
+    report_progress(100, f"Scored {_contracts_count(contracts)}")
     return {
         "workspace_name": workspace_name,
         "criterion": criterion,
@@ -177,7 +181,7 @@ def audit_contracts(*, workspace_name: WorkspaceName, checklist: Checklist | Non
                 **audit_contract(contract.text, checks),
             }
         )
-    report_progress(100, f"Audited {len(contracts)} contracts")
+    report_progress(100, f"Audited {_contracts_count(contracts)}")
     return {
         "workspace_name": workspace_name,
         "checklist": [check.item for check in checks],
