@@ -173,8 +173,10 @@ def _workers(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _follow(client: httpx.Client, job_id: str, out: TextIO) -> int:
-    """Show each event until the job ends; resume with Last-Event-ID when the stream drops."""
-    last_id: str | None = None
+    """Show each event, from the job's first, until the job ends; resume with Last-Event-ID when
+    the stream drops. (From the first: a quick job may have run its course before the stream
+    opens, and its progress is still worth seeing.)"""
+    last_id: str | None = "0"
     live = out.isatty()
     for attempt in range(MAX_RECONNECTS + 1):
         headers = {"Last-Event-ID": last_id} if last_id else {}
