@@ -169,6 +169,13 @@ def require_admin() -> None:
         raise Forbidden("This needs the admin token")
 
 
+async def admin_only() -> None:
+    """``before_request`` of a blueprint of the admin's routes (a CORS preflight carries no
+    credentials, so it is let through)."""
+    if request.method != "OPTIONS":
+        require_admin()
+
+
 def check_stream_scope(*, jobs: list[str] | None = None, workspace: str | None = None) -> None:
     """A stream token streams only what it names; keys and sessions stream anything of theirs."""
     who = identity()

@@ -8,12 +8,12 @@ DELETE /admin/tenants/<tenant>/keys/<key_id>   204: revoked at once, its open st
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, jsonify
 from quart_schema import document_response
 
 from actors.jobs.states import is_valid_namespace
 
-from ..auth.identity import require_admin
+from ..auth.identity import admin_only
 from ..context import services
 from ..errors import BadRequest, NotFound
 from ..schemas import KeyCreated, KeyList, TenantList
@@ -21,10 +21,7 @@ from ..schemas import KeyCreated, KeyList, TenantList
 blueprint = Blueprint("admin", __name__)
 
 
-@blueprint.before_request
-async def _admin_only() -> None:
-    if request.method != "OPTIONS":  # a CORS preflight carries no credentials
-        require_admin()
+blueprint.before_request(admin_only)
 
 
 @blueprint.get("/admin/tenants")

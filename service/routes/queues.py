@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, jsonify
 from quart.utils import run_sync
 from quart_schema import document_querystring, document_response
 
 from actors.jobs.submit import retry_job
 
-from ..auth.identity import require_admin
+from ..auth.identity import admin_only
 from ..context import services
 from ..errors import Conflict, NotFound
 from ..schemas import DeadLetterQuery, DeadLetters, JobAccepted
@@ -35,10 +35,7 @@ blueprint = Blueprint("queues", __name__)
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
 
-@blueprint.before_request
-async def _admin_only() -> None:
-    if request.method != "OPTIONS":  # a CORS preflight carries no credentials
-        require_admin()
+blueprint.before_request(admin_only)
 
 
 @blueprint.get("/queues/<queue>/dead-letters")

@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ..support.api import ADMIN, bearer, finished_now
-from ..support.contracts import LEASE, NDA, SUPPLY
-from ..support.servers import REPO_ROOT, WebServer
+from ..support.contracts import NDA
+from ..support.servers import WebServer
+from .pages import shot, upload_three_contracts
 
-SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 TIMEOUT_MS = 30_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("workers")]
@@ -49,11 +49,6 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def row_of(page: Page, job_id: str):
     return page.locator(f"#jobs li[data-job='{job_id}']")
 
@@ -79,16 +74,7 @@ def test_the_console_walks_through_jobs_workers_and_workspaces(
 
     # Upload three contracts: a new workspace, read by an extract_documents job the list shows.
     workspace = f"console-{uuid.uuid4().hex[:6]}"
-    files = []
-    for name, text in (("lease.txt", LEASE), ("supply.txt", SUPPLY), ("nda.txt", NDA)):
-        path = tmp_path / name
-        path.write_text(text)
-        files.append(str(path))
-    page.fill("#workspace", workspace)
-    page.set_input_files("#files", files)
-    page.get_by_role("button", name="Upload", exact=True).click()
-    expect(page.locator("#upload-status")).to_have_text("Added 3 document(s).")
-    expect(page.locator("#documents li")).to_have_count(3)
+    upload_three_contracts(page, tmp_path, workspace)
     expect(page.locator("#workspaces").get_by_role("button", name=f"{workspace} (3)")).to_be_visible()
     extract = page.locator("#jobs li", has_text="Extract ·").first
     expect(extract).to_have_attribute("data-status", "SUCCESS")

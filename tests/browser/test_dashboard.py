@@ -15,11 +15,10 @@ import redis
 from playwright.sync_api import Browser, Page, expect
 
 from ..support.api import bearer
-from ..support.contracts import LEASE, NDA, SUPPLY
 from ..support.jobs import gate_key
-from ..support.servers import REPO_ROOT, RedisServer, WebServer
+from ..support.servers import RedisServer, WebServer
+from .pages import shot, upload_three_contracts
 
-SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 TIMEOUT_MS = 30_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("workers")]
@@ -55,24 +54,6 @@ def open_dashboard(page: Page, web: WebServer, key: str) -> None:
     assert "key=" not in page.url, "the key left the address bar"
 
 
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def upload(page: Page, tmp_path: Path, workspace: str) -> None:
-    files = []
-    for name, text in (("lease.txt", LEASE), ("supply.txt", SUPPLY), ("nda.txt", NDA)):
-        path = tmp_path / name
-        path.write_text(text)
-        files.append(str(path))
-    page.fill("#workspace", workspace)
-    page.set_input_files("#files", files)
-    page.get_by_role("button", name="Upload", exact=True).click()
-    expect(page.locator("#upload-status")).to_have_text("Added 3 document(s).")
-    expect(page.locator("#documents li")).to_have_count(3)
-
-
 def test_a_job_started_from_the_page_shows_every_state_and_its_results(
     page: Page, web: WebServer, tmp_path: Path, api_key: str
 ) -> None:
@@ -80,7 +61,7 @@ def test_a_job_started_from_the_page_shows_every_state_and_its_results(
     expect(page.locator("#fleet")).to_contain_text("worker")
     expect(page.locator("#fleet")).to_contain_text("waiting")
     shot(page, "1-dashboard")
-    upload(page, tmp_path, f"browser-{uuid.uuid4().hex[:6]}")
+    upload_three_contracts(page, tmp_path, f"browser-{uuid.uuid4().hex[:6]}")
     page.fill("#criterion", "Invoices are paid within 30 days")
     page.get_by_role("button", name="Score contracts").click()
     row = page.locator("#jobs li", has_text="Score ·").first  # above the upload's extract_documents job
@@ -106,7 +87,7 @@ def test_with_streams_blocked_the_page_completes_by_polling(
 ) -> None:
     page.route("**/events*", lambda route: route.abort())  # a proxy that kills event streams
     open_dashboard(page, web, api_key)
-    upload(page, tmp_path, f"fallback-{uuid.uuid4().hex[:6]}")
+    upload_three_contracts(page, tmp_path, f"fallback-{uuid.uuid4().hex[:6]}")
     page.get_by_role("button", name="Audit contracts").click()
     row = page.locator("#jobs li", has_text="Audit ·").first
     expect(row).to_have_attribute("data-status", "SUCCESS")

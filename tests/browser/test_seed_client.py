@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from ..support.api import bearer, new_key
 from ..support.contracts import LEASE, NDA
@@ -56,15 +56,22 @@ def workspace_with_contracts(web: WebServer, redis_server: RedisServer, key: str
     return workspace
 
 
+def open_seed_page(browser: Browser, web: WebServer, page_origin: str, key: str, workspace: str) -> Page:
+    """The guide's page, polling every 250 ms (240 times) for jobs of ``workspace``."""
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    query = f"api={web.base_url}&workspace={workspace}&interval=250&attempts=240"
+    page.goto(f"{page_origin}/seed-page.html?{query}#key={key}")
+    return page
+
+
 def test_the_guides_score_then_poll_succeeds_across_a_redis_restart(
     browser: Browser, restartable_redis: RedisServer, seed_web: WebServer, page_origin: str
 ) -> None:
     key = new_key(seed_web)
-    workspace = workspace_with_contracts(seed_web, restartable_redis, key)
-    page = browser.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    query = f"api={seed_web.base_url}&workspace={workspace}&interval=250&attempts=240"
-    page.goto(f"{page_origin}/seed-page.html?{query}#key={key}")
+    page = open_seed_page(
+        browser, seed_web, page_origin, key, workspace_with_contracts(seed_web, restartable_redis, key)
+    )
     page.click("#score")
     expect(page.locator("#seen")).to_have_text("PENDING")  # no worker runs: it waits
     assert "/jobs/" in (page.locator("#location").text_content() or ""), "headers['location'], as axios gives"
@@ -89,11 +96,9 @@ def test_a_cancelled_job_reaches_the_guides_on_error_as_job_cancelled(
     browser: Browser, restartable_redis: RedisServer, seed_web: WebServer, page_origin: str
 ) -> None:
     key = new_key(seed_web)
-    workspace = workspace_with_contracts(seed_web, restartable_redis, key)
-    page = browser.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    query = f"api={seed_web.base_url}&workspace={workspace}&interval=250&attempts=240"
-    page.goto(f"{page_origin}/seed-page.html?{query}#key={key}")
+    page = open_seed_page(
+        browser, seed_web, page_origin, key, workspace_with_contracts(seed_web, restartable_redis, key)
+    )
     page.click("#score")  # no worker runs: the job waits, and is cancelled while it does
     expect(page.locator("#location")).to_contain_text("/jobs/")
     job_path = page.locator("#location").text_content() or ""
