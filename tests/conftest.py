@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 
-from .support.servers import RedisServer, ServiceProcess, WebServer, start_workers
+from .support.servers import RedisServer, ServiceProcess, WebServer, redis_running, start_workers
 
 IN_PROCESS_REDIS = RedisServer()
 IN_PROCESS_REDIS.start()
@@ -57,10 +57,8 @@ def _in_process_redis() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+    with redis_running() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

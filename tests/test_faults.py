@@ -25,7 +25,7 @@ from actors.jobs import keys
 
 from .support.api import bearer, finished, new_key, start_job
 from .support.jobs import gate_key
-from .support.servers import RedisServer, ServiceProcess, WebServer, eventually, start_workers
+from .support.servers import RedisServer, ServiceProcess, WebServer, eventually, redis_running, start_workers
 from .support.sse import messages
 from .support.stack import engine_on
 
@@ -40,10 +40,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer(persistent=True)
-    server.start()
-    yield server
-    server.stop()
+    with redis_running(persistent=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

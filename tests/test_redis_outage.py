@@ -19,7 +19,7 @@ from actors.jobs.states import JobStatus
 
 from .support.api import ADMIN, TENANT, bearer, new_key
 from .support.contracts import NDA
-from .support.servers import RedisServer, WebServer, eventually
+from .support.servers import RedisServer, WebServer, eventually, redis_running
 from .support.sse import collect_events, messages
 from .support.stack import engine_on
 
@@ -29,10 +29,8 @@ OUTAGE_ANSWER_LIMIT_S = 8.0
 
 @pytest.fixture(scope="module")
 def flaky_redis() -> Iterator[RedisServer]:
-    server = RedisServer(persistent=True)
-    server.start()
-    yield server
-    server.stop()
+    with redis_running(persistent=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

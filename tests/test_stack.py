@@ -29,6 +29,7 @@ from .support.servers import (
     RedisServer,
     WebServer,
     free_port,
+    redis_running,
     service_env,
     wait_until,
 )
@@ -120,9 +121,7 @@ def test_the_plain_hypercorn_command_serves_the_app(
 
 
 def test_one_process_with_its_own_worker_runs_jobs_like_the_guides_worker_thread() -> None:
-    redis_server = RedisServer()  # its own: no other worker may take the jobs
-    redis_server.start()
-    try:
+    with redis_running() as redis_server:  # its own: no other worker may take the jobs
         server = WebServer(redis_server, args=("--with-worker", "2"))
         try:
             headers = bearer(new_key(server))
@@ -151,8 +150,6 @@ def test_one_process_with_its_own_worker_runs_jobs_like_the_guides_worker_thread
             server.stop()
         assert server.process.returncode == 0, server.log_tail()
         assert not redis_server.client().zrange(WORKERS, 0, -1), "the worker unregistered on shutdown"
-    finally:
-        redis_server.stop()
 
 
 def test_the_restart_pause_doubles_up_to_30_s_and_starts_over_after_a_long_run() -> None:

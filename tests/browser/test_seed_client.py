@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..support.api import bearer, new_key
 from ..support.contracts import LEASE, NDA
-from ..support.servers import RedisServer, ServiceProcess, WebServer, start_workers
+from ..support.servers import RedisServer, ServiceProcess, WebServer, redis_running, start_workers
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 60_000
@@ -25,10 +25,8 @@ REDIS_DOWN_S = 3.0
 
 @pytest.fixture(scope="module")
 def restartable_redis() -> Iterator[RedisServer]:
-    server = RedisServer(persistent=True)
-    server.start()
-    yield server
-    server.stop()
+    with redis_running(persistent=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -106,6 +107,17 @@ class RedisServer:
             return bool(self.client().ping())
         except redis.exceptions.ConnectionError:
             return False
+
+
+@contextmanager
+def redis_running(*, persistent: bool = False) -> Iterator[RedisServer]:
+    """A ``RedisServer`` of its own, started, and killed on the way out (for a fixture's body)."""
+    server = RedisServer(persistent=persistent)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class ServiceProcess:
