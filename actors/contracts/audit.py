@@ -15,13 +15,13 @@ below are patterns, written here. Counts and lengths are capped (``MAX_CHECKLIST
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from actors.jobs.errors import InvalidPayload
 
+from .checks import DEFAULT_CHECKLIST, RISK_FLAGS, Check
 from .clauses import Clause, quote, split_clauses
 from .scoring import EVIDENCE_CHARS
 
@@ -33,76 +33,9 @@ MAX_PHRASES_PER_ITEM = 20
 MAX_PHRASE_CHARS = 200
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    item: str
-    patterns: tuple[re.Pattern[str], ...]
-
-    @classmethod
-    def of(cls, item: str, patterns: Sequence[str]) -> Check:
-        """A built-in check from regular expressions written in this module (never a request's)."""
-        return cls(item, tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns))
-
-    @classmethod
-    def literal(cls, item: str, phrases: Sequence[str]) -> Check:
-        """A request's check: each phrase is found as whole words, whatever the spaces between."""
-        return cls(item, tuple(_literal_pattern(phrase) for phrase in phrases))
-
-    def find(self, clauses: Sequence[Clause]) -> Clause | None:
-        return next((c for c in clauses if any(p.search(c.text) for p in self.patterns)), None)
-
-
-DEFAULT_CHECKLIST = (
-    Check.of("governing law", [r"govern(?:ed|ing)\s+(?:by|law)", r"laws\s+of\s+(?:the\s+)?[A-Z]?\w+"]),
-    Check.of("termination", [r"\bterminat(?:e|es|ed|ion)\b"]),
-    Check.of(
-        "limitation of liability",
-        [
-            r"limitation\s+of\s+liability",
-            r"in\s+no\s+event\s+shall",
-            r"liability\s+(?:shall|will)\s+(?:not\s+exceed|be\s+limited)",
-            r"aggregate\s+liability",
-        ],
-    ),
-    Check.of("indemnification", [r"\bindemnif", r"hold\s+harmless"]),
-    Check.of("confidentiality", [r"\bconfidential"]),
-    Check.of(
-        "payment terms", [r"\bpay(?:ment|able)?\b.*\b(?:days|invoice|fee|price)", r"\binvoice", r"\bfees?\b"]
-    ),
-    Check.of(
-        "dispute resolution", [r"\barbitrat", r"\bdisputes?\b", r"exclusive\s+jurisdiction", r"\bmediation\b"]
-    ),
-    Check.of(
-        "force majeure",
-        [r"force\s+majeure", r"acts?\s+of\s+god", r"beyond\s+(?:its|their|the)\s+reasonable\s+control"],
-    ),
-    Check.of("assignment", [r"\bassign(?:s|ed|ment)?\b"]),
-    Check.of("data protection", [r"personal\s+data", r"data\s+protection", r"\bGDPR\b", r"privacy"]),
-)
-
-RISK_FLAGS = (
-    Check.of(
-        "unlimited liability",
-        [
-            r"unlimited\s+liability",
-            r"liability\s+(?:shall\s+be\s+)?unlimited",
-            r"without\s+(?:any\s+)?limit(?:ation)?\s+(?:of|on)\s+liability",
-        ],
-    ),
-    Check.of(
-        "automatic renewal",
-        [r"automatic(?:ally)?\s+renew", r"auto-?renew", r"renew(?:s|ed)?\s+automatically"],
-    ),
-    Check.of(
-        "unilateral changes",
-        [r"may\s+(?:amend|modify|change)\s+th(?:is|ese)\s+(?:agreement|terms)\s+at\s+any\s+time"],
-    ),
-    Check.of(
-        "termination for convenience by one party only",
-        [r"(?:supplier|provider|vendor|licensor)\s+may\s+terminate\s+.*\bfor\s+convenience"],
-    ),
-)
-_DEFAULTS_BY_NAME = {check.item: check for check in DEFAULT_CHECKLIST}
+#: Other names a request may give the built-in checks.
+ALIASES = {"governing law": "governing law and venue", "auto-renewal": "automatic renewal"}
+_BUILT_IN = {check.item: check for check in (*DEFAULT_CHECKLIST, *RISK_FLAGS)}
 
 
 def parse_checklist(raw: Sequence[Any] | None) -> tuple[Check, ...]:
@@ -120,7 +53,8 @@ def parse_checklist(raw: Sequence[Any] | None) -> tuple[Check, ...]:
 def _check(position: int, entry: Any) -> Check:
     if isinstance(entry, str) and _is_phrase(entry):
         name = entry.strip()
-        return _DEFAULTS_BY_NAME.get(name.lower()) or Check.literal(name, [name])
+        built_in = _BUILT_IN.get(ALIASES.get(name.lower(), name.lower()))
+        return replace(built_in, item=name) if built_in else Check.literal(name, [name])  # named as asked
     if isinstance(entry, Mapping) and set(entry) == {"item", "phrases"}:
         name, phrases = entry["item"], entry["phrases"]
         if (
@@ -157,21 +91,19 @@ def audit_contract(text: str, checks: Sequence[Check]) -> dict[str, Any]:
 
 
 def _finding(check: Check, clauses: Sequence[Clause]) -> dict[str, Any]:
-    clause = check.find(clauses)
-    evidence = quote(clause.text, EVIDENCE_CHARS) if clause is not None else None
+    found = check.find(clauses)
+    if found is None:
+        return {"item": check.item, "found": False, "evidence": None, "clause": None, "reason": check.missing}
     return {
         "item": check.item,
-        "found": clause is not None,
-        "evidence": evidence,
-        "clause": clause.index if clause else None,
+        "found": True,
+        "evidence": quote(found.clause.text, EVIDENCE_CHARS),
+        "clause": found.clause.index,
+        "start": found.clause.start,
+        "end": found.clause.end,
+        "reason": f'It says "{quote(found.phrase, 160)}"',
     }
 
 
 def _is_phrase(value: str) -> bool:
     return 0 < len(value.strip()) <= MAX_PHRASE_CHARS and any(char.isalnum() for char in value)
-
-
-def _literal_pattern(phrase: str) -> re.Pattern[str]:
-    """``phrase`` as escaped words joined by runs of spaces, not inside a longer word."""
-    words = r"\s+".join(re.escape(word) for word in phrase.split())
-    return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)

@@ -30,7 +30,7 @@ from .documents import WORKSPACE_NAME_PATTERN
 from .errors import DataSharingRefused, EmptyWorkspace, LLMError, WorkspaceError
 from .llm import LLMScorer
 from .resources import ContractResources
-from .scoring import Contract, WorkspaceScorer
+from .scoring import Contract, ContractScorer
 
 MAX_SCORE_LIMIT = 1000
 MAX_CRITERION_CHARS = 2000
@@ -124,15 +124,10 @@ def score_contracts(
         bool, Field(description="consent to send contract text to the LLM endpoint")
     ] = False,
 ) -> dict[str, Any]:
-    """Score every contract of a workspace against a criterion (0 to ``max_score``), ranked: the
-    first half of its progress indexes the workspace's clauses, the second scores each contract."""
+    """Score every contract of a workspace against a criterion (0 to ``max_score``), ranked, each
+    with its verdict, its reason and its evidence; one progress event per contract."""
     resources, contracts = _contracts(workspace_name)
-    count = len(contracts)
-
-    def indexed(done: int) -> None:
-        report_progress(50 * done / count, f"Indexing {done}/{count}: {contracts[done - 1].filename}")
-
-    scorer = WorkspaceScorer(contracts, criterion, max_score, on_indexed=indexed)
+    scorer = ContractScorer(criterion, max_score)
     # The privacy promise: the LLM is only built, and so only called, with explicit consent.
     use_llm = compare_chatgpt and share_data_with_chatgpt
     now = {"percent": 0.0, "label": ""}  # where the loop is, for the LLM's retry notes
@@ -143,10 +138,10 @@ def score_contracts(
     llm = LLMScorer(config=resources.llm, on_retry=note_retry) if use_llm else None
     results = []
     for position, contract in enumerate(contracts):
-        now["percent"] = 50 + 50 * position / count
+        now["percent"] = 100 * position / len(contracts)
         now["label"] = f"Scoring {position + 1}/{len(contracts)}: {contract.filename}"
         report_progress(now["percent"], now["label"])
-        result = scorer.score(position).as_dict()
+        result = scorer.score(contract).as_dict()
         if llm is not None:
             answer = llm.score(criterion=criterion, contract_text=contract.text, max_score=max_score)
             result["llm"] = {"score": answer.score, "reason": answer.reason, "model": resources.llm.model}
@@ -157,7 +152,7 @@ def score_contracts(
         "workspace_name": workspace_name,
         "criterion": criterion,
         "max_score": max_score,
-        "scorer": "bm25",
+        "scorer": "clauses",
         "compared_with_llm": use_llm,
         "contracts": results,
         "ranking": [r["doc_id"] for r in sorted(results, key=lambda r: -r["score"])],
