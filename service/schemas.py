@@ -121,7 +121,7 @@ class DocumentMeta(_Open):
     size_bytes: int
     pages: int | None
     characters: int
-    sha256: str
+    sha256: str = Field(description="of the file as uploaded: a file with the same bytes is not stored again")
     uploaded_at: str
 
 
@@ -129,22 +129,57 @@ class PendingDocument(_Open):
     doc_id: str
     filename: str
     size_bytes: int
+    sha256: str | None = Field(None, description="of the file as uploaded")
+    job_id: str | None = Field(None, description="the `extract_documents` job reading it")
+
+
+class UploadedFile(_Open):
+    """One file of an upload: stored, and read by the upload's job (`duplicate: false`), or not
+    stored because the workspace holds, or is reading, a file of the same bytes (`duplicate: true`:
+    `doc_id` and the rest are that document's, `uploaded_as` the name it had in this upload)."""
+
+    doc_id: str
+    filename: str
+    size_bytes: int
+    sha256: str
+    duplicate: bool
+    uploaded_as: str | None = Field(None, description="a duplicate's name in this upload")
+    extracting: bool = Field(description="not read yet: its `job_id` reads it")
+    job_id: str | None = Field(None, description="the `extract_documents` job reading it, while it is read")
 
 
 class Upload(_Open):
-    """Files stored and queued for extraction; they join the workspace as the job reads them."""
+    """Files stored and queued for extraction; they join the workspace as the job reads them. The
+    upload's duplicates are listed too, each as the document it duplicates."""
 
     workspace: str
     job_id: str
     status_url: str
     events_url: str
-    documents: list[PendingDocument]
+    documents: list[UploadedFile] = Field(description="every file of the upload, in upload order")
+
+
+class UploadOfDuplicates(_Open):
+    """An upload whose every file is a duplicate: nothing stored, no job queued."""
+
+    workspace: str
+    job_id: None = Field(description="none: nothing to read")
+    documents: list[UploadedFile] = Field(description="every file of the upload, each a duplicate")
 
 
 class DocumentList(_Open):
     workspace: str
     documents: list[DocumentMeta]
     extracting: list[PendingDocument] = Field(description="uploaded files not yet extracted")
+
+
+class DocumentText(_Open):
+    """A document read: its metadata and its text, which evidence offsets (`start`, `end`:
+    Unicode code points) index into."""
+
+    workspace: str
+    document: DocumentMeta
+    text: str
 
 
 class WorkspaceSummary(_Open):

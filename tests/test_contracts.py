@@ -152,23 +152,38 @@ async def test_scoring_ranks_the_contract_that_states_the_criterion_first(client
     assert scores["lease.pdf"] > scores["supply.docx"] and scores["lease.pdf"] > scores["nda.txt"]
     assert min(scores.values()) >= 0 and max(scores.values()) <= 10
     lease = by_filename(result)["lease.pdf"]
-    assert "within 30 days" in lease["evidence"][0]["text"]
+    assert lease["verdict"] == "meets" and lease["reason"].startswith("Meets: ")
+    evidence = lease["evidence"][0]
+    assert "within 30 days" in evidence["text"] and evidence["verdict"] == "meets"
     assert result["ranking"][0] == lease["doc_id"]
-    assert result["scorer"] == "bm25" and result["compared_with_llm"] is False
+    assert result["scorer"] == "clauses" and result["compared_with_llm"] is False
+    assert by_filename(result)["nda.txt"]["verdict"] == "not_mentioned"
+    # The evidence's place in the document: the span of the text a reviewer opens.
+    document = (await client.get(f"/workspaces/{WORKSPACE}/documents/{lease['doc_id']}")).json()
+    assert "within 30 days" in document["text"][evidence["start"] : evidence["end"]]
 
     events = await stream_to_end(client, job["job_id"], **{"Last-Event-ID": "0"})
     progress = [(e.data["progress"], e.data["message"]) for e in events if e.event == "progress"]
-    # From its first moment, then twice per contract in upload order (indexed, scored), then done.
+    # From its first moment, then once per contract in upload order, then done.
     assert progress == [
         (0, "Loading the workspace's contracts"),
-        (16.67, "Indexing 1/3: lease.pdf"),
-        (33.33, "Indexing 2/3: supply.docx"),
-        (50, "Indexing 3/3: nda.txt"),
-        (50, "Scoring 1/3: lease.pdf"),
-        (66.67, "Scoring 2/3: supply.docx"),
-        (83.33, "Scoring 3/3: nda.txt"),
+        (0, "Scoring 1/3: lease.pdf"),
+        (33.33, "Scoring 2/3: supply.docx"),
+        (66.67, "Scoring 3/3: nda.txt"),
         (100, "Scored 3 contracts"),
     ]
+
+
+async def test_a_contract_scores_the_same_whatever_workspace_holds_it(client: httpx.AsyncClient) -> None:
+    alone = new_workspace()
+    await upload(client, alone, [("file", ("lease.pdf", make_pdf(LEASE)))])
+    criterion = "Either party may terminate on 60 days written notice"
+    scores = []
+    for workspace in (alone, WORKSPACE):  # alone, and beside two other contracts
+        body = {"criterion": criterion, "workspace_name": workspace}
+        result = (await client.post("/score", json=body)).json()["result"]
+        scores.append(by_filename(result)["lease.pdf"]["score"])
+    assert scores[0] == scores[1] > 0
 
 
 async def test_one_contract_is_counted_as_one(client: httpx.AsyncClient) -> None:
@@ -235,20 +250,25 @@ async def test_audit_finds_present_clauses_reports_missing_ones_and_flags_risks(
     assert job["status"] == "SUCCESS", job
     contracts = by_filename(job["result"])
     lease = {item["item"]: item for item in contracts["lease.pdf"]["items"]}
-    assert lease["governing law"]["found"] and "laws of England" in lease["governing law"]["evidence"]
+    law = lease["governing law and venue"]
+    assert law["found"] and "laws of England" in law["evidence"] and law["reason"] == 'It says "governed by"'
     assert lease["payment terms"]["found"] and lease["limitation of liability"]["found"]
-    assert not lease["force majeure"]["found"] and lease["force majeure"]["evidence"] is None
+    majeure = lease["force majeure"]
+    assert not majeure["found"] and majeure["evidence"] is None
+    assert majeure["reason"] == "No force majeure clause"
     assert "force majeure" in contracts["lease.pdf"]["missing"]
-    assert [flag["item"] for flag in contracts["lease.pdf"]["risk_flags"]] == ["automatic renewal"]
+    [renewal] = contracts["lease.pdf"]["risk_flags"]
+    assert renewal["item"] == "automatic renewal" and "renews automatically" in renewal["reason"]
     supply = {item["item"]: item for item in contracts["supply.docx"]["items"]}
-    assert supply["force majeure"]["found"] and not supply["governing law"]["found"]
+    assert supply["force majeure"]["found"] and not supply["governing law and venue"]["found"]
     nda = contracts["nda.txt"]
     assert [item["item"] for item in nda["items"] if item["found"]] == [
+        "governing law and venue",  # "arbitration in London": where disputes are heard
         "confidentiality",
         "dispute resolution",
         "data protection",
     ]
-    assert nda["summary"].startswith("3 of 10 items found; missing: governing law, termination")
+    assert nda["summary"].startswith("4 of 10 items found; missing: termination, limitation of liability")
     assert nda["summary"].endswith("; no risk flags")
 
 

@@ -5,6 +5,7 @@ and requests that once answered 500 answer 4xx with the error envelope."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from actors.contracts.documents import DocumentStore
 from actors.contracts.settings import ContractSettings
 
 from .support.api import TENANT, finished, start_job
-from .support.contracts import NDA
+from .support.contracts import LEASE, NDA
 from .support.hostile_documents import CORPUS_LIMITS, corpus
 from .support.servers import RedisServer, ServiceProcess, WebServer, start_workers
 
@@ -68,6 +69,17 @@ def _children(pid: int) -> list[int]:
     return children
 
 
+def repeated(files: list[tuple[str, tuple[str, bytes]]]) -> set[str]:
+    """The names of the files whose bytes an earlier file of the list has."""
+    seen: set[str] = set()
+    names = set()
+    for _, (name, data) in files:
+        digest = hashlib.sha256(data).hexdigest()
+        names.update([name] if digest in seen else [])
+        seen.add(digest)
+    return names
+
+
 @pytest.mark.usefixtures("workers")
 async def test_every_bomb_fails_alone_in_a_worker_and_costs_the_web_nothing(
     client: httpx.AsyncClient, web: WebServer
@@ -79,6 +91,9 @@ async def test_every_bomb_fails_alone_in_a_worker_and_costs_the_web_nothing(
     files += [("file", (f"{position}-{d.filename}", d.data)) for position, d in enumerate(hostile)]
     response = await client.post("/workspaces/bombs/documents", files=files)
     assert response.status_code == 202, response.text
+    # Files of the same bytes (the empty ones) are stored once: the first is read, the rest are copies.
+    copies = {file["uploaded_as"] for file in response.json()["documents"] if file["duplicate"]}
+    assert copies == repeated(files), copies
     # An unrelated job sent while the bombs are read still runs: no thread of the worker is held.
     unrelated = await start_job(client, "quick_steps", steps=2)
 
@@ -89,6 +104,8 @@ async def test_every_bomb_fails_alone_in_a_worker_and_costs_the_web_nothing(
     assert [d["filename"] for d in result["documents"]] == ["good.txt"]
     failures = {failure["filename"]: failure for failure in result["failed"]}
     for position, document in enumerate(hostile):
+        if f"{position}-{document.filename}" in copies:
+            continue
         failure = failures[f"{position}-{document.filename}"]
         assert failure["code"] == "unreadable_document", failure
         assert document.reason in failure["reason"], (document.name, failure["reason"])
@@ -107,7 +124,7 @@ async def test_large_uploads_at_once_cost_the_web_a_chunk_each_not_their_size(
     """Four uploads of four 9 MB files at once (144 MB): each file goes to Redis a chunk at a time."""
     before = rss_bytes(web.process.pid)
     reset_peak_rss(web.process.pid)
-    files = [("file", (f"{n}.txt", b"A clause of the contract. " * 360_000)) for n in range(4)]
+    files = [("file", (f"{n}.txt", b"A clause of the contract. " * 360_000 + bytes([n]))) for n in range(4)]
     answers = await asyncio.gather(
         *(client.post(f"/workspaces/large-{n}/documents", files=files) for n in range(4))
     )
@@ -128,7 +145,7 @@ async def test_scoring_a_workspace_with_files_still_being_read_is_409(
 ) -> None:
     store = DocumentStore(client=redis_server.client(), settings=ContractSettings.defaults())
     store.add(TENANT, "pending", [("nda.txt", NDA.encode())])
-    store.stage(TENANT, "pending", [("late.txt", NDA.encode())])  # uploaded; its job not yet run
+    store.stage(TENANT, "pending", [("late.txt", LEASE.encode())])  # uploaded; its job not yet run
     for path, body in (
         ("/score", {"criterion": "c", "workspace_name": "pending"}),
         ("/jobs/audit_contracts", {"workspace_name": "pending"}),
@@ -151,12 +168,13 @@ async def test_an_internal_job_type_cannot_be_started_by_name(client: httpx.Asyn
 
 
 async def test_an_upload_is_read_by_a_worker_not_the_web(client: httpx.AsyncClient) -> None:
-    """The upload is answered before any parsing: 202 with the files as staged, no text yet;
-    the worker's job then reads them."""
+    """The upload is answered before any parsing: 202 with the files as staged (hashed, to find
+    duplicates, but not read: no text yet); the worker's job then reads them."""
     response = await client.post("/workspaces/staged/documents", files={"file": ("nda.txt", NDA.encode())})
     assert response.status_code == 202
     [staged] = response.json()["documents"]
-    assert "characters" not in staged and "sha256" not in staged, "nothing was read at the door"
+    assert "characters" not in staged and "pages" not in staged, "nothing was parsed at the door"
+    assert staged["sha256"] == hashlib.sha256(NDA.encode()).hexdigest()
     extraction = await finished(client, response.json()["job_id"])
     [document] = extraction["result"]["documents"]
     assert document["doc_id"] == staged["doc_id"] and document["characters"] > 100

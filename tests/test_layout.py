@@ -20,7 +20,7 @@ FORBIDDEN = {
     "extraction": ("actors", "service", "quart", "redis", "dramatiq"),
 }
 #: The modules that may spell Redis key names.
-KEY_MODULES = {"actors/jobs/keys.py", "actors/contracts/documents.py", "service/auth/credentials.py"}
+KEY_MODULES = {"actors/jobs/keys.py", "actors/contracts/keys.py", "service/auth/credentials.py"}
 
 
 def modules(package: str) -> Iterator[tuple[str, Path]]:

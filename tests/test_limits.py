@@ -122,15 +122,18 @@ async def test_a_tenants_filenames_documents_bytes_and_workspaces_are_limited(
     )
     assert long_name.status_code == 413 and long_name.json()["error"]["code"] == "filename_too_long"
     ok = await tenant.post(
-        "/workspaces/w/documents", files=[("file", (f"{i}.txt", NDA.encode())) for i in range(3)]
+        "/workspaces/w/documents", files=[("file", (f"{i}.txt", f"{i}. {NDA}".encode())) for i in range(3)]
     )
     assert ok.status_code == 202  # staged; no worker runs here, so they stay staged (and count)
     for workspace, files in (
-        ("w", [("file", ("4.txt", NDA.encode()))]),  # a fourth document
+        ("w", [("file", ("4.txt", b"4. " + NDA.encode()))]),  # a fourth document
         ("second", [("file", ("a.txt", NDA.encode()))]),  # a second workspace
     ):
         refused = await tenant.post(f"/workspaces/{workspace}/documents", files=files)
         assert refused.status_code == 413 and refused.json()["error"]["code"] == "quota_exceeded", workspace
+    # A file the workspace already has costs nothing: only new files count against the quotas.
+    again = await tenant.post("/workspaces/w/documents", files={"file": ("copy.txt", b"0. " + NDA.encode())})
+    assert again.status_code == 200 and again.json()["documents"][0]["duplicate"] is True, again.text
     listed = (await tenant.get("/workspaces/w/documents")).json()
     assert len(listed["documents"] + listed["extracting"]) == 3, "nothing half-stored"
 

@@ -179,6 +179,7 @@ async def test_two_tenants_may_use_the_same_idempotency_key_without_meeting(
         ("GET", "/workspaces"),
         ("GET", "/workspaces/acme/documents"),
         ("POST", "/workspaces/acme/documents"),
+        ("GET", "/workspaces/acme/documents/d"),
         ("DELETE", "/workspaces/acme/documents/d"),
         ("GET", "/workspaces/acme/events"),
         ("GET", "/worker/status"),

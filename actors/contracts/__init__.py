@@ -5,10 +5,18 @@ It uses the job engine (``actors.jobs``) and the engine never imports it.
     settings.py   ContractSettings: document limits, the LLM endpoint
     errors.py     the domain's exception tree
     extract.py    text from .txt, .md, .pdf (pypdf), .docx (python-docx)
-    documents.py  DocumentStore: workspaces of documents in Redis, all-or-nothing uploads
-    clauses.py    contract text as clauses and stemmed terms
-    scoring.py    WorkspaceScorer: BM25 over a workspace's clauses, evidence, scores
-    audit.py      the checklist, risk flags, custom checklists
+    keys.py       every Redis key of the domain
+    staging.py    StagingArea: uploads checked, hashed, stored once, read by a worker
+    documents.py  DocumentStore: workspaces of documents in Redis (a StagingArea, plus the reading side)
+    intake.py     receive_upload() and the extract_documents job that reads each staged file
+    vocabulary.py stop words and synonyms of contract English
+    clauses.py    contract text as clauses (with their place in the document) and stemmed terms
+    weights.py    term weights from the reference corpus shipped in reference/
+    quantities.py periods, percentages and sums of money, with their bounds
+    polarity.py   denials, exceptions and discretion
+    scoring.py    ContractScorer: each contract judged on its own: verdict, score, reason, evidence
+    checks.py     the checklist items and risk flags, in their common phrasings
+    audit.py      the audit of a contract, custom checklists
     llm.py        the optional OpenAI-compatible LLM scorer, with retries
     resources.py  ContractResources: the documents and LLM config, carried on the broker
     jobs.py       score_contracts and audit_contracts, grouped by workspace

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -73,9 +74,14 @@ def quote(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-@functools.cache
+_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
+
+
 def _english_stemmer() -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer("english")
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @functools.lru_cache(maxsize=100_000)  # contract vocabulary is small; stemming is the slow part

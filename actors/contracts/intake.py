@@ -2,13 +2,15 @@
 ``extract_documents`` job reads it in a worker.
 
 ``receive_upload`` checks and stages the files (``DocumentStore.stage``) and starts one
-``extract_documents`` job for them, grouped by workspace like every contract job, so the
-workspace's stream shows the extraction too. The job reads each file in a sandboxed child
-process (``extraction``), ``EXTRACT_CONCURRENCY`` files at a time per worker process (each child
-may map ``EXTRACT_MEMORY_BYTES``), with one progress event per file; each file either joins the
-workspace or is listed in the result's ``failed`` with a code and a reason. A job whose every file
-failed ends FAILURE (``UnreadableDocument``, the reasons in its message). The web process never
-parses a document: a bomb costs a child process of a worker, within its CPU and memory limits.
+``extract_documents`` job for the new ones, grouped by workspace like every contract job, so the
+workspace's stream shows the extraction too; an upload whose every file is a duplicate (of a
+document of the workspace, or of a file it is reading) starts none. The job reads each file in a
+sandboxed child process (``extraction``), ``EXTRACT_CONCURRENCY`` files at a time per worker
+process (each child may map ``EXTRACT_MEMORY_BYTES``), with one progress event per file; each file
+either joins the workspace or is listed in the result's ``failed`` with a code and a reason. A job
+whose every file failed ends FAILURE (``UnreadableDocument``, the reasons in its message). The web
+process never parses a document: a bomb costs a child process of a worker, within its CPU and
+memory limits.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from pydantic import Field
 from actors.jobs import JobContext, current_job, job, report_progress
 from actors.jobs.engine import JobEngine
 from actors.jobs.errors import InvalidPayload, JobError
-from actors.jobs.submit import Submitted, submit_job
+from actors.jobs.submit import Submitted, new_job_id, submit_job
 
-from .documents import Upload
 from .errors import DocumentError, UnreadableDocument, UnsupportedDocument, WorkspaceError
 from .extract import ExtractedText, extract_text, limits_from
 from .jobs import WORKSPACE_ARGUMENT, WorkspaceName
 from .resources import ContractResources
+from .staging import StagedUpload, Upload
 
 logger = logging.getLogger("contracts.intake")
 
@@ -41,20 +43,25 @@ _FAILURE_CODES = {UnsupportedDocument: "unsupported_document", UnreadableDocumen
 
 def receive_upload(
     engine: JobEngine, tenant: str, workspace: str, files: Sequence[Upload]
-) -> tuple[Submitted, list[dict[str, Any]]]:
-    """Stage ``(filename, data or file)`` pairs in the tenant's workspace and start their
-    extraction (blocking: run it off the event loop). Returns the job and the staged files."""
+) -> tuple[Submitted | None, StagedUpload]:
+    """Stage ``(filename, data or file)`` pairs in the tenant's workspace and start the new
+    files' extraction (blocking: run it off the event loop). Returns the job (None when no file
+    was new) and the upload's files."""
     documents = ContractResources.of(engine.broker).documents
-    upload_id, staged = documents.stage(tenant, workspace, files)
+    # Named before the files are listed, so that their metadata says which job reads them.
+    job_id = new_job_id()
+    upload = documents.stage(tenant, workspace, files, job_id=job_id)
+    if not upload.staged:
+        return None, upload
     try:
-        arguments = {WORKSPACE_ARGUMENT: workspace, "upload_id": upload_id}
-        submitted = submit_job(engine, EXTRACT_JOB, arguments, namespace=tenant, internal=True)
+        arguments = {WORKSPACE_ARGUMENT: workspace, "upload_id": upload.upload_id}
+        submitted = submit_job(engine, EXTRACT_JOB, arguments, namespace=tenant, internal=True, job_id=job_id)
     except BaseException:
         with contextlib.suppress(JobError):  # best effort: the staged files would expire anyway
-            for meta in staged:
+            for meta in upload.staged:
                 documents.reject(tenant, workspace, meta["doc_id"])
         raise
-    return submitted, staged
+    return submitted, upload
 
 
 def _check_extract(kwargs: dict[str, Any], context: JobContext) -> None:

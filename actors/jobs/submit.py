@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+from dramatiq.message import generate_unique_id
 
 from . import keys
 from .engine import JobEngine
@@ -44,6 +45,7 @@ def submit_job(
     idempotency_key: str | None = None,
     internal: bool = False,
     retry_of: str | None = None,
+    job_id: str | None = None,
 ) -> Submitted:
     """Enqueue ``job_type`` with ``payload`` on the engine's broker, as a job of ``namespace``
     (blocking: run it off the event loop). Idempotency keys are the namespace's own.
@@ -51,10 +53,11 @@ def submit_job(
     With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL`` for the same job type and
     payload, nothing is enqueued and the earlier job is returned; for another payload,
     ``IdempotencyKeyReused`` is raised. ``retry_of`` names the finished job this one runs again
-    (its snapshot shows it). ``internal`` allows the job types declared
-    ``public=False``, which only code starts. Raises ``UnknownJobType`` and ``InvalidPayload`` before
-    anything is written, and ``StoreUnavailable`` when Redis cannot be reached (then nothing was
-    queued).
+    (its snapshot shows it). ``job_id`` is the new job's id, for a caller that must name the job in
+    records it writes first (from ``new_job_id()``; default: a new one). ``internal`` allows the
+    job types declared ``public=False``, which only code starts. Raises ``UnknownJobType`` and
+    ``InvalidPayload`` before anything is written, and ``StoreUnavailable`` when Redis cannot be
+    reached (then nothing was queued).
     """
     actor = get_public_job(engine.broker, job_type, internal=internal)
     arguments = validate_payload(actor, payload, namespace=namespace)
@@ -62,6 +65,8 @@ def submit_job(
     if retry_of is not None:
         options[RETRY_OF_OPTION] = retry_of
     message = actor.message_with_options(kwargs=arguments, **options)
+    if job_id is not None:
+        message = message.copy(message_id=job_id)
     client = engine.client
     claim = None
     if idempotency_key is not None:
@@ -87,6 +92,11 @@ def submit_job(
             raise
         raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
     return Submitted(message.message_id)
+
+
+def new_job_id() -> str:
+    """An id for a job not yet submitted (as the broker would make it): ``submit_job(job_id=...)``."""
+    return generate_unique_id()
 
 
 def retry_job(engine: JobEngine, job_id: str, *, namespace: str) -> Submitted | None:

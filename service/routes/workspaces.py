@@ -1,14 +1,17 @@
-"""Workspace endpoints: upload, list and delete contract documents.
+"""Workspace endpoints: upload, list, read and delete contract documents.
 
     POST   /workspaces/<name>/documents            multipart, one or more ``file`` fields -> 202
-                                                   with the ``extract_documents`` job
+                                                   with the ``extract_documents`` job; 200 (no
+                                                   job) when every file is a duplicate
     GET    /workspaces/<name>/documents            the documents, and the files being extracted
+    GET    /workspaces/<name>/documents/<doc_id>   a document's metadata and text; 409 while read
     DELETE /workspaces/<name>/documents/<doc_id>   204
     DELETE /workspaces/<name>                      204; 409 ``workspace_busy`` while a job of it runs
     GET    /workspaces                             every workspace with its document count
 
 Every workspace is the caller's tenant's. An upload is stored as sent and read by a worker
-(``actors.contracts.intake``): this process never parses a document. Redis calls are synchronous
+(``actors.contracts.intake``): this process never parses a document (it hashes each file, a chunk
+at a time, so that a file the workspace already holds is not stored again). Redis calls are synchronous
 here, so they run in an executor thread.
 """
 
@@ -28,7 +31,7 @@ from actors.jobs.states import JobStatus
 from ..auth.identity import tenant
 from ..context import services
 from ..errors import Conflict
-from ..schemas import DocumentList, Upload, WorkspaceList
+from ..schemas import DocumentList, DocumentText, Upload, UploadOfDuplicates, WorkspaceList
 
 blueprint = Blueprint("workspaces", __name__)
 
@@ -40,20 +43,25 @@ class UploadForm(BaseModel):
 @blueprint.post("/workspaces/<workspace>/documents")
 @document_request(UploadForm, source=DataSource.FORM_MULTIPART)
 @document_response(Upload, 202)
+@document_response(UploadOfDuplicates, 200)
 async def upload_documents(workspace: str) -> tuple[Response, int, dict[str, str]]:
-    """Upload documents: stored at once, extracted by an ``extract_documents`` job."""
+    """Upload documents: stored at once, extracted by an ``extract_documents`` job. A file with the
+    bytes of a document of the workspace (or of a file being read) is not stored again: it is
+    listed as that document, ``duplicate: true``; when every file is one, 200 and no job."""
     files = await request.files
     # The parts as parsed (spooled to disk past 500 KB): staging copies them a chunk at a time.
     uploads = [(storage.filename or "unnamed", storage.stream) for storage in files.getlist("file")]
     receive = partial(receive_upload, services().engine, tenant(), workspace, uploads)
-    submitted, staged = await run_sync(receive)()
+    submitted, upload = await run_sync(receive)()
+    if submitted is None:
+        return jsonify({"workspace": workspace, "job_id": None, "documents": upload.files}), 200, {}
     status_url = url_for("jobs.get_job", job_id=submitted.job_id)
     body = {
         "workspace": workspace,
         "job_id": submitted.job_id,
         "status_url": status_url,
         "events_url": url_for("events.job_events", job_id=submitted.job_id),
-        "documents": staged,
+        "documents": upload.files,
     }
     return jsonify(body), 202, {"Location": status_url}
 
@@ -66,6 +74,15 @@ async def list_documents(workspace: str) -> Response:
     documents = await run_sync(partial(store.list, tenant(), workspace))()
     extracting = await run_sync(partial(store.extracting, tenant(), workspace))()
     return jsonify({"workspace": workspace, "documents": documents, "extracting": extracting})
+
+
+@blueprint.get("/workspaces/<workspace>/documents/<doc_id>")
+@document_response(DocumentText)
+async def get_document(workspace: str, doc_id: str) -> Response:
+    """A document: its metadata and its extracted text (409 ``extraction_pending`` while it is read)."""
+    read = partial(services().documents.document, tenant(), workspace, doc_id)
+    document, content = await run_sync(read)()
+    return jsonify({"workspace": workspace, "document": document, "text": content})
 
 
 @blueprint.delete("/workspaces/<workspace>/documents/<doc_id>")

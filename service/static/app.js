@@ -1,9 +1,10 @@
 // app.js — the operations console at /: every job the caller may see (filtered, paged, live), a page
-// per job (arguments, timeline, result, cancel, retry), the workers and queues, and the workspaces
-// (upload, documents, their jobs). Built on jobs-client.js only; no build step.
+// per job (arguments, timeline, result, cancel, retry), the workers and queues, the workspaces
+// (upload, documents, their jobs) and a page per document (its text, a quoted passage highlighted).
+// Built on jobs-client.js only; no build step.
 //
-// The address bar holds the state (#status=…&type=…&workspace=…&ws=…&job=…): a reload, a link or
-// the back button bring back the same filters and the same open job.
+// The address bar holds the state (#status=…&type=…&workspace=…&ws=…&job=…&doc=…&span=…): a reload,
+// a link or the back button bring back the same filters, the same open job or document.
 import {
   auditContracts, cancelJob, createJobsWatcher, getWorkerStatus, listJobs, login, logout, scoreContracts,
   uploadDocuments, whoAmI,
@@ -15,7 +16,8 @@ const PAGE_SIZE = 25;
 const LIST_REFRESH_MS = 10000;
 const FINISHED = new Set(["SUCCESS", "FAILURE", "CANCELLED"]);
 const TYPE_LABELS = { score_contracts: "Score", audit_contracts: "Audit", extract_documents: "Extract" };
-const STATE_KEYS = ["status", "type", "workspace", "ws", "job"];
+// doc: the open document (of workspace ws); span: its highlighted passage, "start-end" in code points.
+const STATE_KEYS = ["status", "type", "workspace", "ws", "job", "doc", "span"];
 const WORKSPACE_KEY = "console.workspace";
 const CHART_REFRESH_MS = 30000;
 const CHART_MINUTES = 60;
@@ -124,7 +126,32 @@ function go(changes) {
   else window.location.hash = next; // hashchange calls route()
 }
 
-const jobLink = (jobId) => stateHash({ ...readState(), job: jobId });
+const jobLink = (jobId) => stateHash({ ...readState(), job: jobId, doc: "", span: "" });
+
+/** "start-end" for a passage given as code-point offsets [start, end), or "" when it is not one. */
+function spanOf(start, end) {
+  return Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end > start ? `${start}-${end}` : "";
+}
+
+/** A document's page (over the current view: its Back link returns there), a passage highlighted. */
+const documentHash = (workspace, docId, span = "") => stateHash({ ...readState(), ws: workspace, doc: docId, span });
+
+/** A real link to a document's page; route() keeps its address current as the state changes. */
+function documentLink(workspace, docId, span, attributes, ...children) {
+  const data = { "data-ws": workspace, "data-doc": docId, "data-span": span || null };
+  return element("a", { ...attributes, ...data, href: documentHash(workspace, docId, span) }, ...children);
+}
+
+/** A quote from a document: a link to its place there when the job knows its workspace. */
+function evidenceLink(job, contract, quote, start, end, tag = "span") {
+  const shown = element(tag, { text: quote });
+  const workspace = job.workspace || (job.arguments && job.arguments.workspace_name);
+  if (!workspace || !contract.doc_id) return shown;
+  const span = spanOf(start, end);
+  const where = span ? "at this passage" : "(passage not located)";
+  return documentLink(workspace, contract.doc_id, span,
+    { class: "evidence", title: `Open ${contract.filename} ${where}` }, shown);
+}
 
 // -- workers and queues -----------------------------------------------------------------------------
 
@@ -416,7 +443,9 @@ async function refreshDocuments() {
     try {
       const { data } = await api("GET", `/workspaces/${encodeURIComponent(workspace)}/documents`);
       for (const doc of data.documents) {
-        items.push(element("li", { text: `${doc.filename} — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}` }));
+        items.push(element("li", { "data-doc": doc.doc_id },
+          documentLink(workspace, doc.doc_id, "", { class: "document-link", text: doc.filename }),
+          ` — ${doc.characters} characters${doc.pages ? `, ${doc.pages} page(s)` : ""}`));
       }
       for (const doc of data.extracting) {
         items.push(element("li", { text: `${doc.filename} — being read…`, "data-state": "extracting" }));
@@ -433,6 +462,28 @@ async function refreshDocuments() {
   $("#delete-workspace").hidden = !knownWorkspaces.some((ws) => ws.name === workspace);
 }
 
+/** What became of an upload's files, once the jobs reading them ended (their results): in words,
+ * and whether any could not be read. */
+function uploadOutcome(sent, results) {
+  const read = new Set(results.flatMap((result) => result.documents.map((doc) => doc.doc_id)));
+  const failed = new Map(results.flatMap((result) => result.failed.map((failure) => [failure.doc_id, failure])));
+  const stored = new Set(sent.filter((file) => !file.duplicate).map((file) => file.doc_id));
+  // Each document counts once, however many copies of it the upload had.
+  const reading = [...new Set(sent.filter((file) => file.extracting).map((file) => file.doc_id))];
+  const added = reading.filter((docId) => read.has(docId)).length;
+  const unreadable = reading.filter((docId) => failed.has(docId)).map((docId) => failed.get(docId));
+  const named = (file) => (file.uploaded_as === file.filename ? file.filename : `${file.uploaded_as} (as ${file.filename})`);
+  const already = sent.filter((file) => file.duplicate && !file.extracting).map(named);
+  const copies = sent.filter((file) => file.duplicate && stored.has(file.doc_id)).map((file) => file.uploaded_as);
+  const parts = [];
+  if (added || unreadable.length || !already.length) parts.push(`Added ${added} document(s).`);
+  else parts.push("Nothing new.");
+  if (already.length) parts.push(`Already in the workspace: ${already.join(", ")}.`);
+  if (copies.length) parts.push(`The same as another file of this upload, stored once: ${copies.join(", ")}.`);
+  if (unreadable.length) parts.push(`Not readable: ${unreadable.map((f) => `${f.filename}: ${f.reason}`).join("; ")}`);
+  return { message: parts.join(" "), failed: unreadable.length > 0 };
+}
+
 function chooseWorkspace(name, { updateUrl = true } = {}) {
   $("#workspace").value = name;
   if (name) localStorage.setItem(WORKSPACE_KEY, name);
@@ -441,7 +492,12 @@ function chooseWorkspace(name, { updateUrl = true } = {}) {
     button.classList.toggle("chosen", chosen);
     button.setAttribute("aria-pressed", chosen ? "true" : "false");
   }
-  if (updateUrl && readState().ws !== name) history.replaceState(null, "", stateHash({ ...readState(), ws: name }));
+  if (updateUrl && readState().ws !== name) {
+    // An open document is the old workspace's: choosing another closes it.
+    const open = Boolean(readState().doc);
+    history.replaceState(null, "", stateHash({ ...readState(), ws: name, ...(open ? { doc: "", span: "" } : {}) }));
+    if (open) route();
+  }
   refreshDocuments();
 }
 
@@ -738,12 +794,14 @@ function renderResult(job) {
     table.append(element("caption", { text: `Scores for “${result.criterion}” (out of ${result.max_score})` }));
     table.append(element("thead", {}, element("tr", {}, element("th", { scope: "col", text: "#" }),
       element("th", { scope: "col", text: "Contract" }), element("th", { scope: "col", text: "Score" }),
-      element("th", { scope: "col", text: "Best evidence" }))));
+      element("th", { scope: "col", text: "Why" }), element("th", { scope: "col", text: "Best evidence" }))));
     const body = element("tbody");
     [...result.contracts].sort((a, b) => b.score - a.score).forEach((contract, index) => {
-      const evidence = contract.evidence && contract.evidence[0] ? contract.evidence[0].text : "—";
-      body.append(element("tr", {}, element("td", { text: String(index + 1) }), element("td", { text: contract.filename }),
-        element("td", { text: String(contract.score) }), element("td", { text: evidence })));
+      const best = contract.evidence && contract.evidence[0];
+      const evidence = best ? evidenceLink(job, contract, best.text, best.start, best.end) : "—";
+      body.append(element("tr", { "data-verdict": contract.verdict || "" }, element("td", { text: String(index + 1) }),
+        element("td", { text: contract.filename }), element("td", { text: String(contract.score) }),
+        element("td", { class: "reason", text: contract.reason || "" }), element("td", {}, evidence)));
     });
     table.append(body);
     box.replaceChildren(table);
@@ -754,10 +812,16 @@ function renderResult(job) {
         items.append(element("li", { "data-found": item.found ? "yes" : "no" },
           element("span", { class: "mark", text: item.found ? "✔ found" : "✖ missing" }),
           element("span", { text: ` ${item.item}` }),
-          item.evidence ? element("q", { text: item.evidence }) : ""));
+          item.reason ? element("span", { class: "reason muted", text: ` — ${item.reason}` }) : "",
+          item.evidence ? evidenceLink(job, contract, item.evidence, item.start, item.end, "q") : ""));
       }
       for (const flag of contract.risk_flags || []) {
-        if (flag.found) items.append(element("li", { "data-found": "risk" }, element("span", { class: "mark", text: "⚠ risk" }), element("span", { text: ` ${flag.item}` })));
+        if (flag.found) {
+          items.append(element("li", { "data-found": "risk" }, element("span", { class: "mark", text: "⚠ risk" }),
+            element("span", { text: ` ${flag.item}` }),
+            flag.reason ? element("span", { class: "reason muted", text: ` — ${flag.reason}` }) : "",
+            flag.evidence ? evidenceLink(job, contract, flag.evidence, flag.start, flag.end, "q") : ""));
+        }
       }
       return element("article", { class: "audit" }, element("h4", { text: contract.filename }),
         element("p", { class: "summary", text: contract.summary }), items);
@@ -876,6 +940,78 @@ async function refreshSnapshot(view) {
   }
 }
 
+// -- a document's page --------------------------------------------------------------------------------
+
+let shownDocument = ""; // the workspace, document and passage on show, so that a route() keeps them
+let documentAsked = 0; // the latest fetch; an older one answering later is dropped
+
+/** {start, end} from "start-end", or null. */
+function parseSpan(span) {
+  const found = /^(\d+)-(\d+)$/.exec(span || "");
+  if (!found) return null;
+  const [start, end] = [Number(found[1]), Number(found[2])];
+  return end > start ? { start, end } : null;
+}
+
+function closeDocument() {
+  shownDocument = "";
+  documentAsked += 1;
+}
+
+async function openDocument(workspace, docId, span) {
+  const key = JSON.stringify([workspace, docId, span]);
+  if (shownDocument === key) return;
+  shownDocument = key;
+  const asked = (documentAsked += 1);
+  $("#document-title").textContent = "Document";
+  $("#document-title").focus(); // keyboard and screen-reader users land on the page they opened
+  for (const id of ["#document-fields", "#document-text"]) $(id).replaceChildren();
+  $("#document-note").textContent = "";
+  $("#document-error").textContent = "";
+  $("#document-view").dataset.doc = docId;
+  try {
+    const path = `/workspaces/${encodeURIComponent(workspace)}/documents/${encodeURIComponent(docId)}`;
+    const { data } = await api("GET", path);
+    if (asked === documentAsked) showDocument(data, parseSpan(span));
+  } catch (error) {
+    if (asked !== documentAsked) return;
+    shownDocument = ""; // a click on the same link, or a reload, asks again (it may be read by now)
+    const status = error.response && error.response.status;
+    $("#document-error").textContent = status === 404
+      ? `⚠ No document ${docId} in workspace “${workspace}” (deleted, expired, or not yours).`
+      : `⚠ ${error.message}`; // 409: still being read
+  }
+}
+
+function showDocument(data, span) {
+  const doc = data.document;
+  $("#document-title").textContent = doc.filename;
+  const list = $("#document-fields");
+  field(list, "Workspace", data.workspace);
+  field(list, "Type", doc.content_type);
+  if (doc.pages) field(list, "Pages", String(doc.pages));
+  field(list, "Characters", String(doc.characters));
+  field(list, "Size", `${doc.size_bytes} bytes`);
+  field(list, "Uploaded", dateTime(doc.uploaded_at));
+  if (doc.expires_at) field(list, "Text kept until", dateTime(new Date(doc.expires_at * 1000).toISOString()));
+  field(list, "SHA-256", element("code", { text: doc.sha256 }));
+  field(list, "Document id", element("code", { text: doc.doc_id }));
+  const text = $("#document-text");
+  text.setAttribute("aria-label", `Text of ${doc.filename}`);
+  // Offsets count code points (Python's str indices): Array.from splits the text the same way.
+  const characters = Array.from(data.text);
+  if (!span || span.end > characters.length) {
+    text.replaceChildren(data.text);
+    if (span) $("#document-note").textContent = "⚠ The quoted passage is not within this document's text; it may have changed since the job ran.";
+    return;
+  }
+  const mark = element("mark", { id: "passage", tabindex: "-1", text: characters.slice(span.start, span.end).join("") });
+  text.replaceChildren(characters.slice(0, span.start).join(""), mark, characters.slice(span.end).join(""));
+  $("#document-note").textContent = `The quoted passage is highlighted: characters ${span.start + 1} to ${span.end} of ${characters.length}.`;
+  mark.focus({ preventScroll: true }); // read out first, and Tab goes on from there
+  mark.scrollIntoView({ block: "center" });
+}
+
 // -- routing ------------------------------------------------------------------------------------------
 
 function route() {
@@ -890,13 +1026,23 @@ function route() {
   if (state.ws && state.ws !== currentWorkspace()) chooseWorkspace(state.ws, { updateUrl: false });
   if (JSON.stringify(filtersFromState(state)) !== listedFilters) loadJobs();
   for (const entry of rows.values()) entry.row.querySelector(".job-title").href = jobLink(entry.job.job_id);
-  const showing = Boolean(state.job);
-  $("#jobs-view").hidden = showing;
-  $("#job-view").hidden = !showing;
+  for (const link of document.querySelectorAll("a[data-doc]")) {
+    link.href = documentHash(link.dataset.ws, link.dataset.doc, link.dataset.span || "");
+  }
+  // A document's page goes over the job's page (its Back link returns there), the job's over the list.
+  const showingDocument = Boolean(state.doc && state.ws);
+  const showingJob = !showingDocument && Boolean(state.job);
+  $("#jobs-view").hidden = showingDocument || showingJob;
+  $("#job-view").hidden = !showingJob;
+  $("#document-view").hidden = !showingDocument;
   $("#back").href = stateHash({ ...state, job: "" });
-  $("#app").classList.toggle("job-open", showing);
-  if (showing) openJob(state.job);
+  $("#document-back").href = stateHash({ ...state, doc: "", span: "" });
+  $("#document-back").textContent = state.job ? "← Back to the job" : "← All jobs";
+  $("#app").classList.toggle("job-open", showingJob || showingDocument);
+  if (showingJob) openJob(state.job);
   else closeJobView();
+  if (showingDocument) openDocument(state.ws, state.doc, state.span);
+  else closeDocument();
 }
 
 // -- wiring -----------------------------------------------------------------------------------------
@@ -912,20 +1058,31 @@ $("#upload-form").addEventListener("submit", async (event) => {
   status.textContent = "Uploading…";
   try {
     const { data } = await uploadDocuments(workspace, files);
-    status.textContent = `Uploaded ${data.documents.length} file(s); reading them…`;
+    const sent = data.documents;
+    // The jobs reading this upload's files: its own (none when every file was a duplicate), and
+    // those of an identical upload still being read (a resent request, say).
+    const readers = [...new Set(sent.filter((file) => file.extracting && file.job_id).map((file) => file.job_id))];
     chooseWorkspace(workspace);
     await refreshWorkspaces();
     refreshDocuments();
-    addStarted({ job_id: data.job_id, job_type: "extract_documents", workspace, status: "PENDING", seq: 0,
-      message: "Job queued, waiting to start...", created_at: new Date().toISOString() });
-    // The files are read by a worker (the extract_documents job): say how it went when it ends.
+    if (!readers.length) { status.textContent = uploadOutcome(sent, []).message; return; }
+    status.textContent = data.job_id
+      ? `Uploaded ${sent.filter((file) => !file.duplicate).length} file(s); reading them…`
+      : `Already uploaded, still being read: ${sent.length} file(s)…`;
+    if (data.job_id) {
+      addStarted({ job_id: data.job_id, job_type: "extract_documents", workspace, status: "PENDING", seq: 0,
+        message: "Job queued, waiting to start...", created_at: new Date().toISOString() });
+    }
+    // A worker reads the files (the extract_documents job): say how it went when every reader ended.
+    const results = [];
     const upload = createJobsWatcher({
-      onProgress: (job) => { if (job.message && !isFinished(job)) status.textContent = job.message; },
+      onProgress: (job) => { if (job.message && !isFinished(job) && readers.length === 1) status.textContent = job.message; },
       onComplete: (result) => {
-        const failed = result.failed.map((f) => `${f.filename}: ${f.reason}`);
-        status.textContent = `Added ${result.documents.length} document(s).`
-          + (failed.length ? ` Not readable: ${failed.join("; ")}` : "");
-        if (failed.length) status.classList.add("error");
+        results.push(result);
+        if (results.length < readers.length) return;
+        const outcome = uploadOutcome(sent, results);
+        status.textContent = outcome.message;
+        if (outcome.failed) status.classList.add("error");
         refreshWorkspaces().then(refreshDocuments);
         upload.close();
       },
@@ -936,7 +1093,7 @@ $("#upload-form").addEventListener("submit", async (event) => {
         upload.close();
       },
     });
-    upload.add(data.job_id);
+    for (const jobId of readers) upload.add(jobId);
   } catch (error) {
     status.textContent = `⚠ ${error.message}`;
     status.classList.add("error");
@@ -1006,7 +1163,9 @@ async function showApp() {
   const remembered = localStorage.getItem(WORKSPACE_KEY) || "";
   const first = knownWorkspaces.length ? knownWorkspaces[0].name : "";
   const exists = (name) => knownWorkspaces.some((ws) => ws.name === name);
-  chooseWorkspace(state.ws || (exists(remembered) ? remembered : first));
+  // The form is usable while the workspaces load: a name typed meanwhile is the user's latest
+  // word, and must not be replaced by a default (an upload would go to another workspace).
+  chooseWorkspace(currentWorkspace() || state.ws || (exists(remembered) ? remembered : first));
   route();
 }
 

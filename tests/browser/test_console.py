@@ -302,3 +302,80 @@ def test_a_workspace_is_deleted_from_the_console(page: Page, web: WebServer, api
     expect(page.locator("#workspace-error")).to_have_text("")
     listed = httpx.get(f"{web.base_url}/workspaces", headers=bearer(api_key), timeout=30).json()
     assert workspace not in {w["name"] for w in listed["workspaces"]}
+
+
+def test_evidence_opens_its_document_at_the_quoted_passage_and_a_resent_upload_adds_nothing(
+    page: Page, web: WebServer, tmp_path: Path, api_key: str
+) -> None:
+    base = web.base_url
+    login(page, web, api_key)
+    workspace = f"evidence-{uuid.uuid4().hex[:6]}"
+    upload_three_contracts(page, tmp_path, workspace)
+    # The same files again (a resent request, say): nothing is stored twice.
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.locator("#upload-status")).to_have_text(
+        "Nothing new. Already in the workspace: lease.txt, supply.txt, nda.txt."
+    )
+    expect(page.locator("#documents li")).to_have_count(3)
+
+    body = {"criterion": "Invoices are paid within 30 days", "workspace_name": workspace, "max_score": 10}
+    score = httpx.post(f"{base}/score", json=body, headers=bearer(api_key), timeout=60).json()
+    assert score["status"] == "SUCCESS", score
+    [lease] = [c for c in score["result"]["contracts"] if c["filename"] == "lease.txt"]
+    best = lease["evidence"][0]
+    path = f"{base}/workspaces/{workspace}/documents/{lease['doc_id']}"
+    text = httpx.get(path, headers=bearer(api_key), timeout=30).json()["text"]
+
+    # The best evidence is a link to its place in the document: highlighted, scrolled to, focused.
+    page.goto(f"{base}/#job={score['job_id']}")
+    first_row = page.locator("#job-result table tbody tr").first
+    expect(first_row.locator("td.reason")).to_have_text(lease["reason"])  # why, in words
+    evidence = first_row.get_by_role("link")
+    expect(evidence).to_contain_text("within 30 days")
+    evidence.click()
+    expect(page).to_have_url(re.compile(f"doc={lease['doc_id']}&span={best['start']}-{best['end']}"))
+    expect(page.locator("#job-view")).to_be_hidden()
+    expect(page.locator("#document-title")).to_have_text("lease.txt")
+    expect(page.locator("#document-fields")).to_contain_text(lease["doc_id"])
+    mark = page.locator("#document-text mark")
+    expect(mark).to_have_text(text[best["start"] : best["end"]])
+    expect(mark).to_contain_text("within 30 days")
+    expect(mark).to_be_in_viewport()
+    expect(mark).to_be_focused()
+    assert page.locator("#document-text").text_content() == text, "the text as read, nothing added"
+    shot(page, "console-6-document")
+    page.reload()  # the address holds the view
+    expect(mark).to_have_text(text[best["start"] : best["end"]])
+    page.get_by_role("link", name="← Back to the job").click()
+    expect(page.locator("#job-view")).to_have_attribute("data-job", score["job_id"])
+
+    # An audit's evidence too: the first item it found in the lease (the items show in order).
+    body = {"workspace_name": workspace}
+    audit = httpx.post(f"{base}/audit", json=body, headers=bearer(api_key), timeout=60)
+    assert audit.json()["status"] == "SUCCESS", audit.text
+    [audited] = [c for c in audit.json()["result"]["contracts"] if c["filename"] == "lease.txt"]
+    at, found = next((at, item) for at, item in enumerate(audited["items"]) if item["found"])
+    page.goto(f"{base}/#job={audit.json()['job_id']}")
+    checklist = page.locator("#job-result .audit", has_text="lease.txt").locator(".checklist li")
+    checklist.nth(at).get_by_role("link").click()
+    expect(page).to_have_url(re.compile(f"span={found['start']}-{found['end']}"))
+    expect(mark).to_have_text(text[found["start"] : found["end"]])
+
+    # From the workspace's documents list: the document's page, nothing highlighted.
+    page.locator("#documents").get_by_role("link", name="nda.txt").click()
+    expect(page.locator("#document-title")).to_have_text("nda.txt")
+    expect(page.locator("#document-text")).to_contain_text("MUTUAL NON-DISCLOSURE AGREEMENT")
+    expect(page.locator("#document-text mark")).to_have_count(0)
+
+
+def test_a_workspace_named_while_the_console_loads_is_kept(page: Page, web: WebServer, api_key: str) -> None:
+    """The form is there before the workspaces are listed: a name typed meanwhile (here, before the
+    page's script has asked for them) is not replaced by a default, so an upload goes where it was
+    meant to. Once this raced, and the browser tests' uploads sometimes landed in another workspace."""
+    typed = f"typed-{uuid.uuid4().hex[:6]}"
+    type_early = f"document.querySelector('#workspace').value = {typed!r};"
+    page.add_init_script(f"document.addEventListener('DOMContentLoaded', () => {{ {type_early} }});")
+    login(page, web, api_key)
+    expect(page.locator("#documents")).to_contain_text("No documents yet")  # chosen: the typed name
+    expect(page.locator("#workspace")).to_have_value(typed)
+    expect(page).to_have_url(re.compile(f"ws={typed}"))
