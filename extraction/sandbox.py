@@ -21,15 +21,17 @@ machine's trouble, not the document's, and the caller may retry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .model import (
     DEFAULT_LIMITS,
@@ -84,7 +86,7 @@ def extract(filename: str, data: bytes, *, limits: ExtractionLimits = DEFAULT_LI
         )
     except BaseException as exc:  # the timeout, or an interrupt of the calling thread
         process.kill()
-        process.communicate()
+        process.wait()  # its pipes close: the threads serving them end
         if isinstance(exc, subprocess.TimeoutExpired):
             raise Unreadable(f"reading it took longer than {limits.timeout:g} s", filename=filename) from None
         raise
@@ -108,16 +110,39 @@ def extract(filename: str, data: bytes, *, limits: ExtractionLimits = DEFAULT_LI
 
 def _wait(process: subprocess.Popen[bytes], payload: bytes, *, deadline: float) -> tuple[bytes, bytes]:
     """Send ``payload`` and read the child's answer, returning to Python every ``WAIT_SLICE_S``;
-    ``TimeoutExpired`` at the ``deadline`` (a ``time.monotonic`` time)."""
-    sending: bytes | None = payload  # given to the first call only: later ones carry on with it
+    ``TimeoutExpired`` at the ``deadline`` (a ``time.monotonic`` time).
+
+    Pipes are served by threads of their own, not by ``communicate``: a ``communicate`` that
+    times out never writes the rest of its input when called again, so a large file not sent
+    within one slice (a busy machine) left its child waiting for it until the deadline."""
+    streams: dict[str, bytes] = {}
+
+    def send() -> None:
+        with contextlib.suppress(BrokenPipeError, OSError):  # a child that stopped reading
+            assert process.stdin is not None
+            process.stdin.write(payload)
+            process.stdin.close()
+
+    def read(name: str, pipe: IO[bytes] | None) -> None:
+        streams[name] = pipe.read() if pipe is not None else b""
+
+    pumps = [
+        threading.Thread(target=send, daemon=True),
+        threading.Thread(target=read, args=("stdout", process.stdout), daemon=True),
+        threading.Thread(target=read, args=("stderr", process.stderr), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
     while True:
-        slice_s = min(WAIT_SLICE_S, max(0.0, deadline - time.monotonic()))
         try:
-            return process.communicate(sending, timeout=slice_s)
+            process.wait(timeout=min(WAIT_SLICE_S, max(0.0, deadline - time.monotonic())))
+            break
         except subprocess.TimeoutExpired:
-            sending = None
             if time.monotonic() >= deadline:
                 raise
+    for pump in pumps:
+        pump.join()  # the child has ended: its pipes are at their end
+    return streams["stdout"], streams["stderr"]
 
 
 def _command(limits: ExtractionLimits) -> list[str]:
