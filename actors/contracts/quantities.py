@@ -80,10 +80,11 @@ _MONEY = re.compile(
     r"\s*(?P<code2>USD|GBP|EUR|dollars|pounds|euros)\b",
     re.IGNORECASE,
 )
-_CODES = {"£": "GBP", "$": "USD", "US$": "USD", "€": "EUR", "dollars": "USD", "pounds": "GBP", "euros": "EUR"}
+_CODES = {"£": "GBP", "$": "USD", "us$": "USD", "€": "EUR", "dollars": "USD", "pounds": "GBP", "euros": "EUR"}
 _SCALES = {"million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "thousand": 1e3, "k": 1e3}
-_RATE_DAYS = {"annum": 365.0, "year": 365.0, "month": 30.0, "week": 7.0, "day": 1.0, "annually": 365.0}
-_RATE_DAYS["monthly"] = 30.0
+#: A rate's period ("per annum", "monthly") and the period an "after the end of" runs from, in days.
+_RATE_DAYS = {**_PERIOD_DAYS, "annum": 365.0, "annually": 365.0, "monthly": _PERIOD_DAYS["month"]}
+_ANCHOR_DAYS = {**_PERIOD_DAYS, "quarter": 365 / 4}
 
 #: Words before a quantity that bound it, nearest first wins; up to three words may stand between.
 _BEFORE = re.compile(
@@ -149,20 +150,18 @@ def meets(required: Quantity, stated: Quantity) -> bool | None:
     return math.isclose(value, wanted, rel_tol=max(slack, 1e-6))
 
 
-def _number(match: re.Match[str], prefix: str = "") -> float | None:
-    digits = match.group(f"{prefix}paren") or match.group(f"{prefix}digits")
+def _number(match: re.Match[str]) -> float | None:
+    """The number a match of ``_NUMBER`` holds: its digits, or its words added up."""
+    digits = match.group("paren") or match.group("digits")
     if digits:
         return float(digits.replace(",", ""))
-    words = (match.group(f"{prefix}words") or "").lower()
-    total, current = 0, 0
+    words = (match.group("words") or "").lower()
+    total = 0
     for word in re.findall(r"[a-z]+", words):
         if word == "hundred":
-            current = max(current, 1) * 100
-        elif word in _TENS:
-            current += _TENS[word]
-        elif word in _NUMBER_WORDS:
-            current += _NUMBER_WORDS[word]
-    total += current
+            total = max(total, 1) * 100
+        else:
+            total += _TENS.get(word, _NUMBER_WORDS.get(word, 0))
     return float(total) if words else None
 
 
@@ -181,7 +180,7 @@ def _bounded(text: str, kind: str, value: float, start: int, end: int, **extra: 
         bound = Bound.EXACTLY
     anchor = _ANCHOR.match(text, end)
     if anchor and kind == "period":
-        value += _PERIOD_DAYS[anchor.group("period").lower()] if anchor.group("period") != "quarter" else 91
+        value += _ANCHOR_DAYS[anchor.group("period").lower()]
         end = anchor.end()
     written = " ".join(text[start:end].split())
     return Quantity(kind, value, bound, written, start, end, floating=_floating(text, window, end), **extra)  # type: ignore[arg-type]
@@ -228,5 +227,5 @@ def _sums(text: str) -> Iterator[Quantity]:
         scale = (match.group("scale") or match.group("scale2") or "").lower()
         code = match.group("code") or match.group("code2") or ""
         value = float(amount.replace(",", "")) * _SCALES.get(scale, 1.0)
-        currency = _CODES.get(code.lower() if code.isalpha() and len(code) > 3 else code, code.upper())
+        currency = _CODES.get(code.lower(), code.upper())  # "USD" and "usd" name themselves
         yield _bounded(text, "money", value, match.start(), match.end(), currency=currency)

@@ -152,17 +152,11 @@ class ContractScorer:
             return Judgement(clause, Verdict.NOT_MENTIONED, 0.0, relevance, "does not mention it", matched)
         focus = _focus(clause.text, [offset for _, offset in found])
         denial = polarity.negation(focus)
-        stated = quantities(clause.text)
-        if denial and not criterion.negation and _denies_any_amount(criterion, clause, stated):
+        stated = quantities(clause.text) if criterion.required else []  # the costly part: only if asked
+        if denial and not criterion.negation and _denies_any_amount(criterion, stated):
             # "No interest shall be payable" is no interest: within any "no more than 2%".
-            return Judgement(
-                clause,
-                Verdict.MEETS,
-                0.5 + 0.5 * relevance,
-                relevance,
-                f'says "{denial}": none at all',
-                matched,
-            )
+            reason = f'says "{denial}": none at all'
+            return Judgement(clause, Verdict.MEETS, _met(relevance), relevance, reason, matched)
         if bool(denial) != bool(criterion.negation):
             said = f'says "{denial}"' if denial else "does not deny it"
             asked = f'says "{criterion.negation}"' if criterion.negation else "affirms"
@@ -192,7 +186,7 @@ class ContractScorer:
                 clause, relevance, f'leaves it to discretion: "{given_away}"', matched, MISS_FACTOR
             )
         reason = "; ".join(facts) or f"says {_listed(matched)}" + (f' ("{denial}")' if denial else "")
-        score = 0.5 + 0.5 * relevance
+        score = _met(relevance)
         carved = polarity.exception(focus)
         if carved:
             score *= EXCEPTION_FACTOR
@@ -237,7 +231,12 @@ def _distance(quantity: Quantity, found: Sequence[tuple[str, int]]) -> int:
     )
 
 
-def _denies_any_amount(criterion: Criterion, clause: Clause, stated: Sequence[Quantity]) -> bool:
+def _met(relevance: float) -> float:
+    """The score of a clause that meets: from 0.5 to 1 with the share of the criterion it holds."""
+    return 0.5 + 0.5 * relevance
+
+
+def _denies_any_amount(criterion: Criterion, stated: Sequence[Quantity]) -> bool:
     """Whether a denial in the clause means "none" of what the criterion caps ("no more than
     2%"): the criterion only sets maximums and the clause states no amount of their kind."""
     return bool(criterion.required) and all(

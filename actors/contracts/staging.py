@@ -176,7 +176,8 @@ class StagingArea:
             "size_bytes": len(data),
             "pages": extracted.pages,
             "characters": len(extracted.text),
-            "sha256": hashlib.sha256(data).hexdigest(),
+            # Hashed when it was staged (a file staged before hashes were kept is hashed now).
+            "sha256": staged.get("sha256") or hashlib.sha256(data).hexdigest(),
             "uploaded_at": staged["uploaded_at"],
             "expires_at": time.time() + ttl if ttl else None,
             "position": staged["position"],
@@ -331,12 +332,11 @@ def _size(data: bytes | BinaryIO) -> int:
 
 
 def _digest(data: bytes | BinaryIO) -> str:
-    if isinstance(data, bytes):
-        return hashlib.sha256(data).hexdigest()
     digest = hashlib.sha256()
-    while chunk := data.read(COPY_CHUNK_BYTES):
+    for chunk in _chunks(data):
         digest.update(chunk)
-    data.seek(0)  # copied from its start next
+    if not isinstance(data, bytes):
+        data.seek(0)  # copied from its start next
     return digest.hexdigest()
 
 

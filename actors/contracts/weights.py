@@ -34,9 +34,3 @@ def weight(term: str) -> float:
     """The term's inverse document frequency in the reference corpus (unknown terms: the most)."""
     idf, unknown = _reference()
     return idf.get(term, unknown)
-
-
-def corpus_size() -> int:
-    """How many clauses the reference corpus has (for the docs and tests)."""
-    text = resources.files(__package__).joinpath(REFERENCE_CORPUS).read_text(encoding="utf-8")
-    return sum(1 for paragraph in text.split("\n\n") if paragraph.strip())
