@@ -33,6 +33,7 @@ from .auth.bootstrap import local_set_up
 from .auth.credentials import REVOKED_CHANNEL, Credentials
 from .auth.identity import PUBLIC_ENDPOINTS, Authenticator
 from .auth.limits import RateLimiter
+from .auth.sessions import Sessions
 from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
 from .errors import NotFound, TooManyRequests, UriTooLong, register_error_handlers
@@ -41,6 +42,7 @@ from .routes import register_routes
 from .routes.ops import WORKER_STATUS
 from .routes.params import BoundedRequest
 from .settings import WebSettings
+from .sse.admission import Admission
 from .sse.hub import EventHub
 
 logger = logging.getLogger("jobs.api")
@@ -148,6 +150,7 @@ def create_app() -> Quart:
             send_timeout=settings.sse_send_timeout,
             revoked_channel=REVOKED_CHANNEL,
             on_revoked=credentials.forget,
+            ended_owners=credentials.ended,
         )
         await hub.start()
         engine.run_metrics.start()  # the jobs this process creates are counted once a second
@@ -162,8 +165,10 @@ def create_app() -> Quart:
                 queues=engine.broker.get_declared_queues(),
             ),
             hub=hub,
+            admission=Admission(max_total=settings.max_streams, max_per_key=settings.max_streams_per_key),
             auth=Authenticator(
                 credentials=credentials,
+                sessions=Sessions(client=client, lifetime=settings.session_lifetime),
                 admin_token=local.admin_token,
                 signing_secret=secret,
                 stream_token_ttl=settings.stream_token_ttl,

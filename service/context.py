@@ -15,6 +15,7 @@ from actors.jobs.reader import JobReader
 from .auth.identity import Authenticator
 from .auth.limits import RateLimiter
 from .settings import WebSettings
+from .sse.admission import Admission
 from .sse.hub import EventHub
 
 EXTENSION_KEY = "jobservice"
@@ -28,6 +29,8 @@ class Services:
     reader: JobReader
     fleet: Fleet
     hub: EventHub
+    #: What this process lets callers hold open (streams, long-polls, waits).
+    admission: Admission
     auth: Authenticator
     limiter: RateLimiter
 

@@ -7,7 +7,7 @@
     ├── NotFound              404  job_not_found, not_found, key_not_found, queue_not_found,
     │                              dead_letter_not_found
     ├── Conflict              409  job_finished, job_not_finished, job_not_retryable,
-    │                              workspace_busy
+    │                              workspace_busy, session_conflict
     ├── PayloadTooLarge       413  request_entity_too_large
     ├── UriTooLong            414  uri_too_long
     ├── UnsupportedMediaType  415  unsupported_media_type            (routes/params.py)

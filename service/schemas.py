@@ -222,6 +222,9 @@ class _Closed(BaseModel):
 
 class Login(_Closed):
     key: str = Field(min_length=1, description="an API key; the session cookie then stands for it")
+    replace: bool = Field(
+        False, description="end this browser's session of another tenant and log in (else: 409)"
+    )
 
 
 class SessionInfo(_Open):

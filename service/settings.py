@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, SecretStr, model_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt, SecretStr, model_validator
 from pydantic_settings import NoDecode
 
 from actors.contracts.settings import ContractSettings
@@ -59,7 +59,7 @@ class WebSettings(EnvSettings):
     )
     state_dir: Path = setting(Path("var"), "where the local set-up keeps the admin token and the local key")
     session_cookie_secure: bool = setting(True, "`false`: send the session cookie over plain HTTP too")
-    session_lifetime: NonNegativeInt = setting(30 * 24 * 3600, "how long a browser stays logged in", unit="s")
+    session_lifetime: PositiveInt = setting(30 * 24 * 3600, "how long a browser stays logged in", unit="s")
     stream_token_ttl: Annotated[float, Field(gt=0, le=300)] = setting(
         300.0, "how long a stream token is valid (at most 300)", unit="s"
     )

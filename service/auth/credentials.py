@@ -4,10 +4,11 @@ A key is shown once, when it is made: ``jk_<key_id>_<secret>``. Redis keeps only
 (a key is 32 random bytes, so a fast hash is as strong as a slow one; nothing here is a
 password) beside its tenant, so a leaked Redis gives no usable key. Revoking a key deletes it and
 publishes its id on ``REVOKED_CHANNEL``, where each web process's hub ends that key's open
-streams and drops it from the process's memory of verified keys. That memory saves a request
-the round trip of reading its key (``verify``); it forgets each key after ``cache_ttl`` seconds
-(one) and everything whenever the hub reconnects, so a revocation whose message was lost in an
-outage is honoured within a second anyway.
+streams and drops it from the process's memory of verified keys; the key's browser sessions
+(``sessions.py``) are deleted with it. That memory saves a request the round trip of reading its
+key (``verify``, ``lookup``); it forgets each key after ``cache_ttl`` seconds (one) and everything
+whenever the hub reconnects, so a revocation whose message was lost in an outage is honoured
+within a second anyway.
 
 The signing secret (browser sessions, stream tokens) is ``SECRET_KEY`` when set, else one made
 once and kept in Redis, so every web process signs alike with nothing configured.
@@ -20,7 +21,10 @@ The web side's Redis keys are named here and nowhere else:
     auth:secret              string the generated signing secret
     auth:first-start         string held while one web process makes the local tenant's key
     auth:rate:<key_id>       string the key's rate-limit state (see limits.py)
-    auth:revoked             pubsub the id of each key revoked
+    auth:session:<id>        hash   a browser session: key_id, tenant, expires_at (see sessions.py)
+    auth:key-sessions:<kid>  set    the ids of a key's sessions, ended with it
+    auth:failures:<client>   string failed authentications of one client this minute (throttle.py)
+    auth:revoked             pubsub the id of each key revoked and of each session ended
 """
 
 from __future__ import annotations
@@ -60,6 +64,18 @@ def rate_state(key_id: str) -> str:
     return f"{PREFIX}:rate:{key_id}"
 
 
+def session_record(session_id: str) -> str:
+    return f"{PREFIX}:session:{session_id}"
+
+
+def key_sessions(key_id: str) -> str:
+    return f"{PREFIX}:key-sessions:{key_id}"
+
+
+def auth_failures(client: str) -> str:
+    return f"{PREFIX}:failures:{client}"
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     tenant: str
@@ -92,20 +108,27 @@ class Credentials:
         key_id, _, _ = rest.partition("_")
         if mark != KEY_MARK or not key_id:
             return None
+        known = await self._known(key_id)
+        if known is None or not hmac.compare_digest(known[0], _digest(secret)):
+            return None
+        return ApiKey(known[1], key_id)
+
+    async def _known(self, key_id: str) -> tuple[str, str, float] | None:
+        """The key's (sha256, tenant, trusted until), read again once ``cache_ttl`` has passed;
+        None when there is no such key."""
         now = time.monotonic()
         known = self._verified.get(key_id)
         if known is None or known[2] <= now:
             with redis_errors_as_unavailable():
                 record = await self.client.hgetall(key_record(key_id))
             if b"sha256" not in record:
+                self._verified.pop(key_id, None)
                 return None
             if len(self._verified) >= MAX_CACHED_KEYS:
                 self._verified.clear()
             known = (text(record[b"sha256"]), text(record[b"tenant"]), now + self.cache_ttl)
             self._verified[key_id] = known
-        if not hmac.compare_digest(known[0], _digest(secret)):
-            return None
-        return ApiKey(known[1], key_id)
+        return known
 
     def forget(self, key_id: str | None = None) -> None:
         """Stop trusting the verified key ``key_id`` (revoked), or every key (None: a revocation
@@ -117,9 +140,8 @@ class Credentials:
 
     async def lookup(self, key_id: str) -> ApiKey | None:
         """The key of ``key_id`` while it exists (for sessions and stream tokens, which name it)."""
-        with redis_errors_as_unavailable():
-            tenant = await self.client.hget(key_record(key_id), "tenant")
-        return ApiKey(text(tenant), key_id) if tenant is not None else None
+        known = await self._known(key_id)
+        return ApiKey(known[1], key_id) if known is not None else None
 
     async def list(self, tenant: str) -> list[dict[str, str]]:
         with redis_errors_as_unavailable():
@@ -135,17 +157,30 @@ class Credentials:
         ]
 
     async def revoke(self, tenant: str, key_id: str) -> bool:
-        """Revoke the tenant's key ``key_id`` at once; False when the tenant has no such key."""
+        """Revoke the tenant's key ``key_id`` at once, with its sessions; False when the tenant has
+        no such key. (A session opened while this runs is refused anyway: every request looks its
+        key up.)"""
         with redis_errors_as_unavailable():
             if await self.client.hget(key_record(key_id), "tenant") != tenant.encode():
                 return False
+            sessions = [text(s) for s in await self.client.smembers(key_sessions(key_id))]
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.delete(key_record(key_id), rate_state(key_id))
+                ended = [key_sessions(key_id), *map(session_record, sessions)]
+                pipe.delete(key_record(key_id), rate_state(key_id), *ended)
                 pipe.srem(tenant_keys(tenant), key_id)
                 pipe.publish(REVOKED_CHANNEL, key_id)
                 await pipe.execute()
         self.forget(key_id)
         return True
+
+    async def ended(self, owners: list[str]) -> list[str]:
+        """Those of ``owners`` (key ids and session ids, as streams hold them) that no longer exist."""
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for owner in owners:
+                    pipe.exists(key_record(owner), session_record(owner))
+                found = await pipe.execute()
+        return [owner for owner, count in zip(owners, found, strict=True) if not count]
 
     async def tenants(self) -> list[str]:
         with redis_errors_as_unavailable():

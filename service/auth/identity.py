@@ -7,12 +7,14 @@ A request names its caller one way, tried in this order:
     ?token=<stream token>                 a tenant, on the event streams only, for what the
                                           token names (an EventSource cannot send a header)
     the session cookie                    a tenant, after ``POST /session`` with a key (browsers
-                                          on the service's own origin; quart-auth signs it)
+                                          on the service's own origin; quart-auth signs it, and
+                                          it names a session kept in Redis: ``sessions.py``)
     AUTH=off                              the ``local`` tenant (loopback binds only)
 
 Keys, sessions and stream tokens all name a key id, which is looked up on every request, so a
-revoked key stops at once. A cookie-authenticated request that changes something must come from
-the service's own origin (or an allowed one): its ``Origin`` header is checked (CSRF).
+revoked key stops at once; a session is looked up too, so one logged out stops at once. A
+cookie-authenticated request that changes something must come from the service's own origin (or
+an allowed one): its ``Origin`` header is checked (CSRF).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from quart_auth import current_user
 
 from ..errors import ApiError
 from .credentials import Credentials
+from .sessions import Session, Sessions
 
 #: The routes anyone may call: health, the dashboard's page and files, and logging in.
 PUBLIC_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "static", "dashboard", "session.login"})
@@ -62,15 +65,25 @@ class Identity:
     #: For a stream token: the job ids, or the workspace, it may stream; None for the others.
     jobs: frozenset[str] | None = None
     workspace: str | None = None
+    #: For a session: its id, and when it ends by itself (unix seconds).
+    session_id: str | None = None
+    expires_at: float | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.via == "admin"
 
+    @property
+    def owners(self) -> tuple[str, ...]:
+        """The ids whose end ends what this caller holds open (streams, waits): its key's, and
+        its session's."""
+        return tuple(owner for owner in (self.key_id, self.session_id) if owner is not None)
+
 
 @dataclass
 class Authenticator:
     credentials: Credentials
+    sessions: Sessions
     admin_token: str
     signing_secret: str
     stream_token_ttl: float
@@ -93,16 +106,26 @@ class Authenticator:
         if "token" in request.args and request.endpoint in STREAM_ENDPOINTS:
             return await self._from_stream_token(request.args["token"])
         if current_user.auth_id is not None:
-            key = await self.credentials.lookup(current_user.auth_id)
-            if key is None:
-                raise Unauthenticated("This session's key was revoked; log in again")
+            session = await self.current_session()
+            if session is None:
+                raise Unauthenticated("This session has ended (logged out, expired, revoked); log in again")
             self._check_origin()
-            return Identity(key.tenant, key.key_id, "session")
+            key, ends = session.key, session.expires_at
+            return Identity(key.tenant, key.key_id, "session", session_id=session.session_id, expires_at=ends)
         if not self.auth_on:
             return Identity(LOCAL_TENANT, None, "local")
         raise Unauthenticated(
             "Send Authorization: Bearer <key>, log in with POST /session, or use a stream token"
         )
+
+    async def current_session(self) -> Session | None:
+        """The live session the request's cookie names, if any (and its key still exists)."""
+        if current_user.auth_id is None:
+            return None
+        session = await self.sessions.find(current_user.auth_id)
+        if session is None or await self.credentials.lookup(session.key.key_id) is None:
+            return None
+        return session
 
     def stream_token(
         self, key_id: str, *, jobs: list[str] | None = None, workspace: str | None = None

@@ -11,7 +11,9 @@ GET /events/stats                open streams, watched jobs and workspaces, drop
                                  (the admin's)
 
 Every stream reads within the caller's tenant, and counts against the caller's key's streams and
-the process's (429 with ``Retry-After`` past either: ``jobs-client.js`` then polls instead).
+the process's, with the long-polls and waits (429 with ``Retry-After`` past either:
+``jobs-client.js`` then polls instead). A stream ends when the key or session it was opened with
+does.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..auth.identity import check_stream_scope, identity, require_admin, tenant
 from ..context import services
 from ..errors import BadRequest, NotFound, TooManyRequests
 from ..schemas import MAX_JOBS_PER_STREAM, MultiplexQuery, StreamQuery, StreamStats
+from ..sse.admission import LimitReached, Slot
 from ..sse.group_stream import GroupStream, parse_entry_id
 from ..sse.streams import EventStream, JobStream
 from .params import client_position, count
@@ -102,8 +105,7 @@ def event_stream_response(stream: EventStream) -> Response:
 
 async def _job_stream(job_ids: list[str]) -> Response:
     since = _seq_positions(job_ids)
-    common = _common()
-    snapshots = await common["reader"].snapshots(job_ids)
+    snapshots = await services().reader.within(tenant()).snapshots(job_ids)
     missing = [job_id for job_id, snapshot in snapshots.items() if snapshot is None]
     if missing:
         raise NotFound(
@@ -115,33 +117,26 @@ async def _job_stream(job_ids: list[str]) -> Response:
     if since is not None and all(since[j] >= s["seq"] and is_finished(s) for j, s in found.items()):
         # Nothing left to send, ever: 204 tells EventSource to stop reconnecting.
         return Response("", status=204, content_type="text/event-stream")
-    return event_stream_response(JobStream(job_ids=job_ids, snapshots=found, since=since, **common))
+    return event_stream_response(JobStream(job_ids=job_ids, snapshots=found, since=since, **_common()))
 
 
-def refuse_past_stream_limits(*, per_key: bool = True) -> None:
-    """429 when this process holds ``MAX_STREAMS`` subscriptions (streams and waits alike), or the
-    caller's key ``MAX_STREAMS_PER_KEY`` streams."""
-    svc, who = services(), identity()
-    settings = svc.settings
-    for limit, held, what in (
-        (settings.max_streams, svc.hub.open_streams(), "this server holds"),
-        (
-            settings.max_streams_per_key if per_key else 0,
-            svc.hub.open_streams(who.key_id) if who.key_id else 0,
-            "this key holds",
-        ),
-    ):
-        if limit and held >= limit:
-            raise TooManyRequests(
-                f"Too many open streams: {what} {held}; poll GET /jobs/<id> meanwhile",
-                code="too_many_streams",
-                retry_after=STREAMS_RETRY_AFTER_S,
-            )
+def admit() -> Slot:
+    """A place among what this process and the caller's key hold open (streams, long-polls and
+    waits alike), or 429 past ``MAX_STREAMS`` or ``MAX_STREAMS_PER_KEY``. Taken and counted in
+    one step: concurrent requests are never admitted past a limit."""
+    try:
+        return services().admission.admit(identity().key_id)
+    except LimitReached as full:
+        raise TooManyRequests(
+            f"Too many open streams and waits: {full.whose} holds {full.held}; poll GET /jobs/<id> meanwhile",
+            code="too_many_streams",
+            retry_after=STREAMS_RETRY_AFTER_S,
+        ) from None
 
 
 def _common() -> dict[str, Any]:
-    """What every stream of this caller is made with; refuses one past the caller's stream limits."""
-    refuse_past_stream_limits()
+    """What every stream of this caller is made with, its place among the open streams with it
+    (429 past the limits). Called just before the stream is made: nothing awaits in between."""
     svc, who = services(), identity()
     settings = svc.settings
     return {
@@ -150,7 +145,9 @@ def _common() -> dict[str, Any]:
         "heartbeat": settings.sse_heartbeat_interval,
         "retry_ms": settings.sse_retry_ms,
         "max_life": settings.sse_max_life,
-        "owner": who.key_id,
+        "owners": who.owners,
+        "ends_at": who.expires_at,
+        "slot": admit(),
     }
 
 

@@ -11,6 +11,8 @@ POST /score, POST /audit        ?async_mode=true -> as POST /jobs; false (defaul
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -22,12 +24,12 @@ from actors.jobs.reader import JobReader
 from actors.jobs.states import JobStatus, is_finished
 from actors.jobs.submit import Submitted, retry_job, submit_job
 
-from ..auth.identity import identity, tenant
+from ..auth.identity import Unauthenticated, identity, tenant
 from ..context import services
 from ..errors import BadRequest, Conflict, NotFound, TooManyRequests
 from ..schemas import JobAccepted, JobListQuery, JobPage, JobSnapshot, LongPollQuery, SyncQuery
-from ..sse.streams import wait_for
-from .events import refuse_past_stream_limits
+from ..sse.streams import Revoked, wait_for
+from .events import admit
 from .params import bool_arg, count, json_object_body, number_arg
 
 logger = logging.getLogger("jobs.api")
@@ -96,15 +98,8 @@ async def get_job(job_id: str) -> Response:
         raise BadRequest("include must be arguments (or absent)", code="invalid_parameter")
     snapshot = await _snapshot_or_404(job_id)
     if wait:
-        refuse_past_stream_limits(per_key=False)  # a long-poll holds a subscription too
         since = number_arg("since", default=snapshot["seq"])
-        latest, _ = await wait_for(
-            reader=_reader(),
-            hub=services().hub,
-            job_id=job_id,
-            timeout=wait,
-            until=lambda s: s["seq"] > since or is_finished(s),
-        )
+        latest, _ = await _wait(job_id, wait, until=lambda s: s["seq"] > since or is_finished(s))
         snapshot = latest or snapshot
     if snapshot["status"] == JobStatus.PENDING.value:
         snapshot.update(await services().fleet.queue_estimate(snapshot))
@@ -180,16 +175,32 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
     if async_mode:
         return await _answer(submitted)
     try:
-        refuse_past_stream_limits(per_key=False)  # the wait would hold a subscription
+        finished, done = await _wait(job_id, services().settings.sync_wait_limit, until=is_finished)
     except TooManyRequests:
         return accepted(job_id)  # no room to wait here: the job, queued, is the client's to follow
-    svc = services()
-    finished, done = await wait_for(
-        reader=_reader(), hub=svc.hub, job_id=job_id, timeout=svc.settings.sync_wait_limit, until=is_finished
-    )
     if not done:
         return accepted(job_id)
     return jsonify(finished), 200
+
+
+async def _wait(
+    job_id: str, timeout: float, *, until: Callable[[Mapping[str, Any]], bool]
+) -> tuple[dict[str, Any] | None, bool]:
+    """``wait_for`` the caller's job, holding a place among the open streams and waits (429
+    past the limits) and ending with a 401 as soon as the caller's key or session does."""
+    who = identity()
+    if who.expires_at is not None:
+        timeout = min(timeout, max(0.0, who.expires_at - time.time()))
+    slot = admit()
+    try:
+        reader, hub = _reader(), services().hub
+        return await wait_for(
+            reader=reader, hub=hub, job_id=job_id, timeout=timeout, until=until, owners=who.owners
+        )
+    except Revoked:
+        raise Unauthenticated("This key was revoked, or this session ended, while it waited") from None
+    finally:
+        slot.release()
 
 
 async def _submit(job_type: str, payload: dict[str, Any]) -> Submitted:

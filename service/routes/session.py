@@ -1,9 +1,11 @@
 """Browser sessions and stream tokens.
 
 POST   /session         {"key": "<api key>"} -> a session cookie (secure, HttpOnly, SameSite;
-                        quart-auth signs it), so the dashboard and EventSource need no secret
+                        quart-auth signs it), so the dashboard and EventSource need no secret.
+                        A browser logged in as another tenant is never switched silently: 409
+                        ``session_conflict`` naming both tenants, unless ``"replace": true``
 GET    /session         who the caller is: {tenant, key_id, via}
-DELETE /session         log out
+DELETE /session         log out: the session ends on every web process (its streams too)
 POST   /stream-tokens   {"jobs": [ids]} or {"workspace": name} -> a signed token, valid for
                         ``STREAM_TOKEN_TTL`` seconds, that the event streams accept as
                         ``?token=`` (for an EventSource on another origin, which cannot send a key)
@@ -17,7 +19,7 @@ from quart_schema import document_request, document_response
 
 from ..auth.identity import Forbidden, Unauthenticated, identity, tenant
 from ..context import services
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ..schemas import Login, SessionInfo, StreamToken, StreamTokenRequest
 from .params import body_as
 
@@ -28,12 +30,25 @@ blueprint = Blueprint("session", __name__)
 @document_request(Login)
 @document_response(SessionInfo)
 async def login() -> Response:
-    """Log in with a key: the session cookie then stands for it (public)."""
-    presented = (await body_as(Login)).key
-    key = await services().auth.credentials.verify(presented)
+    """Log in with a key: the session cookie then stands for a session of it (public). A browser
+    logged in as another tenant gets 409 ``session_conflict`` unless it sends ``replace: true``."""
+    body, auth = await body_as(Login), services().auth
+    key = await auth.credentials.verify(body.key)
     if key is None:
         raise Unauthenticated("This key is not valid (wrong, or revoked)")
-    login_user(AuthUser(key.key_id), remember=True)
+    current = await auth.current_session()
+    if current is not None:
+        if current.key.tenant != key.tenant and not body.replace:
+            raise Conflict(
+                f"This browser is logged in as tenant {current.key.tenant!r}, and this key is tenant "
+                f'{key.tenant!r}\'s: log out first, or send "replace": true to switch',
+                code="session_conflict",
+                tenant=key.tenant,
+                current_tenant=current.key.tenant,
+            )
+        await auth.sessions.end(current)  # one session per browser: the one it replaces ends
+    session = await auth.sessions.open(key)
+    login_user(AuthUser(session.session_id), remember=True)
     return jsonify({"tenant": key.tenant, "key_id": key.key_id})
 
 
@@ -47,7 +62,11 @@ async def who_am_i() -> Response:
 
 @blueprint.delete("/session")
 async def logout() -> Response:
-    """Log out: the session cookie is cleared."""
+    """Log out: the session ends everywhere (a replayed cookie gets 401) and its cookie is cleared."""
+    auth = services().auth
+    current = await auth.current_session()
+    if current is not None:
+        await auth.sessions.end(current)
     logout_user()
     return Response("", status=204)
 

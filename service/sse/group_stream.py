@@ -61,7 +61,7 @@ class GroupStream(EventStream):
         self.seq_sent: dict[str, int] = {}
 
     def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
-        return self.hub.subscribe(namespace=self.reader.namespace, group=self.group, owner=self.owner)
+        return self.hub.subscribe(namespace=self.reader.namespace, group=self.group, owners=self.owners)
 
     async def _start(self) -> list[bytes]:
         if self.since is None:

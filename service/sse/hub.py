@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import redis.asyncio as aioredis
 
@@ -58,14 +58,20 @@ class EventHub:
         channel: str = EVENTS_CHANNEL,
         revoked_channel: str | None = None,
         on_revoked: Callable[[str | None], object] | None = None,
+        ended_owners: Callable[[list[str]], Awaitable[list[str]]] | None = None,
         ping_interval: float = DEFAULT_PING_INTERVAL,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
     ) -> None:
         self.client = client
         self.channel = channel
-        self.revoked_channel = revoked_channel  # where the ids of revoked keys are published
-        # Told each revoked key's id, and None on (re)connecting: any key may have been revoked.
+        self.revoked_channel = revoked_channel  # where revoked keys' and ended sessions' ids are published
+        # Told each revoked key's (or ended session's) id, and None on (re)connecting: any may have
+        # ended meanwhile (it then checks the owners of the open subscriptions).
         self.on_revoked = on_revoked
+        # Which of the given owners have ended: asked after each reconnection, since an end
+        # published while the hub was away was never heard.
+        self.ended_owners = ended_owners
+        self._checks: set[asyncio.Task[None]] = set()
         self.queue_size = queue_size
         self.send_timeout = send_timeout
         self.ping_interval = ping_interval
@@ -132,11 +138,12 @@ class EventHub:
         *job_ids: str,
         namespace: str,
         group: str | None = None,
-        owner: str | None = None,
+        owners: tuple[str, ...] = (),
         cancel_on_drop: bool = True,
     ) -> Iterator[Subscription]:
         """Watch ``job_ids`` (or every job of ``group``) of ``namespace`` for as long as the
-        ``with`` block lasts; ``owner`` (a key id) ends it when that key is revoked.
+        ``with`` block lasts; the end of any of its ``owners`` (a key revoked, a session ended)
+        sends it ``REVOKED``.
 
         With ``cancel_on_drop`` the calling task is cancelled if its client stops reading;
         otherwise the subscription receives ``DROPPED``.
@@ -145,9 +152,9 @@ class EventHub:
         topics = {(TopicKind.JOB, namespace, job_id) for job_id in job_ids}
         if group is not None:
             topics.add((TopicKind.GROUP, namespace, group))
-        sub = Subscription(frozenset(topics), self.queue_size, task, owner)
+        sub = Subscription(frozenset(topics), self.queue_size, task, owners)
         self._subscriptions.add(sub)
-        if owner is not None:
+        for owner in owners:
             self._by_owner[owner].add(sub)
         for topic in sub.topics:
             watchers = self._by_topic[topic]
@@ -165,7 +172,7 @@ class EventHub:
                 self._empty.set()
             if sub.dropped:
                 self.dropped_total += 1
-            if owner is not None:
+            for owner in owners:
                 self._by_owner[owner].discard(sub)
                 if not self._by_owner[owner]:
                     del self._by_owner[owner]
@@ -187,9 +194,22 @@ class EventHub:
         del self._channels[name]
         self._outbox.put_nowait(("unsubscribe", name))
 
-    def open_streams(self, owner: str | None = None) -> int:
-        """How many subscriptions this process holds (of ``owner``, when given)."""
-        return len(self._subscriptions) if owner is None else len(self._by_owner.get(owner, ()))
+    def owners(self) -> list[str]:
+        """Every owner (key or session id) of an open subscription."""
+        return list(self._by_owner)
+
+    def end_owned_by(self, owner: str) -> None:
+        """Tell every subscription of ``owner`` that it ended (revoked, logged out)."""
+        for sub in list(self._by_owner.get(owner, ())):
+            sub.offer(REVOKED)
+
+    async def _end_lapsed_owners(self) -> None:
+        assert self.ended_owners is not None
+        try:
+            for owner in await self.ended_owners(self.owners()):
+                self.end_owned_by(owner)
+        except Exception as exc:  # Redis went again: the next reconnection asks again
+            logger.info("Could not check the open streams' keys and sessions: %s", exc)
 
     async def _sweep(self) -> None:
         """Drop streams whose client has not taken a chunk for ``send_timeout`` seconds."""
@@ -246,12 +266,11 @@ class EventHub:
                 continue
             kind, channel = message["type"], message.get("channel")
             name = channel.decode() if isinstance(channel, bytes) else ""
-            if kind == "message" and name == self.revoked_channel:  # its key's streams end now
-                key_id = message["data"].decode()
+            if kind == "message" and name == self.revoked_channel:  # its streams end now
+                owner = message["data"].decode()
                 if self.on_revoked is not None:
-                    self.on_revoked(key_id)
-                for sub in list(self._by_owner.get(key_id, ())):
-                    sub.offer(REVOKED)
+                    self.on_revoked(owner)
+                self.end_owned_by(owner)
             elif kind == "message":
                 self.wakeups_received += 1
                 self._dispatch(name, message["data"])
@@ -259,6 +278,10 @@ class EventHub:
                 self.connected = True
                 if self.on_revoked is not None:
                     self.on_revoked(None)
+                if self.ended_owners is not None and self._by_owner:
+                    check = asyncio.create_task(self._end_lapsed_owners(), name="event-hub-owners")
+                    self._checks.add(check)
+                    check.add_done_callback(self._checks.discard)
                 logger.info("Event hub subscribed to %d channel(s)", len(self._channels))
                 self._broadcast(RESYNC)
             elif kind == "subscribe":

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from actors.jobs.errors import StoreUnavailable
 from actors.jobs.events import JobEvent
 from actors.jobs.reader import JobReader
 
+from .admission import Slot
 from .hub import EventHub
 from .subscription import DEFAULT_READY_TIMEOUT, DROPPED, RESYNC, REVOKED, SHUTDOWN, Subscription
 
@@ -57,7 +59,9 @@ class EventStream:
 
     Subclasses say what to subscribe to and what to send at the start, on an event and on a
     ``RESYNC``; each returns the formatted chunks to send. ``reader`` reads in the caller's
-    namespace; ``owner`` is the key the stream was opened with (its revocation ends the stream).
+    namespace; ``owners`` are the key and session the stream was opened with (the end of either
+    ends the stream), ``ends_at`` when the session ends by itself (unix seconds; the stream ends
+    then too), and ``slot`` its place among the process's streams, given back when it ends.
     """
 
     def __init__(
@@ -68,14 +72,21 @@ class EventStream:
         heartbeat: float,
         retry_ms: int,
         max_life: float,
-        owner: str | None = None,
+        owners: tuple[str, ...] = (),
+        ends_at: float | None = None,
+        slot: Slot | None = None,
     ) -> None:
         self.reader = reader
-        self.owner = owner
+        self.owners = owners
         self.hub = hub
         self.heartbeat = heartbeat
         self.retry_ms = retry_ms
         self.max_life = max_life * (1 + random.uniform(0, MAX_LIFE_JITTER))
+        if ends_at is not None:
+            self.max_life = max(0.0, min(self.max_life, ends_at - time.time()))
+        self.slot = slot
+        if slot is not None:
+            slot.tie(self)  # a response made but never sent still gives its slot back
 
     def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
         raise NotImplementedError
@@ -95,13 +106,17 @@ class EventStream:
     async def events(self) -> AsyncIterator[bytes]:
         """The stream's bytes, each chunk timed so the hub can drop a client that stops reading."""
         loop = asyncio.get_running_loop()
-        with self._subscribe() as sub:
-            async for chunk in self._chunks(sub):
-                if chunk.startswith(b"event:"):
-                    self.hub.events_sent += 1
-                sub.blocked_since = loop.time()
-                yield chunk
-                sub.blocked_since = None
+        try:
+            with self._subscribe() as sub:
+                async for chunk in self._chunks(sub):
+                    if chunk.startswith(b"event:"):
+                        self.hub.events_sent += 1
+                    sub.blocked_since = loop.time()
+                    yield chunk
+                    sub.blocked_since = None
+        finally:
+            if self.slot is not None:
+                self.slot.release()
 
     async def _chunks(self, sub: Subscription) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -157,7 +172,7 @@ class JobStream(EventStream):
         return ".".join(str(self.last[job_id]) for job_id in self.job_ids)
 
     def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
-        return self.hub.subscribe(*self.job_ids, namespace=self.reader.namespace, owner=self.owner)
+        return self.hub.subscribe(*self.job_ids, namespace=self.reader.namespace, owners=self.owners)
 
     def _done(self) -> bool:
         return len(self.finished) == len(self.job_ids)
@@ -215,6 +230,10 @@ class JobStream(EventStream):
         return [JobEvent.from_snapshot(snapshot, SNAPSHOT_EVENT)]
 
 
+class Revoked(Exception):
+    """The key or session a wait was made with ended while it waited."""
+
+
 async def wait_for(
     *,
     reader: JobReader,
@@ -222,14 +241,16 @@ async def wait_for(
     job_id: str,
     timeout: float,
     until: Callable[[Mapping[str, Any]], bool],
+    owners: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any] | None, bool]:
     """Wait up to ``timeout`` seconds for the job's snapshot to satisfy ``until``.
 
-    Returns the latest snapshot (None if the job does not exist) and whether ``until`` held.
+    Returns the latest snapshot (None if the job does not exist) and whether ``until`` held;
+    raises ``Revoked`` as soon as any of ``owners`` (the caller's key and session) ends.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    with hub.subscribe(job_id, namespace=reader.namespace, cancel_on_drop=False) as sub:
+    with hub.subscribe(job_id, namespace=reader.namespace, owners=owners, cancel_on_drop=False) as sub:
         await sub.ready(min(timeout, DEFAULT_READY_TIMEOUT))
         snapshot = await reader.snapshot(job_id)
         while True:
@@ -242,7 +263,9 @@ async def wait_for(
             if isinstance(item, JobEvent):
                 if item.seq > snapshot["seq"]:
                     snapshot = json.loads(item.data)
-            elif item is not None:  # RESYNC, DROPPED, REVOKED, SHUTDOWN: the snapshot tells where the job is
+            elif item is REVOKED:
+                raise Revoked()
+            elif item is not None:  # RESYNC, DROPPED, SHUTDOWN: the snapshot tells where the job is
                 snapshot = await reader.snapshot(job_id)
                 if item is not RESYNC:
                     return snapshot, snapshot is not None and until(snapshot)

@@ -37,7 +37,7 @@ RESYNC: Final = _Signal("RESYNC")
 DROPPED: Final = _Signal("DROPPED")
 #: "This process is shutting down: tell the client to reconnect elsewhere, then end."
 SHUTDOWN: Final = _Signal("SHUTDOWN")
-#: "The key you were opened with was revoked: end now."
+#: "The key (or session) you were opened with ended: end now."
 REVOKED: Final = _Signal("REVOKED")
 
 Item = JobEvent | _Signal
@@ -76,13 +76,17 @@ class Subscription:
     dropped, and its connection, task and queue are freed.
     """
 
-    __slots__ = ("blocked_since", "channels", "dropped", "owner", "queue", "task", "topics")
+    __slots__ = ("blocked_since", "channels", "dropped", "owners", "queue", "task", "topics")
 
     def __init__(
-        self, topics: frozenset[Topic], maxsize: int, task: asyncio.Task[object] | None, owner: str | None
+        self,
+        topics: frozenset[Topic],
+        maxsize: int,
+        task: asyncio.Task[object] | None,
+        owners: tuple[str, ...] = (),
     ) -> None:
         self.topics = topics
-        self.owner = owner  # the key it was opened with, whose revocation ends it
+        self.owners = owners  # the key and session it was opened with, whose end ends it
         self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
         self.task = task
         self.blocked_since: float | None = None
