@@ -34,6 +34,7 @@ from .auth.credentials import REVOKED_CHANNEL, Credentials
 from .auth.identity import PUBLIC_ENDPOINTS, Authenticator
 from .auth.limits import RateLimiter
 from .auth.sessions import Sessions
+from .auth.throttle import FailureThrottle
 from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
 from .errors import NotFound, TooManyRequests, UriTooLong, register_error_handlers
@@ -169,6 +170,7 @@ def create_app() -> Quart:
             auth=Authenticator(
                 credentials=credentials,
                 sessions=Sessions(client=client, lifetime=settings.session_lifetime),
+                throttle=FailureThrottle(client=client, per_minute=settings.auth_failures_per_minute),
                 admin_token=local.admin_token,
                 signing_secret=secret,
                 stream_token_ttl=settings.stream_token_ttl,

@@ -16,6 +16,9 @@ from pydantic_settings import NoDecode
 from actors.contracts.settings import ContractSettings
 from actors.jobs.settings import MIB, EnvSettings, JobSettings, comma_separated, markdown_table, setting
 
+#: The shortest admin token accepted: it opens every tenant's keys, so it must not be guessable.
+MIN_ADMIN_TOKEN_CHARS = 32
+
 
 class WebSettings(EnvSettings):
     """The web process: event streams, the sync path, its Redis pool, uploads and CORS."""
@@ -72,6 +75,19 @@ class WebSettings(EnvSettings):
     max_streams: NonNegativeInt = setting(
         20_000, "open event streams and long-polls one web process holds at most (0: no limit; 429 above)"
     )
+    auth_failures_per_minute: NonNegativeInt = setting(
+        30, "failed authentications one client may make a minute before it is refused (0: no limit; 429)"
+    )
+
+    @model_validator(mode="after")
+    def _admin_token_long_enough(self) -> Self:
+        token = self.admin_token.get_secret_value()
+        if token and len(token) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(
+                f"ADMIN_TOKEN has {len(token)} characters; it needs at least {MIN_ADMIN_TOKEN_CHARS} "
+                "(make one with: openssl rand -hex 32)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _exact_origins_with_credentials(self) -> Self:

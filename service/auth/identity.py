@@ -29,8 +29,9 @@ from quart import g, request
 from quart_auth import current_user
 
 from ..errors import ApiError
-from .credentials import Credentials
+from .credentials import ApiKey, Credentials
 from .sessions import Session, Sessions
+from .throttle import FailureThrottle
 
 #: The routes anyone may call: health, the dashboard's page and files, and logging in.
 PUBLIC_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "static", "dashboard", "session.login"})
@@ -48,6 +49,11 @@ class Unauthenticated(ApiError):
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message, code=code, headers={"WWW-Authenticate": 'Bearer realm="jobs"'})
+
+
+class WrongCredentials(Unauthenticated):
+    """A credential was presented and is not (or no longer) valid: a guess, as far as anyone can
+    tell, counted against its client (``throttle.py``)."""
 
 
 class Forbidden(ApiError):
@@ -84,6 +90,7 @@ class Identity:
 class Authenticator:
     credentials: Credentials
     sessions: Sessions
+    throttle: FailureThrottle
     admin_token: str
     signing_secret: str
     stream_token_ttl: float
@@ -92,7 +99,27 @@ class Authenticator:
     trusted_origins: frozenset[str] = field(default_factory=frozenset)
 
     async def identify(self) -> Identity:
-        """The current request's caller, or ``Unauthenticated``."""
+        """The current request's caller, or ``Unauthenticated``; a client past its failed
+        authentications for the minute is refused (429) before its credentials are looked at."""
+        address = request.remote_addr or "unknown"
+        self.throttle.check(address)
+        try:
+            return await self._identify()
+        except WrongCredentials:
+            await self.throttle.failed(address)
+            raise
+
+    async def verify_login(self, presented: str) -> ApiKey:
+        """The key a login presents, or ``WrongCredentials`` (throttled as ``identify`` is)."""
+        address = request.remote_addr or "unknown"
+        self.throttle.check(address)
+        key = await self.credentials.verify(presented)
+        if key is None:
+            await self.throttle.failed(address)
+            raise WrongCredentials("This key is not valid (wrong, or revoked)")
+        return key
+
+    async def _identify(self) -> Identity:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() == "bearer" and presented.strip():
@@ -101,14 +128,14 @@ class Authenticator:
                 return Identity(None, None, "admin")
             key = await self.credentials.verify(presented)
             if key is None:
-                raise Unauthenticated("This key is not valid (wrong, or revoked)")
+                raise WrongCredentials("This key is not valid (wrong, or revoked)")
             return Identity(key.tenant, key.key_id, "bearer")
         if "token" in request.args and request.endpoint in STREAM_ENDPOINTS:
             return await self._from_stream_token(request.args["token"])
         if current_user.auth_id is not None:
             session = await self.current_session()
             if session is None:
-                raise Unauthenticated("This session has ended (logged out, expired, revoked); log in again")
+                raise WrongCredentials("This session has ended (logged out, expired, revoked); log in again")
             self._check_origin()
             key, ends = session.key, session.expires_at
             return Identity(key.tenant, key.key_id, "session", session_id=session.session_id, expires_at=ends)
@@ -146,10 +173,10 @@ class Authenticator:
                 "This stream token has expired; ask for a new one", code="token_expired"
             ) from None
         except BadSignature:
-            raise Unauthenticated("This stream token is not valid") from None
+            raise WrongCredentials("This stream token is not valid") from None
         key = await self.credentials.lookup(scope["k"])
         if key is None:
-            raise Unauthenticated("This stream token's key was revoked")
+            raise WrongCredentials("This stream token's key was revoked")
         jobs = frozenset(scope["j"]) if "j" in scope else None
         return Identity(key.tenant, key.key_id, "token", jobs=jobs, workspace=scope.get("w"))
 

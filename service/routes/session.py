@@ -17,7 +17,7 @@ from quart import Blueprint, Response, jsonify
 from quart_auth import AuthUser, login_user, logout_user
 from quart_schema import document_request, document_response
 
-from ..auth.identity import Forbidden, Unauthenticated, identity, tenant
+from ..auth.identity import Forbidden, identity, tenant
 from ..context import services
 from ..errors import Conflict, NotFound
 from ..schemas import Login, SessionInfo, StreamToken, StreamTokenRequest
@@ -33,9 +33,7 @@ async def login() -> Response:
     """Log in with a key: the session cookie then stands for a session of it (public). A browser
     logged in as another tenant gets 409 ``session_conflict`` unless it sends ``replace: true``."""
     body, auth = await body_as(Login), services().auth
-    key = await auth.credentials.verify(body.key)
-    if key is None:
-        raise Unauthenticated("This key is not valid (wrong, or revoked)")
+    key = await auth.verify_login(body.key)
     current = await auth.current_session()
     if current is not None:
         if current.key.tenant != key.tenant and not body.replace:

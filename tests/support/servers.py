@@ -26,7 +26,7 @@ from deploy.stack import free_port, periodiq_command, redis_server_binary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The admin token every test web server is started with.
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-of-32-characters"
 #: The tests' web servers keep their local state (none, with an admin token) out of the repository.
 STATE_DIR = tempfile.mkdtemp(prefix="jobs-test-state-")
 #: Seconds a process may take to be ready; generous, so that a loaded machine does not fail a test.
