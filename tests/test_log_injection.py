@@ -107,6 +107,19 @@ async def test_a_path_cannot_forge_a_json_access_log_line(redis_server: RedisSer
     assert forged_lines(server) == []
 
 
+async def test_a_path_cannot_forge_a_line_of_plain_hypercorn_s_access_log(redis_server: RedisServer) -> None:
+    # ``hypercorn "service:create_app()"`` writes through handlers and a format of its own.
+    server = WebServer(redis_server, plain_hypercorn=True, args=("--access-logfile", "-"))
+    try:
+        marker = uuid.uuid4().hex
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            assert (await http.get(f"/healthz%0A{quote(FORGED)}%0A{marker}")).status_code == 404
+        assert f"GET /healthz\\n{FORGED}\\n{marker}" in await logged(server, marker)
+    finally:
+        server.stop()
+    assert forged_lines(server) == []
+
+
 def multipart(filename: str, data: bytes) -> tuple[bytes, str]:
     """A form upload of one file whose name is sent RFC 2231-encoded (``filename*=UTF-8''…``), as
     werkzeug reads it: the one way a name with a newline reaches the server whole."""
