@@ -72,6 +72,15 @@ class WebSettings(EnvSettings):
     max_streams: NonNegativeInt = setting(
         20_000, "open event streams and long-polls one web process holds at most (0: no limit; 429 above)"
     )
+    allowed_hosts: Annotated[
+        tuple[Annotated[str, Field(pattern=r"^(\*|\.?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$")], ...],
+        NoDecode,
+        comma_separated(lambda host: host.strip().lower().rstrip(".")),
+    ] = setting(
+        (),
+        "`Host` names served, comma-separated, any port (`.example.com`: and its subdomains; `*`: any); "
+        "empty: any, but with `AUTH=false` `localhost`, `127.0.0.1`, `[::1]` only (400 others)",
+    )
 
     @model_validator(mode="after")
     def _exact_origins_with_credentials(self) -> Self:
