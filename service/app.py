@@ -31,6 +31,7 @@ from actors.jobs.settings import SettingsError
 
 from .auth.bootstrap import local_set_up
 from .auth.credentials import REVOKED_CHANNEL, Credentials
+from .auth.hosts import register_host_checks
 from .auth.identity import PUBLIC_ENDPOINTS, Authenticator
 from .auth.limits import RateLimiter
 from .auth.sessions import Sessions
@@ -74,6 +75,7 @@ def create_app() -> Quart:
     )
     register_error_handlers(app)
     register_cors(app, origins=settings.cors_origins, credentials=settings.cors_credentials)
+    register_host_checks(app, settings)  # before authentication: Host and (AUTH=false) Origin
 
     @app.get("/")
     async def dashboard() -> Response:

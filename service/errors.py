@@ -1,9 +1,9 @@
 """HTTP errors: every failure a client can see is JSON ``{"error": {"code", "message", ...}}``.
 
     ApiError (status, code)        raised by the web side itself
-    ├── BadRequest            400  invalid_json, invalid_parameter
+    ├── BadRequest            400  invalid_json, invalid_parameter, host_not_allowed (auth/hosts.py)
     ├── Unauthenticated       401  unauthenticated, token_expired    (auth/identity.py)
-    ├── Forbidden             403  forbidden, cross_site_request     (auth/identity.py)
+    ├── Forbidden             403  forbidden, cross_site_request     (auth/identity.py, auth/hosts.py)
     ├── NotFound              404  job_not_found, not_found, key_not_found, queue_not_found,
     │                              dead_letter_not_found
     ├── Conflict              409  job_finished, job_not_finished, job_not_retryable,

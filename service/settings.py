@@ -79,6 +79,16 @@ class WebSettings(EnvSettings):
         30, "failed authentications one client may make a minute before it is refused (0: no limit; 429)"
     )
 
+    allowed_hosts: Annotated[
+        tuple[Annotated[str, Field(pattern=r"^(\*|\.?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$")], ...],
+        NoDecode,
+        comma_separated(lambda host: host.strip().lower().rstrip(".")),
+    ] = setting(
+        (),
+        "`Host` names served, comma-separated, any port (`.example.com`: and its subdomains; `*`: any); "
+        "empty: any, but with `AUTH=false` `localhost`, `127.0.0.1`, `[::1]` only (400 others)",
+    )
+
     @model_validator(mode="after")
     def _admin_token_long_enough(self) -> Self:
         token = self.admin_token.get_secret_value()

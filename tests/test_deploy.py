@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import importlib.metadata
 import importlib.util
+import re
 import shlex
 from pathlib import Path
 
@@ -84,3 +85,23 @@ def test_the_nginx_site_neither_buffers_nor_compresses_streams() -> None:
         "proxy_http_version 1.1;",
     ):
         assert directive in streams
+
+
+def test_the_nginx_site_logs_no_query_string_and_forwards_the_scheme() -> None:
+    site = (DEPLOY / "nginx" / "jobservice.conf").read_text()
+    code = "\n".join(line.split("#", 1)[0] for line in site.splitlines())  # directives, not comments
+    formats = dict(re.findall(r"\blog_format\s+(\w+)\s+(.*?);", code, re.DOTALL))
+    assert formats, "nginx's default format logs $request, the query string (?token=) with it"
+    for name, layout in formats.items():
+        assert "$uri" in layout, name
+        # $request is the request line, query included; $request_method and $request_time are not.
+        assert not re.search(r"\$(request|request_uri|args|query_string)\b|\$arg_", layout), name
+    access_logs = re.findall(r"\baccess_log\s+([^;]+);", code)
+    assert access_logs, "an access_log names the format"
+    for directive in access_logs:
+        words = directive.split()
+        assert words == ["off"] or (len(words) >= 2 and words[1] in formats), directive
+    locations = code.split("location ")[1:]
+    assert len(locations) == 2
+    for location in locations:
+        assert "proxy_set_header X-Forwarded-Proto $scheme;" in location

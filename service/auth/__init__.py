@@ -4,6 +4,8 @@
     identity.py     who is asking: admin token, API key, stream token, session cookie; CSRF
     limits.py       request rates per key (a Redis GCRA script)
     bootstrap.py    the local default: an admin token and a ``local`` tenant's key under var/
+    hosts.py        the Host allow-list (``ALLOWED_HOSTS``; loopback names with AUTH=false), the
+                    Origin of AUTH=false changes (cross-site forms, DNS rebinding), no redirects
 
 Every route but the health checks, the dashboard's files and the login needs a key or a session
 (``identity.PUBLIC_ENDPOINTS``); another tenant's job, workspace or document answers 404 exactly

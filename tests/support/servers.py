@@ -212,11 +212,11 @@ class WebServer(ServiceProcess):
         args: tuple[str, ...] = (),
         **env: str,
     ) -> None:
-        """``args`` go to ``service.serve``'s command line."""
+        """``args`` go to the command line (``service.serve``'s, or ``hypercorn``'s)."""
         self.port = free_port()
         bind = f"127.0.0.1:{self.port}"
         if plain_hypercorn:
-            command = [sys.executable, "-m", "hypercorn", "service:create_app()", "--bind", bind]
+            command = [sys.executable, "-m", "hypercorn", "service:create_app()", "--bind", bind, *args]
         else:
             command = [
                 sys.executable,

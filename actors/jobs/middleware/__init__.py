@@ -4,12 +4,12 @@ status.py        JobStatusMiddleware: each public job's states, driven by Dramat
 cancellation.py  Cancellation: stops running jobs that were asked to cancel
 heartbeat.py     WorkerHeartbeat: live worker processes, for /worker/status and the reaper
 run_metrics.py   RunMetrics: a worker's status changes and run times, written once a second
-logs.py          LogFormat: text or JSON log lines in worker processes
+logs.py          LogFormat: text or JSON log lines, escaped, in web and worker processes
 """
 
 from .cancellation import Cancellation
 from .heartbeat import MISSED_BEATS_ALLOWED, WorkerHeartbeat, prune_stale_workers
-from .logs import LogFormat, configure_logging
+from .logs import LogFormat, configure_logging, server_logger
 from .run_metrics import RunMetrics
 from .status import JobStatusMiddleware
 
@@ -22,4 +22,5 @@ __all__ = [
     "WorkerHeartbeat",
     "configure_logging",
     "prune_stale_workers",
+    "server_logger",
 ]
