@@ -72,6 +72,11 @@ class WebSettings(EnvSettings):
     max_streams: NonNegativeInt = setting(
         20_000, "open event streams and long-polls one web process holds at most (0: no limit; 429 above)"
     )
+    proxy_hops: NonNegativeInt = setting(
+        0,
+        "proxies in front whose `X-Forwarded-For` and `X-Forwarded-Proto` name the client's address and "
+        "scheme (0: trust none; one nginx in front: 1)",
+    )
 
     @model_validator(mode="after")
     def _exact_origins_with_credentials(self) -> Self:
