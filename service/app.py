@@ -39,6 +39,7 @@ from .auth.throttle import FailureThrottle
 from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
 from .errors import NotFound, TooManyRequests, UriTooLong, register_error_handlers
+from .headers import secure_answers
 from .openapi import describe_api
 from .routes import register_routes
 from .routes.ops import WORKER_STATUS
@@ -85,6 +86,7 @@ def create_app() -> Quart:
     describe_api(app, engine.broker)  # /openapi.json and /docs
     app.json.sort_keys = False  # snapshots keep their documented field order (after quart-schema's provider)
 
+    secure_answers(app, proxy_hops=settings.proxy_hops)  # every answer's security headers; proxies trusted
     static_files = _files_under(app.static_folder)
 
     @app.before_request

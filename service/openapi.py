@@ -18,7 +18,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from quart import Quart, Response, request
+from quart import Quart
 from quart_schema import QuartSchema
 from quart_schema.openapi import APIKeySecurityScheme, HttpSecurityScheme, OpenAPIProvider
 from werkzeug.routing import Rule
@@ -35,7 +35,9 @@ _GENERIC_JOB_PATH = "/jobs/{job_type}"
 _REF_ROOT = "#/components/schemas/"
 #: Pages for people, not API.
 _UNDOCUMENTED = frozenset({"dashboard"})
-#: What the docs page may load: this server's script and the spec, Redoc's own blobs and styles.
+#: What the docs page may load: this server's script and the spec, Redoc's own blobs and styles
+#: (``service.headers`` sends it, with ``frame-ancestors 'none'``). Redoc draws its maker's logo
+#: from the maker's server; the page loads nothing from elsewhere, so the browser blocks it.
 DOCS_PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' blob:; worker-src blob:; connect-src 'self'"
@@ -111,14 +113,6 @@ def describe_api(app: Quart, broker: Any) -> QuartSchema:
     """Serve ``/openapi.json`` and ``/docs`` for ``app``, whose job types are ``broker``'s."""
     app.extensions["jobs.broker"] = broker
     app.config["QUART_SCHEMA_REDOC_JS_URL"] = "/static/vendor/redoc.standalone.js"
-
-    @app.after_request
-    async def _docs_page_stays_here(response: Response) -> Response:
-        # Redoc draws its maker's logo from the maker's server; the page loads nothing from elsewhere.
-        if request.endpoint == "redoc_ui":
-            response.headers["Content-Security-Policy"] = DOCS_PAGE_POLICY
-        return response
-
     return QuartSchema(
         app,
         openapi_path=OPENAPI_PATH,

@@ -88,6 +88,11 @@ class WebSettings(EnvSettings):
         "`Host` names served, comma-separated, any port (`.example.com`: and its subdomains; `*`: any); "
         "empty: any, but with `AUTH=false` `localhost`, `127.0.0.1`, `[::1]` only (400 others)",
     )
+    proxy_hops: NonNegativeInt = setting(
+        0,
+        "proxies in front whose `X-Forwarded-For` and `X-Forwarded-Proto` name the client's address and "
+        "scheme (0: trust none; one nginx in front: 1)",
+    )
 
     @model_validator(mode="after")
     def _admin_token_long_enough(self) -> Self:

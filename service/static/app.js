@@ -18,7 +18,11 @@ const FINISHED = new Set(["SUCCESS", "FAILURE", "CANCELLED"]);
 const TYPE_LABELS = { score_contracts: "Score", audit_contracts: "Audit", extract_documents: "Extract" };
 // doc: the open document (of workspace ws); span: its highlighted passage, "start-end" in code points.
 const STATE_KEYS = ["status", "type", "workspace", "ws", "job", "doc", "span"];
+// The workspace last chosen, remembered per tenant (WORKSPACE_KEY:<tenant>): another tenant's
+// console never starts in it. WORKSPACE_KEY alone held one name for every tenant: dropped.
 const WORKSPACE_KEY = "console.workspace";
+// The tenant this browser's console shows: when a tab changes it, the others start over.
+const TENANT_KEY = "console.tenant";
 const CHART_REFRESH_MS = 30000;
 const CHART_MINUTES = 60;
 const SVG = "http://www.w3.org/2000/svg";
@@ -486,7 +490,7 @@ function uploadOutcome(sent, results) {
 
 function chooseWorkspace(name, { updateUrl = true } = {}) {
   $("#workspace").value = name;
-  if (name) localStorage.setItem(WORKSPACE_KEY, name);
+  if (name) localStorage.setItem(workspaceKey(), name);
   for (const button of document.querySelectorAll("#workspaces button")) {
     const chosen = button.dataset.workspace === name;
     button.classList.toggle("chosen", chosen);
@@ -1115,7 +1119,7 @@ $("#delete-workspace").addEventListener("click", async () => {
   if (!workspace || !window.confirm(`Delete workspace “${workspace}” and its documents? Its jobs stay listed.`)) return;
   try {
     await api("DELETE", `/workspaces/${encodeURIComponent(workspace)}`);
-    localStorage.removeItem(WORKSPACE_KEY);
+    localStorage.removeItem(workspaceKey());
     chooseWorkspace("");
     await refreshWorkspaces();
     await refreshDocuments();
@@ -1142,7 +1146,15 @@ $("#admin-form").addEventListener("submit", (event) => {
   if (adminToken) showQueues();
 });
 $("#older").addEventListener("click", () => loadJobs({ older: true }));
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  const key = takeLinkKey(); // a login link pasted into this tab: the key goes before anything else
+  if (key) useKey(key).then(() => appShown || enter());
+  if (appShown) route();
+});
+window.addEventListener("storage", (event) => {
+  // Another tab logged out or switched tenant: what this one shows is the old tenant's.
+  if (event.key === TENANT_KEY && shownTenant && event.newValue !== shownTenant) startClean();
+});
 document.querySelector(".skip").addEventListener("click", (event) => {
   event.preventDefault(); // the address bar holds the console's state, not an anchor
   $("#main-panel").focus();
@@ -1152,6 +1164,8 @@ setInterval(mergeNewest, LIST_REFRESH_MS);
 setInterval(() => { for (const entry of rows.values()) if (!isFinished(entry.job)) entry.tick(); }, 1000);
 
 async function showApp() {
+  if (appShown) return;
+  appShown = true;
   $("#login").hidden = true;
   $("#app").hidden = false;
   refreshFleet();
@@ -1160,7 +1174,7 @@ async function showApp() {
   setInterval(refreshChart, CHART_REFRESH_MS);
   await refreshWorkspaces();
   const state = readState();
-  const remembered = localStorage.getItem(WORKSPACE_KEY) || "";
+  const remembered = localStorage.getItem(workspaceKey()) || "";
   const first = knownWorkspaces.length ? knownWorkspaces[0].name : "";
   const exists = (name) => knownWorkspaces.some((ws) => ws.name === name);
   // The form is usable while the workspaces load: a name typed meanwhile is the user's latest
@@ -1169,50 +1183,124 @@ async function showApp() {
   route();
 }
 
+// -- the session: the login form, login links, switching tenant -----------------------------------------
+
+let shownTenant = ""; // the tenant this page shows (none before its session is known)
+let appShown = false;
+
+const workspaceKey = () => `${WORKSPACE_KEY}:${shownTenant}`;
+
 async function showSession() {
   const { data } = await whoAmI();
+  shownTenant = data.tenant;
+  localStorage.setItem(TENANT_KEY, data.tenant);
   $("#tenant").textContent = `Tenant ${data.tenant}`;
   $("#who").hidden = false;
 }
 
-$("#login-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  try {
-    await login($("#key").value.trim());
-    $("#key").value = "";
-    await showSession();
-    showApp();
-  } catch (error) {
-    $("#login-error").textContent = `⚠ ${error.message}`;
-  }
-});
-$("#logout").addEventListener("click", async () => {
-  await logout();
-  window.location.reload();
-});
-
-// A login link (#key=…, as a local set-up prints) is traded for a session cookie at once, and the
-// key is taken out of the address bar and the history; the fragment never reaches any server.
-async function boot() {
-  const fragment = new URLSearchParams(window.location.hash.slice(1));
-  const key = fragment.get("key");
-  if (key) {
-    fragment.delete("key");
-    const rest = fragment.toString();
-    history.replaceState(null, "", window.location.pathname + window.location.search + (rest ? `#${rest}` : ""));
-    try {
-      await login(key);
-    } catch (error) {
-      $("#login-error").textContent = `⚠ That login link did not work: ${error.message}`;
-    }
-  }
+/** The console of the session's tenant, or the login form when there is no session. */
+async function enter() {
   try {
     await showSession();
   } catch {
     $("#login").hidden = false;
+    $("#fleet").textContent = "Not logged in";
     return;
   }
   showApp();
+}
+
+/** Another tenant's session from now on: load the page again with nothing of the old one (no view
+ * in the address, nothing in memory; remembered workspaces are per tenant). */
+function startClean() {
+  history.replaceState(null, "", window.location.pathname);
+  window.location.reload();
+}
+
+/** A login link's key (#key=…, as a local set-up prints), taken out of the address bar and out of
+ * its history entry before anything else happens; the fragment never reaches a server. */
+function takeLinkKey() {
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const key = fragment.get("key");
+  if (!key) return "";
+  fragment.delete("key");
+  const rest = fragment.toString();
+  history.replaceState(null, "", window.location.pathname + window.location.search + (rest ? `#${rest}` : ""));
+  return key;
+}
+
+/** Log in with a key (a link's, or the form's). A live session of another tenant is never replaced
+ * without asking: the server refuses (409) and names both tenants, and the user chooses. */
+async function useKey(key, { fromLink = true } = {}) {
+  $("#link-error").textContent = "";
+  try {
+    const { data } = await login(key);
+    if (shownTenant && data.tenant !== shownTenant) { // this page showed another tenant's
+      localStorage.setItem(TENANT_KEY, data.tenant);
+      startClean();
+    }
+  } catch (error) {
+    const failure = error.response && error.response.data && error.response.data.error;
+    if (failure && failure.code === "session_conflict") return askToSwitch(key, failure.tenant, failure.current_tenant);
+    const where = appShown ? "#link-error" : "#login-error";
+    $(where).textContent = fromLink ? `⚠ That login link did not work: ${error.message}` : `⚠ ${error.message}`;
+  }
+}
+
+let promptDone = null; // the open prompt's end (a newer link replaces it)
+
+/** "This link logs you in as tenant B. You are logged in as tenant A." Switch, or stay: nothing
+ * changes until the user says so. The key stays in this closure only. Resolves once they stayed. */
+function askToSwitch(key, tenant, current) {
+  if (promptDone) promptDone.abort();
+  const done = new AbortController();
+  promptDone = done;
+  const dialog = $("#link-prompt");
+  $("#link-prompt-text").textContent = `This link logs you in as tenant ${tenant}. You are logged in as tenant ${current}.`;
+  $("#link-prompt-error").textContent = "";
+  $("#link-switch").textContent = `Switch to ${tenant}`;
+  $("#link-stay").textContent = `Stay as ${current}`;
+  $("#link-switch").disabled = false;
+  return new Promise((resolve) => {
+    const on = (target, type, handler) => target.addEventListener(type, handler, { signal: done.signal });
+    done.signal.addEventListener("abort", resolve);
+    const stay = () => { done.abort(); if (dialog.open) dialog.close(); };
+    on($("#link-stay"), "click", stay);
+    on(dialog, "cancel", stay); // Escape
+    on($("#link-switch"), "click", async () => {
+      $("#link-switch").disabled = true;
+      try {
+        await login(key, { replace: true });
+        localStorage.setItem(TENANT_KEY, tenant); // the other tabs start over now, not after this one's reload
+        startClean();
+      } catch (error) {
+        $("#link-prompt-error").textContent = `⚠ ${error.message}`;
+        $("#link-switch").disabled = false; // a 503 passes; a revoked key says so again
+      }
+    });
+    if (!dialog.open) dialog.showModal();
+  });
+}
+
+$("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("#login-error").textContent = "";
+  const key = $("#key").value.trim();
+  $("#key").value = "";
+  await useKey(key, { fromLink: false });
+  if (!appShown) enter();
+});
+$("#logout").addEventListener("click", async () => {
+  await logout();
+  localStorage.removeItem(TENANT_KEY); // the console's other tabs start over too
+  startClean();
+});
+
+async function boot() {
+  localStorage.removeItem(WORKSPACE_KEY); // one name for every tenant, from before: not to be trusted
+  const key = takeLinkKey();
+  if (key) await useKey(key);
+  await enter();
 }
 
 boot();

@@ -79,8 +79,11 @@ export const getWorkerStatus = () => request("GET", "/worker/status");
 export const cancelJob = (jobId) => request("POST", `/jobs/${jobId}/cancel`);
 export const listJobs = (params = {}) => request("GET", "/jobs", { params });
 
-/** Trade an API key for a session cookie (the service's own pages), and back. */
-export const login = (key) => request("POST", "/session", { body: { key } });
+/** Trade an API key for a session cookie (the service's own pages), and back. A browser logged in
+ * as another tenant is not switched: the answer is a 409 `session_conflict` (its error names
+ * `tenant` and `current_tenant`) unless `{replace: true}` says to end that session first. */
+export const login = (key, { replace = false } = {}) =>
+  request("POST", "/session", { body: replace ? { key, replace: true } : { key } });
 export const logout = () => request("DELETE", "/session");
 export const whoAmI = () => request("GET", "/session");
 
