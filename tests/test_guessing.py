@@ -23,7 +23,8 @@ FAILURES = 5
 def guarded_web(redis_server: RedisServer) -> Iterator[WebServer]:
     """A web server of its own per test: the failures it counts are that test's alone."""
     redis_server.client().flushdb()
-    server = WebServer(redis_server, AUTH_FAILURES_PER_MINUTE=str(FAILURES))
+    # Behind one trusted proxy: the client's address is the one X-Forwarded-For names.
+    server = WebServer(redis_server, AUTH_FAILURES_PER_MINUTE=str(FAILURES), PROXY_HOPS="1")
     yield server
     server.stop()
 
@@ -42,6 +43,9 @@ async def test_wrong_keys_past_the_limit_are_refused_even_the_right_one(guarded_
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         # Refused before its credentials are looked at: a right guess now is no use.
         assert (await client.get("/jobs", headers=bearer(right))).status_code == 429
+        # Another client is not refused for this one's guesses.
+        elsewhere = {**bearer(right), "X-Forwarded-For": "203.0.113.7"}
+        assert (await client.get("/jobs", headers=elsewhere)).status_code == 200
 
 
 async def test_wrong_admin_tokens_and_logins_count_alike(guarded_web: WebServer) -> None:
