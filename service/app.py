@@ -38,7 +38,7 @@ from .auth.sessions import Sessions
 from .auth.throttle import FailureThrottle
 from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
-from .errors import NotFound, TooManyRequests, UriTooLong, register_error_handlers
+from .errors import ApiError, NotFound, TooManyRequests, UriTooLong, refuse_unread, register_error_handlers
 from .headers import secure_answers
 from .openapi import describe_api
 from .routes import register_routes
@@ -108,10 +108,14 @@ def create_app() -> Quart:
             if request.endpoint == WORKER_STATUS:
                 return  # it answers "down" (the seed's shape) without knowing who asks
             raise
+        except ApiError as refused:  # 401, 403, 429: answered, not lost to a reset connection
+            await refuse_unread(refused)
         if g.identity.key_id is not None and (wait := await svc.limiter.wait(g.identity.key_id)):
-            raise TooManyRequests(
-                f"This key made more than {svc.limiter.per_minute} requests a minute; retry in {wait} s",
-                retry_after=wait,
+            await refuse_unread(
+                TooManyRequests(
+                    f"This key made more than {svc.limiter.per_minute} requests a minute; retry in {wait} s",
+                    retry_after=wait,
+                )
             )
 
     @app.before_serving

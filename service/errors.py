@@ -22,11 +22,12 @@ answered 500 with no traceback (docs/design.md, invariant 7); a Redis outage is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from quart import Quart, Response, jsonify
+from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from actors.contracts.errors import (
@@ -144,6 +145,27 @@ def as_api_error(error: Exception) -> ApiError | None:
     api_error = ApiError(str(error), code=code, **(details(error) if details else {}))
     api_error.status = status
     return api_error
+
+
+#: How much of a refused request's body is read, and for how long, before it is answered: a
+#: connection closed with data unread is reset, and its client sees a network error, not the 4xx.
+DRAIN_BYTES = 1024 * 1024
+DRAIN_SECONDS = 5.0
+
+
+async def refuse_unread(error: ApiError) -> NoReturn:
+    """Raise ``error`` for a request refused before its route read its body, once that body has
+    been read (up to ``DRAIN_BYTES``, within ``DRAIN_SECONDS``), so its client gets the answer."""
+    read = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in request.body:
+                read += len(chunk)
+                if read > DRAIN_BYTES:
+                    break  # a large body: the connection closes (and may be reset) after the answer
+    except (TimeoutError, HTTPException):  # too slow, or over the route's limit: the same
+        pass
+    raise error
 
 
 def register_error_handlers(app: Quart) -> None:

@@ -205,6 +205,14 @@ async def test_without_a_key_every_route_but_health_is_401(
     assert wrong.status_code == 401
 
 
+async def test_an_upload_without_a_key_is_answered_401_not_cut_off(anonymous: httpx.AsyncClient) -> None:
+    # Refused before its body is read: the body is read (up to 1 MiB) first, or the connection
+    # would be reset under the client's feet and it would see a network error, not the 401.
+    for _ in range(20):
+        answer = await anonymous.post("/workspaces/acme/documents", files={"file": ("a.txt", b"x" * 600_000)})
+        assert answer.status_code == 401
+
+
 async def test_health_the_dashboard_and_its_files_need_no_key(anonymous: httpx.AsyncClient) -> None:
     for path in ("/healthz", "/readyz", "/", "/static/jobs-client.js"):
         assert (await anonymous.get(path)).status_code == 200, path

@@ -29,15 +29,12 @@ a 404 like any other unknown path.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterable
-from typing import NoReturn
 
 from quart import Quart, request
-from werkzeug.exceptions import HTTPException
 
-from ..errors import ApiError, BadRequest
+from ..errors import BadRequest, refuse_unread
 from ..settings import WebSettings
 from .identity import Forbidden
 
@@ -50,10 +47,6 @@ _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HOST = re.compile(r"(?P<name>[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?", re.ASCII | re.IGNORECASE)
 #: What a browser's ``Sec-Fetch-Site`` says of a request its page's own origin made (or a user).
 _OWN_FETCH = frozenset({"same-origin", "none"})
-#: How much of a refused request's body is read, and for how long, before it is answered: a
-#: connection closed with data unread is reset, and its client sees a network error, not the 4xx.
-DRAIN_BYTES = 1024 * 1024
-DRAIN_SECONDS = 5.0
 
 
 class HostNotAllowed(BadRequest):
@@ -91,7 +84,7 @@ def register_host_checks(app: Quart, settings: WebSettings) -> None:
             return
         header = request.headers.get("Host")
         if allowed and not host_allowed(host_name(header), allowed):
-            await _refuse(
+            await refuse_unread(
                 HostNotAllowed(
                     f"This server does not answer to Host {(header or '')[:100]!r}; "
                     "list it in ALLOWED_HOSTS to serve it"
@@ -121,23 +114,9 @@ async def _check_origin(trusted: frozenset[str]) -> None:
         if (separator and netloc and netloc == request.host.lower()) or origin.lower() in trusted:
             return
         came_from = f"Origin {origin[:100]}"
-    await _refuse(
+    await refuse_unread(
         Forbidden(
             f"With AUTH=false a change must come from this service's own pages ({came_from})",
             code="cross_site_request",
         )
     )
-
-
-async def _refuse(error: ApiError) -> NoReturn:
-    """Raise ``error`` once the request's body has been read (up to ``DRAIN_BYTES``)."""
-    read = 0
-    try:
-        async with asyncio.timeout(DRAIN_SECONDS):
-            async for chunk in request.body:
-                read += len(chunk)
-                if read > DRAIN_BYTES:
-                    break  # a large body: the connection closes (and may be reset) after the answer
-    except (TimeoutError, HTTPException):  # too slow, or over the route's limit: the same
-        pass
-    raise error
