@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis
 
+from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
 from .conftest import WORKSPACE_FILES
@@ -95,6 +96,27 @@ async def test_another_tenants_job_is_not_found_exactly_as_a_missing_one(
     assert cancelled.status_code == 404 and cancelled.json()["error"]["code"] == "job_not_found"
     token = await beta.post("/stream-tokens", json={"jobs": [alpha_job]})
     assert token.status_code == 404
+
+
+async def test_a_large_foreign_job_costs_what_a_missing_one_costs(
+    beta: httpx.AsyncClient, job_store: JobStore, redis_client: redis.Redis
+) -> None:
+    # The tenant is checked before the record is read: alpha's 2.7 MB job never leaves Redis for
+    # beta's request, so the answer takes no longer than a missing job's (the red team timed it).
+    big = str(uuid.uuid4())
+    job_store.create(big, "quick_steps", namespace="alpha", message="{}")
+    job_store.transition(big, JobStatus.SUCCESS, namespace="alpha", result={"text": "x" * 2_700_000})
+
+    def bytes_sent_by_redis() -> int:
+        return int(redis_client.info("stats")["total_net_output_bytes"])
+
+    sent = {}
+    for name, job_id in (("foreign", big), ("missing", str(uuid.uuid4()))):
+        before = bytes_sent_by_redis()
+        for path in ("/jobs/{}", "/jobs/{}/events", "/events?job={}", "/jobs/{}?include=arguments"):
+            assert (await beta.get(path.format(job_id))).status_code == 404
+        sent[name] = bytes_sent_by_redis() - before
+    assert sent["foreign"] < sent["missing"] + 50_000, sent
 
 
 async def test_beta_cannot_cancel_alphas_job_and_alpha_still_can(

@@ -3,11 +3,13 @@
 Writes happen only in ``store.py`` (one Lua script); this module reads what it wrote, turning
 Redis outages into ``StoreUnavailable`` so the API can answer 503. A reader reads within one
 namespace (``reader.within(namespace)``): a job of another namespace is not found, with the same
-answer and the same Redis round trips as a missing one.
+answer, the same Redis round trips and the same work as a missing one (``scripts.READ_OWNED``
+checks the namespace before it reads anything else).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +27,7 @@ from .events import (
     redis_errors_as_unavailable,
     text,
 )
+from .scripts import READ_OWNED
 from .states import MESSAGE_FIELD, NAMESPACE_FIELD
 
 #: Index entries read per round trip while filling a page of a listing.
@@ -42,10 +45,18 @@ class JobReader:
         self.client = client
         self.fields = tuple(fields)
         self._namespace = namespace
+        self._read_owned = client.register_script(READ_OWNED)
 
     def within(self, namespace: str) -> JobReader:
-        """This reader, reading in ``namespace`` (the same connection pool)."""
-        return JobReader(client=self.client, fields=self.fields, namespace=namespace)
+        """This reader, reading in ``namespace`` (the same connection pool and scripts)."""
+        reader = copy.copy(self)
+        reader._namespace = namespace
+        return reader
+
+    async def _owned(self, what: str, job_keys: list[str], *args: str) -> Any:
+        """``READ_OWNED``'s answer for ``what`` (see scripts.py), within this reader's namespace."""
+        with redis_errors_as_unavailable():
+            return await self._read_owned(keys=job_keys, args=[json.dumps(self.namespace), what, *args])
 
     @property
     def namespace(self) -> str:
@@ -57,46 +68,37 @@ class JobReader:
         return decode_snapshot(raw, self.fields) if owned_by(raw, self.namespace) else None
 
     async def snapshot(self, job_id: str) -> dict[str, Any] | None:
-        if not is_valid_job_id(job_id):
-            return None
-        with redis_errors_as_unavailable():
-            return self._decode(await self.client.hgetall(keys.job(job_id)))
+        return (await self.snapshots([job_id]))[job_id]
 
     async def arguments(self, job_id: str) -> dict[str, Any] | None:
         """The arguments the job was started with (as its message carries them); None for a job
         not found in this namespace."""
         if not is_valid_job_id(job_id):
             return None
-        with redis_errors_as_unavailable():
-            message, namespace = await self.client.hmget(keys.job(job_id), [MESSAGE_FIELD, NAMESPACE_FIELD])
-        if message is None or namespace is None or json.loads(namespace) != self.namespace:
+        found = await self._owned("fields", [keys.job(job_id)], MESSAGE_FIELD)
+        if not found or found[0] is None:
             return None
-        return dict(json.loads(message).get("kwargs") or {})
+        return dict(json.loads(found[0]).get("kwargs") or {})
 
     async def snapshots(self, job_ids: list[str]) -> dict[str, dict[str, Any] | None]:
-        """Several snapshots in one round trip; None for each job that does not exist."""
+        """Several snapshots in one round trip; None for each job that does not exist here."""
         valid = [job_id for job_id in job_ids if is_valid_job_id(job_id)]
-        with redis_errors_as_unavailable():
-            async with self.client.pipeline(transaction=False) as pipe:
-                for job_id in valid:
-                    pipe.hgetall(keys.job(job_id))
-                replies = await pipe.execute()
-        found = {job_id: self._decode(raw) for job_id, raw in zip(valid, replies, strict=True)}
+        records = await self._owned("records", [keys.job(job_id) for job_id in valid]) if valid else []
+        found = {job_id: self._decode(_pairs(raw)) for job_id, raw in zip(valid, records, strict=True)}
         return {job_id: found.get(job_id) for job_id in job_ids}
 
     async def events_after(self, job_id: str, seq: int) -> tuple[list[JobEvent], dict[str, Any] | None]:
         """The logged events with ``seq`` greater than ``seq``, oldest first, and the snapshot,
-        read in one transaction so the two agree. The events may start later than ``seq + 1``
-        when the log was trimmed or expired; the snapshot is None when the job is gone."""
-        with redis_errors_as_unavailable():
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xrange(keys.job_log(job_id), min=f"{seq + 1}-0", max="+")
-                pipe.hgetall(keys.job(job_id))
-                entries, raw_snapshot = await pipe.execute()
-        snapshot = self._decode(raw_snapshot)
+        read in one step so the two agree. The events may start later than ``seq + 1`` when the
+        log was trimmed or expired; the snapshot is None when the job is gone (or another
+        namespace's, whose log is then not read)."""
+        if not is_valid_job_id(job_id):
+            return [], None
+        found = await self._owned("after", [keys.job(job_id), keys.job_log(job_id)], f"{seq + 1}-0")
+        snapshot = self._decode(_pairs(found[1])) if found else None
         if snapshot is None:
-            return [], None  # gone, or never this namespace's: its log says nothing either
-        return [JobEvent.from_log_entry(job_id, fields) for _, fields in entries], snapshot
+            return [], None
+        return [JobEvent.from_log_entry(job_id, _pairs(fields)) for _, fields in found[0]], snapshot
 
     async def group_state(self, group: str, limit: int) -> tuple[list[dict[str, Any]], str]:
         """The newest ``limit`` jobs of a group as they stood at its log's newest entry, newest
@@ -221,6 +223,11 @@ class JobReader:
     async def ping(self) -> None:
         with redis_errors_as_unavailable():
             await self.client.ping()
+
+
+def _pairs(flat: list[Any] | None) -> dict[Any, Any]:
+    """A Lua script's ``HGETALL`` (or stream entry's fields): a flat list, as a dict; {} for none."""
+    return dict(zip(flat[::2], flat[1::2], strict=True)) if flat else {}
 
 
 def _entry_id(newest: list[Any]) -> str:
