@@ -36,6 +36,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from . import keys
+from .fairness import FairShare
 from .leases import RunLeases, reap, reap_if_first
 from .middleware import (
     MISSED_BEATS_ALLOWED,
@@ -145,11 +146,14 @@ class JobEngine(BrokerContext):
         )
         #: Counts this process's status changes in batches (started by workers; web: ``start``).
         self.run_metrics = RunMetrics(client=self.client)
+        #: How this worker process shares its threads between namespaces (``fairness.py``).
+        self.fair = FairShare(client=self.client, reserve=settings.fair_share_reserve)
         self.status = JobStatusMiddleware(
             store=self.store,
             leases=self.leases,
             heartbeat=heartbeat,
             metrics=self.run_metrics,
+            fair=self.fair,
             default_max_retries=settings.max_retries,
             outage_grace=settings.outage_grace,
         )
@@ -191,8 +195,9 @@ class JobEngine(BrokerContext):
         )
 
     def reaper_round(self, worker_id: str) -> None:
-        """Each heartbeat: the reaper and the broker's redelivery, run by one worker per interval
-        (whichever asks first)."""
+        """Each heartbeat: this process's fair-share round; the reaper and the broker's redelivery,
+        run by one worker per interval (whichever asks first)."""
+        self.fair.on_beat(self.broker)
 
         def round_() -> None:
             self.broker.redeliver()

@@ -27,6 +27,9 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
     jobs:worker:<worker_id>      hash   host, pid, queues, threads, started_at, last_heartbeat, state,
                                         running, running_jobs (its jobs at its last heartbeat)
     jobs:reaper-turn             string the worker whose heartbeat runs the reaper this round
+    jobs:namespaces              zset   namespace -> when it last created a job (unix s), for fairness
+    jobs:parked:<ns>             list   the namespace's messages waiting for a fair share of threads
+    jobs:parked                  set    the namespaces with parked messages
     <ns>:<queue>                 list   Dramatiq's ready messages
     <ns>:<queue>.DQ              list   Dramatiq's delayed messages (retries, eta)
     <ns>:<queue>.XQ              zset   Dramatiq's dead letters (message id -> when, unix ms)
@@ -49,6 +52,8 @@ METRICS_DURATIONS = f"{PREFIX}:metrics:run-times"
 ACTIVE = f"{PREFIX}:active"
 WORKERS = f"{PREFIX}:workers"
 REAPER_TURN = f"{PREFIX}:reaper-turn"
+NAMESPACES = f"{PREFIX}:namespaces"
+PARKED = f"{PREFIX}:parked"
 
 
 def job(job_id: str) -> str:
@@ -89,6 +94,10 @@ def recent_durations(job_type: str) -> str:
 
 def idempotency(namespace: str, key_digest: str) -> str:
     return f"{PREFIX}:idem:{namespace}:{key_digest}"
+
+
+def parked(namespace: str) -> str:
+    return f"{PREFIX}:parked:{namespace}"
 
 
 def cancel_flag(job_id: str) -> str:

@@ -8,8 +8,9 @@ comment above each says what it is handed (``KEYS``: every key it touches, as Re
 from __future__ import annotations
 
 # KEYS: 1 snapshot hash, 2 event log stream, 3 the namespace's job index (creation time in µs ->
-#       job id), 4 status-change counters (see metrics.py), 5 the active jobs (keys.ACTIVE), and for
-#       a job in a group: 6 the group's log, 7 the group's job index.
+#       job id), 4 status-change counters (see metrics.py), 5 the active jobs (keys.ACTIVE), 6 the
+#       namespaces by their last creation (keys.NAMESPACES), and for a job in a group: 7 the
+#       group's log, 8 the group's job index.
 # ARGV: 1 job id, 2 event name, 3 ttl (s), 4 mode ("create" | "update" | "if:<JSON status>", an
 #       update only from that status | "claim:<lease ms>", a run's start: from PENDING, or from
 #       STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an update only of a
@@ -121,17 +122,18 @@ if event == 'status' then
 end
 if mode == 'create' then
     redis.call('ZADD', KEYS[3], now_us, job_id)  -- trimmed by maintenance (sweep), not here
+    redis.call('ZADD', KEYS[6], now_s, namespace)
 end
 local previous_entry, entry = '-', '-'
 if group ~= 'null' then
-    local newest = redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)
+    local newest = redis.call('XREVRANGE', KEYS[7], '+', '-', 'COUNT', 1)
     previous_entry = newest[1] and newest[1][1] or '0-0'
-    entry = redis.call('XADD', KEYS[6], 'MAXLEN', '~', log_max, '*',
+    entry = redis.call('XADD', KEYS[7], 'MAXLEN', '~', log_max, '*',
         'job_id', job_id, 'event', event, 'snapshot', snapshot)
-    redis.call('EXPIRE', KEYS[6], group_ttl)
+    redis.call('EXPIRE', KEYS[7], group_ttl)
     if mode == 'create' then
-        redis.call('ZADD', KEYS[7], now_us, job_id)
-        redis.call('EXPIRE', KEYS[7], group_ttl)
+        redis.call('ZADD', KEYS[8], now_us, job_id)
+        redis.call('EXPIRE', KEYS[8], group_ttl)
     end
 end
 local wakeup = job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry
@@ -183,4 +185,13 @@ end
 if not owned(KEYS[1]) then return false end
 if what == 'fields' then return redis.call('HMGET', KEYS[1], unpack(ARGV, 3)) end
 return {redis.call('XRANGE', KEYS[2], ARGV[3], '+'), redis.call('HGETALL', KEYS[1])}
+"""
+
+# A parked message sent back (fairness.py): removed from its namespace's list, and the namespace
+# from the set of those with parked messages once its list is empty, in one step (a message parked
+# meanwhile keeps both). KEYS: 1 the namespace's parked list, 2 the set. ARGV: 1 the message as
+# parked, 2 the namespace.
+UNPARK = """
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 """

@@ -154,6 +154,11 @@ class JobSettings(EnvSettings):
         "still renew it after an outage)",
         unit="s",
     )
+    fair_share_reserve: NonNegativeInt = setting(
+        1,
+        "threads of each worker process kept for tenants that run nothing in it, once there is more "
+        "than one tenant (0: none)",
+    )
     outage_grace: NonNegativeFloat = setting(
         30.0, "how long a worker's writes ride out a Redis outage before a job's attempt fails", unit="s"
     )

@@ -323,6 +323,7 @@ class JobStore:
             keys.jobs_index(namespace),
             keys.METRICS_TRANSITIONS,
             keys.ACTIVE,
+            keys.NAMESPACES,
         ]
         if group is not None:
             job_keys += [keys.group_log(namespace, group), keys.group_jobs(namespace, group)]

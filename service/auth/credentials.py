@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from actors.jobs.events import redis_errors_as_unavailable, text, utc_now
+from actors.jobs.fairness import namespace_noted
 
 PREFIX = "auth"
 REVOKED_CHANNEL = f"{PREFIX}:revoked"
@@ -99,6 +100,8 @@ class Credentials:
                 )
                 pipe.sadd(tenant_keys(tenant), key_id)
                 pipe.sadd(TENANTS, tenant)
+                # The workers keep a fair share of their threads for every tenant from now on.
+                pipe.zadd(*namespace_noted(tenant), nx=True)
                 await pipe.execute()
         return ApiKey(tenant, key_id), secret
 

@@ -6,7 +6,9 @@
     before_process_message               -> a run claims the job: STARTED under its own token and
                                             lease (``leases.py``); a job that already ended
                                             (cancelled while it waited) is skipped and never runs;
-                                            a copy that finds another run's live lease is deferred
+                                            a copy that finds another run's live lease is deferred;
+                                            a job whose namespace has its fair share of this
+                                            process's threads is parked (``fairness.py``)
     after_process_message   returned     -> SUCCESS with the return value as ``result``
                             raised, and Retries gave up (message failed) -> FAILURE with ``error``
                             cancelled (JobCancelled) -> CANCELLED, with the progress reached
@@ -36,7 +38,8 @@ import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
 from ..errors import JobCancelled, LeaseLost, StoreUnavailable
-from ..events import utc_now
+from ..events import REDIS_UNAVAILABLE_ERRORS, utc_now
+from ..fairness import PARKED_OPTION, FairShare
 from ..leases import REAPED_OPTION, RunLeases, lease_remaining
 from ..registry import CANCELLED_RUN, PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
@@ -60,6 +63,7 @@ class JobStatusMiddleware(Middleware):
         leases: RunLeases,
         heartbeat: WorkerHeartbeat | None = None,
         metrics: RunMetrics | None = None,
+        fair: FairShare | None = None,
         default_max_retries: int = DEFAULTS.max_retries,
         outage_grace: float = DEFAULTS.outage_grace,
     ) -> None:
@@ -67,6 +71,7 @@ class JobStatusMiddleware(Middleware):
         self.leases = leases
         self.heartbeat = heartbeat  # whose worker id a STARTED job records
         self.metrics = metrics  # counts this worker's changes in batches, once it runs
+        self.fair = fair  # which namespace may take a thread of this process
         self.default_max_retries = default_max_retries
         self.outage_grace = outage_grace
         self._started: dict[str, float] = {}  # message id -> monotonic start, for run-time metrics
@@ -82,6 +87,8 @@ class JobStatusMiddleware(Middleware):
         worker_log = logging.getLogger("dramatiq.worker.WorkerThread")
         worker_log.addFilter(_ResultsStoredHere())
         worker_log.addFilter(_SkippedHere(self._skipped))
+        if self.fair is not None:
+            self.fair.threads = len(worker.workers)
 
     def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         spec = job_spec(broker, message.actor_name)
@@ -110,8 +117,8 @@ class JobStatusMiddleware(Middleware):
         retries = message.options.get("retries", 0)
         if spec is None or retries == 0 or delay is None:
             return  # not a job; its first send; or a delayed message moving to its queue
-        if message.options.get(DEFERRED_OPTION) or message.options.get(REAPED_OPTION):
-            return  # a copy put back for later, or the reaper's: their senders wrote the record
+        if any(message.options.get(put_back) for put_back in (DEFERRED_OPTION, REAPED_OPTION, PARKED_OPTION)):
+            return  # a copy put back for later, the reaper's, or parked: their senders wrote the record
         max_attempts = 1 + self.max_retries(broker, message)
         delay_s = (delay or 0) / 1000
         error = _error_from_traceback(message.options.get("traceback", ""))
@@ -150,6 +157,44 @@ class JobStatusMiddleware(Middleware):
         spec = job_spec(broker, message.actor_name)
         if spec is None:
             return
+        namespace = namespace_of(message)
+        if not self._admitted(message, namespace):
+            self._skipped[id(message)] = "parked"
+            raise SkipMessage()
+        try:
+            self._claim(broker, spec, message)
+        except BaseException:
+            self._leave(broker, namespace, send_back=True)  # skipped, deferred or failed: not running
+            raise
+
+    def _admitted(self, message: dramatiq.Message, namespace: str) -> bool:
+        """Whether the job may take a thread here now (counted as running if so); parked if not."""
+        if self.fair is None or self.fair.admit(namespace):
+            return True
+        try:
+            self.fair.park(namespace, message)
+        except REDIS_UNAVAILABLE_ERRORS:
+            return True  # not kept anywhere else: it runs, past its share, rather than be lost
+        _job_logger(message).info(
+            "Job %s parked type=%s: tenant %s holds its share of this worker's threads",
+            message.message_id,
+            message.actor_name,
+            namespace,
+        )
+        return False
+
+    def _leave(self, broker: dramatiq.Broker, namespace: str, *, send_back: bool) -> None:
+        """A job of ``namespace`` no longer holds a thread here: the next parked one may come."""
+        if self.fair is None:
+            return
+        self.fair.leave(namespace)
+        if send_back:
+            try:
+                self.fair.send_back(broker, namespace)
+            except (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS):
+                pass  # the heartbeat's round sends it back later
+
+    def _claim(self, broker: dramatiq.Broker, spec: JobSpec, message: dramatiq.Message) -> None:
         token = uuid.uuid4().hex
         count_here = self._count_here()
         started = self._ride_out(
@@ -189,6 +234,7 @@ class JobStatusMiddleware(Middleware):
         # This copy is the job's run now: if it fails, its retry is an ordinary one.
         message.options.pop(DEFERRED_OPTION, None)
         message.options.pop(REAPED_OPTION, None)
+        message.options.pop(PARKED_OPTION, None)
         self._started[message.message_id] = time.monotonic()
         # At DEBUG: one INFO line per job (its end, with its time) is what a busy worker can
         # afford; a line per start cost a tenth of its CPU per job (docs/benchmarks.md).
@@ -211,7 +257,8 @@ class JobStatusMiddleware(Middleware):
             self._record_end(broker, spec, message, result, exception)
         finally:
             self.leases.release(message.message_id)  # from now on its lease may lapse
-            self._started.pop(message.message_id, None)
+            if self._started.pop(message.message_id, None) is not None:
+                self._leave(broker, namespace_of(message), send_back=True)
 
     def _record_end(
         self,
@@ -244,8 +291,11 @@ class JobStatusMiddleware(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         spec = job_spec(broker, message.actor_name)
+        if self._started.pop(message.message_id, None) is not None:  # admitted, then skipped after us
+            self.leases.release(message.message_id)
+            self._leave(broker, namespace_of(message), send_back=True)
         if self._skipped.pop(id(message), None) is not None or spec is None:
-            return  # skipped by us: the job is finished, or another run holds it
+            return  # skipped by us: the job is finished, another run holds it, or it is parked
         self._fail(spec, message, {"type": "skipped", "message": "The job was skipped before it ran"})
 
     def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
