@@ -24,6 +24,7 @@ leaves two copies of a message (the job's fencing runs it once), never none.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -33,6 +34,7 @@ import dramatiq
 import redis
 
 from . import keys
+from .errors import StoreUnavailable
 from .events import REDIS_UNAVAILABLE_ERRORS, text
 from .scripts import UNPARK
 
@@ -78,12 +80,36 @@ class FairShare:
             self._running[namespace] += 1
             return True
 
-    def leave(self, namespace: str) -> None:
-        """A job of ``namespace`` admitted here is no longer running (ended, or skipped)."""
+    def admit_or_park(self, namespace: str, message: dramatiq.Message) -> bool:
+        """``admit``; a message not admitted is parked (and False). While Redis cannot take it,
+        it is admitted past its share rather than kept nowhere."""
+        if self.admit(namespace):
+            return True
+        try:
+            self.park(namespace, message)
+        except REDIS_UNAVAILABLE_ERRORS:
+            with self._lock:
+                self._running[namespace] += 1
+            return True
+        logger.info(
+            "Job %s parked type=%s: tenant %s holds its share of this worker's threads",
+            message.message_id,
+            message.actor_name,
+            namespace,
+            extra={"job_id": message.message_id, "job_type": message.actor_name},
+        )
+        return False
+
+    def leave(self, namespace: str, *, broker: dramatiq.Broker | None = None) -> None:
+        """A job of ``namespace`` admitted here is no longer running (ended, or skipped); with
+        ``broker``, one of the namespace's parked messages goes back to its queue."""
         with self._lock:
             self._running[namespace] -= 1
             if self._running[namespace] <= 0:
                 del self._running[namespace]
+        if broker is not None:
+            with contextlib.suppress(StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS):
+                self.send_back(broker, namespace)  # else the heartbeat's round sends it back later
 
     def park(self, namespace: str, message: dramatiq.Message) -> None:
         """Keep ``message`` (not admitted) in its namespace's list until a thread is free for it."""

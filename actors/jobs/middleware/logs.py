@@ -1,5 +1,6 @@
 """Log output: the seed's plain lines, or one JSON object per line (``LOG_FORMAT=json``), and in
-either format one record is one line that no input can break or forge.
+either format one record is one line that no input can break or forge; and the filters that drop
+Dramatiq's warnings about what the status middleware does on purpose.
 
 Job lines carry ``job_id`` and ``job_type`` as fields (the status middleware logs through an
 adapter that adds them), so a log pipeline can follow one job across web and worker processes.
@@ -141,3 +142,24 @@ class LogFormat(Middleware):
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         configure_logging(self.log_format)
+
+
+class ResultsStoredHere(logging.Filter):
+    """Drops Dramatiq's warning that a return value is discarded without its Results middleware:
+    the status middleware stores it, as the job's ``result``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "haven't added the Results middleware" not in record.getMessage()
+
+
+class SkippedOnPurpose(logging.Filter):
+    """Drops Dramatiq's warning for the messages the status middleware skipped on purpose (a job
+    already ended, held by another run, or parked): it logs each of those itself, as what it is."""
+
+    def __init__(self, skipped: dict[int, str]) -> None:
+        super().__init__()
+        self.skipped = skipped
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        skipped_message = record.msg == "Message %s was skipped." and isinstance(record.args, tuple)
+        return not (skipped_message and id(record.args[0]) in self.skipped)  # type: ignore[index]

@@ -38,7 +38,7 @@ import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
 from ..errors import JobCancelled, LeaseLost, StoreUnavailable
-from ..events import REDIS_UNAVAILABLE_ERRORS, utc_now
+from ..events import utc_now
 from ..fairness import PARKED_OPTION, FairShare
 from ..leases import REAPED_OPTION, RunLeases, lease_remaining
 from ..registry import CANCELLED_RUN, PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
@@ -46,6 +46,7 @@ from ..settings import JobSettings
 from ..states import RETRY_OF_OPTION, JobStatus
 from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
 from .heartbeat import WorkerHeartbeat
+from .logs import ResultsStoredHere, SkippedOnPurpose
 from .run_metrics import RunMetrics
 
 logger = logging.getLogger("jobs")
@@ -85,8 +86,8 @@ class JobStatusMiddleware(Middleware):
         # Dramatiq warns that a return value is discarded without its Results middleware; here
         # the value is the job's ``result``, stored by this middleware.
         worker_log = logging.getLogger("dramatiq.worker.WorkerThread")
-        worker_log.addFilter(_ResultsStoredHere())
-        worker_log.addFilter(_SkippedHere(self._skipped))
+        worker_log.addFilter(ResultsStoredHere())
+        worker_log.addFilter(SkippedOnPurpose(self._skipped))
         if self.fair is not None:
             self.fair.threads = len(worker.workers)
 
@@ -168,31 +169,11 @@ class JobStatusMiddleware(Middleware):
             raise
 
     def _admitted(self, message: dramatiq.Message, namespace: str) -> bool:
-        """Whether the job may take a thread here now (counted as running if so); parked if not."""
-        if self.fair is None or self.fair.admit(namespace):
-            return True
-        try:
-            self.fair.park(namespace, message)
-        except REDIS_UNAVAILABLE_ERRORS:
-            return True  # not kept anywhere else: it runs, past its share, rather than be lost
-        _job_logger(message).info(
-            "Job %s parked type=%s: tenant %s holds its share of this worker's threads",
-            message.message_id,
-            message.actor_name,
-            namespace,
-        )
-        return False
+        return self.fair is None or self.fair.admit_or_park(namespace, message)
 
     def _leave(self, broker: dramatiq.Broker, namespace: str, *, send_back: bool) -> None:
-        """A job of ``namespace`` no longer holds a thread here: the next parked one may come."""
-        if self.fair is None:
-            return
-        self.fair.leave(namespace)
-        if send_back:
-            try:
-                self.fair.send_back(broker, namespace)
-            except (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS):
-                pass  # the heartbeat's round sends it back later
+        if self.fair is not None:
+            self.fair.leave(namespace, broker=broker if send_back else None)
 
     def _claim(self, broker: dramatiq.Broker, spec: JobSpec, message: dramatiq.Message) -> None:
         token = uuid.uuid4().hex
@@ -401,24 +382,6 @@ def _seconds(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-
-
-class _ResultsStoredHere(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "haven't added the Results middleware" not in record.getMessage()
-
-
-class _SkippedHere(logging.Filter):
-    """Drops Dramatiq's warning for the messages this middleware skipped on purpose (a job already
-    ended, or held by another run): it logs each of those itself, as what it is."""
-
-    def __init__(self, skipped: dict[int, str]) -> None:
-        super().__init__()
-        self.skipped = skipped
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        skipped_message = record.msg == "Message %s was skipped." and isinstance(record.args, tuple)
-        return not (skipped_message and id(record.args[0]) in self.skipped)  # type: ignore[index]
 
 
 def _job_logger(message: dramatiq.Message) -> logging.LoggerAdapter[logging.Logger]:
