@@ -38,6 +38,7 @@ from actors.contracts.errors import (
     ExtractionPending,
     FilenameTooLong,
     QuotaExceeded,
+    TooManyFiles,
     UnknownDocument,
     UnknownWorkspace,
     UnreadableDocument,
@@ -132,6 +133,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str, Callable[[Any], dict[str, Any
     UnsupportedDocument: (415, "unsupported_document", None),
     DocumentTooLarge: (413, "document_too_large", None),
     FilenameTooLong: (413, "filename_too_long", None),
+    TooManyFiles: (413, "too_many_files", None),
     QuotaExceeded: (413, "quota_exceeded", None),
 }
 

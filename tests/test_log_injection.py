@@ -121,15 +121,13 @@ async def test_a_path_cannot_forge_a_line_of_plain_hypercorn_s_access_log(redis_
 
 
 def multipart(filename: str, data: bytes) -> tuple[bytes, str]:
-    """A form upload of one file whose name is sent RFC 2231-encoded (``filename*=UTF-8''…``), as
-    werkzeug reads it: the one way a name with a newline reaches the server whole."""
+    """A form upload of one file whose name goes raw, in UTF-8, as browsers send one: every line
+    break but CR and LF (which would end the part's header) reaches the server whole."""
     boundary = uuid.uuid4().hex
     body = (
-        (
-            f"--{boundary}\r\n"
-            f"Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''{quote(filename, safe='')}\r\n"
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
+        f"--{boundary}\r\n".encode()
+        + f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'.encode()
+        + b"Content-Type: application/pdf\r\n\r\n"
         + data
         + f"\r\n--{boundary}--\r\n".encode()
     )
@@ -141,7 +139,8 @@ async def test_an_upload_s_name_cannot_forge_a_worker_log_line(
     client: httpx.AsyncClient, workers: ServiceProcess
 ) -> None:
     # Not a PDF: reading it fails, and the job's failure line names the file.
-    body, content_type = multipart(f"lease\n{FORGED}\u2028.pdf", f"not a pdf {uuid.uuid4()}".encode())
+    name = f"lease\x0b{FORGED}\u2028{FORGED}.pdf"  # CR and LF cannot be sent: they end the header
+    body, content_type = multipart(name, f"not a pdf {uuid.uuid4()}".encode())
     response = await client.post(
         f"/workspaces/logs-{uuid.uuid4().hex[:8]}/documents",
         content=body,
@@ -150,9 +149,9 @@ async def test_an_upload_s_name_cannot_forge_a_worker_log_line(
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
     snapshot = await finished(client, job_id)
-    assert snapshot["status"] == "FAILURE" and f"lease\n{FORGED}" in snapshot["error"]["message"]
+    assert snapshot["status"] == "FAILURE" and name in snapshot["error"]["message"]
     line = await logged(workers, f"Job {job_id} failed")
-    assert f"lease\\n{FORGED}\\u2028.pdf: this is not a PDF file" in line
+    assert f"lease\\x0b{FORGED}\\u2028{FORGED}.pdf: this is not a PDF file" in line
     assert forged_lines(workers) == []
 
 

@@ -119,10 +119,10 @@ class DocumentStore(StagingArea):
             raise UnknownWorkspace(f"No workspace named {workspace!r}")
 
     def workspaces(self, tenant: str) -> list[dict[str, Any]]:
-        names, usage = self._usage(tenant)
+        usage = self._usage(tenant)  # oldest first
         return [
-            {"name": name, "documents": sum(1 for meta in usage[name] if "upload_id" not in meta)}
-            for name in names
+            {"name": name, "documents": sum(1 for meta in metas if "upload_id" not in meta)}
+            for name, metas in usage.items()
         ]
 
     def require_documents(self, tenant: str, workspace: str) -> int:

@@ -11,7 +11,8 @@
     │   ├── UnsupportedDocument a file type we do not read (415)
     │   ├── UnreadableDocument  a known type we cannot read, or no text in it (422)
     │   ├── DocumentTooLarge    over the size limit (413)
-    │   └── FilenameTooLong     a filename over its limit (413)
+    │   ├── FilenameTooLong     a filename over its limit (413)
+    │   └── TooManyFiles        an upload of more files than one may hold (413)
     ├── QuotaExceeded           a tenant's documents, bytes or workspaces would pass its limit (413)
     └── LLMError                the LLM endpoint failed past its retries, or replied nonsense
 
@@ -72,6 +73,10 @@ class DocumentTooLarge(DocumentError):
 
 
 class FilenameTooLong(DocumentError):
+    pass
+
+
+class TooManyFiles(DocumentError):
     pass
 
 

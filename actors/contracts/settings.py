@@ -31,6 +31,9 @@ class ContractSettings(EnvSettings):
     max_filename_chars: NonNegativeInt = setting(
         255, "longest filename accepted (413 above)", unit="characters"
     )
+    max_files_per_upload: PositiveInt = setting(
+        100, "files one upload may hold (413 above; each file is read in a child process of its own)"
+    )
     max_documents_per_tenant: NonNegativeInt = setting(10_000, "documents one tenant may store (413 above)")
     max_bytes_per_tenant: NonNegativeInt = setting(
         1024 * MIB, "bytes of uploaded files one tenant may store (413 above)", unit="bytes"

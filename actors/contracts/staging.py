@@ -4,7 +4,7 @@ An upload is checked (names, sizes, types), then each file is hashed (sha256, re
 time and rewound: the web process never holds a whole file). A file with the bytes of a document
 the workspace holds, of a file staged in it and still being read, or of an earlier file of the
 same upload is *not stored again*: the upload lists it as a duplicate of that document. The new
-files are checked against the quotas (a duplicate costs nothing), copied to Redis as they came,
+files are checked against the quotas (a duplicate costs nothing; ``quotas.py``), copied to Redis as they came,
 all or none, under one upload id, and listed as ``extracting``, with their sha256 and the id of
 the job that will read them (named before it is submitted, so a duplicate of a staged file can say
 which job to watch).
@@ -12,6 +12,8 @@ which job to watch).
 The listing is one transaction that watches the workspace's documents and staged files and looks
 for each new file's hash once more: two identical uploads racing each other store the file once
 (the second to list finds the first's copy staged, drops its own and answers it as a duplicate).
+The same transaction checks the quotas once more, and gives way to any other listing of the tenant:
+quotas are reserved atomically, however many uploads race for the last of one.
 
 The ``extract_documents`` job (``intake.py``) then reads each staged file in a sandboxed child
 process and *admits* it (text and metadata in, raw file out) or *rejects* it; a staged file that
@@ -36,10 +38,10 @@ import redis
 
 from actors.jobs.errors import InvalidPayload
 from actors.jobs.events import redis_errors_as_unavailable, text, utc_now
-from extraction import SUPPORTED_TYPES, ExtractedText, content_type_of
+from extraction import ExtractedText
 
 from . import keys
-from .errors import DocumentTooLarge, FilenameTooLong, QuotaExceeded, UnsupportedDocument
+from .quotas import UploadLimits, check_quotas
 from .settings import ContractSettings
 
 DEFAULTS = ContractSettings.defaults()
@@ -52,8 +54,9 @@ COPY_CHUNK_BYTES = 1024 * 1024
 
 #: An uploaded file: its name, and its bytes or a binary file to read them from.
 Upload = tuple[str, bytes | BinaryIO]
-#: A workspace name: 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit.
-WORKSPACE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}$"
+#: A workspace name: 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit
+#: and not ending with a space (``acme `` would sit beside ``acme``, looking the same).
+WORKSPACE_NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9._ -]{0,98}[A-Za-z0-9._-])?$"
 _WORKSPACE_NAME = re.compile(WORKSPACE_NAME_PATTERN)
 
 
@@ -61,7 +64,7 @@ def check_workspace_name(name: str) -> str:
     if not _WORKSPACE_NAME.fullmatch(name):
         raise InvalidPayload(
             f"Invalid workspace name {name!r}: 1-100 letters, digits, spaces, '.', '_' or '-', "
-            "starting with a letter or digit",
+            "starting with a letter or digit and not ending with a space",
             problems={"workspace_name": "invalid name"},
         )
     return name
@@ -95,6 +98,7 @@ class StagingArea:
         self.client = client
         self.settings = settings
         self.max_documents = max_documents
+        self.limits = UploadLimits(settings)
 
     def stage(
         self, tenant: str, workspace: str, files: Sequence[Upload], *, job_id: str | None = None
@@ -109,10 +113,12 @@ class StagingArea:
                 problems={"file": "required"},
             )
         sizes = [_size(data) for _, data in files]
-        self._check_files([filename for filename, _ in files], sizes)
+        for number, ((filename, _), size) in enumerate(zip(files, sizes, strict=True), start=1):
+            self.limits.check_file(filename, number=number)
+            self.limits.check_size(filename, size)
         # Read only once every file passed its checks: nothing over the size limit is hashed.
         digests = [_digest(data) for _, data in files]
-        names, usage = self._usage(tenant)
+        usage = self._usage(tenant)
         known = _by_digest(usage.get(workspace, []))
         upload_id, staged_at = uuid.uuid4().hex, utc_now()
         originals = []  # per file: the document it is (when new) or duplicates
@@ -132,8 +138,8 @@ class StagingArea:
             originals.append(known[digest])
         new = [meta for at, meta in enumerate(originals) if _is_new(meta, upload_id, at)]
         late: dict[str, dict[str, Any]] = {}
-        if new:  # only new files count against the quotas
-            self._check_quotas(names, usage, workspace, len(new), sum(meta["size_bytes"] for meta in new))
+        if new:  # only new files count against the quotas: checked here, and for good as they are listed
+            self._check_quotas(usage, workspace, new)
             late = self._store(tenant, workspace, new, files)
         answers = []
         for position, ((filename, _), original) in enumerate(zip(files, originals, strict=True)):
@@ -229,15 +235,19 @@ class StagingArea:
                 raise
 
     def _list(self, tenant: str, workspace: str, new: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """The files count once they are listed: in one transaction, which gives way (and looks
-        again) whenever the workspace's documents or staged files change before it runs."""
+        """The files count once they are listed: in one transaction, which checks the quotas and
+        gives way (and looks again) whenever the workspace's files change before it runs, or the
+        tenant's workspaces do (every listing touches them, so two uploads racing each other for
+        the last of a quota cannot both pass it)."""
         documents_key, staged_key = keys.documents(tenant, workspace), keys.staged(tenant, workspace)
         with self.client.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    pipe.watch(documents_key, staged_key)
-                    known = _by_digest(live([*pipe.hvals(documents_key), *pipe.hvals(staged_key)]))
+                    pipe.watch(keys.workspaces(tenant), documents_key, staged_key)
+                    usage = self._usage(tenant)  # read on another connection: the watch still holds
+                    known = _by_digest(usage.get(workspace, []))
                     late = {meta["doc_id"]: known[meta["sha256"]] for meta in new if meta["sha256"] in known}
+                    self._check_quotas(usage, workspace, [meta for meta in new if meta["doc_id"] not in late])
                     pipe.multi()
                     for meta in new:
                         if meta["doc_id"] in late:
@@ -252,23 +262,8 @@ class StagingArea:
                 except redis.WatchError:
                     continue
 
-    def _check_files(self, filenames: list[str], sizes: list[int]) -> None:
-        limits = self.settings
-        for filename, size in zip(filenames, sizes, strict=True):
-            if len(filename) > limits.max_filename_chars:
-                raise FilenameTooLong(
-                    f"{filename[:40]}…: a filename may have at most {limits.max_filename_chars} characters"
-                )
-            if content_type_of(filename) is None:
-                supported = ", ".join(SUPPORTED_TYPES)
-                raise UnsupportedDocument(f"{filename}: unsupported file type; use {supported}")
-            if size > limits.max_document_bytes:
-                raise DocumentTooLarge(
-                    f"{filename}: {size} bytes is over the limit of {limits.max_document_bytes} bytes"
-                )
-
-    def _usage(self, tenant: str) -> tuple[list[str], dict[str, list[dict[str, Any]]]]:
-        """The tenant's workspaces, oldest first, and each one's live documents and staged files."""
+    def _usage(self, tenant: str) -> dict[str, list[dict[str, Any]]]:
+        """The tenant's workspaces, oldest first, each with its live documents and staged files."""
         with redis_errors_as_unavailable():
             names = [text(n) for n in self.client.zrange(keys.workspaces(tenant), 0, -1)]
             pipe = self.client.pipeline(transaction=False)
@@ -276,27 +271,20 @@ class StagingArea:
                 pipe.hvals(keys.documents(tenant, name))
                 pipe.hvals(keys.staged(tenant, name))
             metas = pipe.execute()
-        return names, {name: live([*metas[2 * at], *metas[2 * at + 1]]) for at, name in enumerate(names)}
+        return {name: live([*metas[2 * at], *metas[2 * at + 1]]) for at, name in enumerate(names)}
 
     def _check_quotas(
-        self, names: list[str], usage: dict[str, list[dict[str, Any]]], workspace: str, files: int, size: int
+        self, usage: dict[str, list[dict[str, Any]]], workspace: str, new: list[dict[str, Any]]
     ) -> None:
-        limits = self.settings
-        documents = sum(len(docs) for docs in usage.values())
-        stored = sum(meta["size_bytes"] for docs in usage.values() for meta in docs)
-        if len(usage.get(workspace, [])) + files > self.max_documents:
-            raise InvalidPayload(
-                f"Workspace {workspace!r} would hold more than {self.max_documents} documents",
-                problems={"file": "too many documents"},
-            )
-        if workspace not in usage and len(names) >= limits.max_workspaces_per_tenant:
-            raise QuotaExceeded(f"A tenant may have at most {limits.max_workspaces_per_tenant} workspaces")
-        if documents + files > limits.max_documents_per_tenant:
-            raise QuotaExceeded(f"A tenant may store at most {limits.max_documents_per_tenant} documents")
-        if stored + size > limits.max_bytes_per_tenant:
-            raise QuotaExceeded(
-                f"A tenant may store at most {limits.max_bytes_per_tenant} bytes of documents "
-                f"({stored} are stored, this upload has {size})"
+        if new:
+            size = sum(meta["size_bytes"] for meta in new)
+            check_quotas(
+                self.settings,
+                max_documents=self.max_documents,
+                usage=usage,
+                workspace=workspace,
+                files=len(new),
+                size=size,
             )
 
 

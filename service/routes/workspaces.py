@@ -9,10 +9,11 @@
     DELETE /workspaces/<name>                      204; 409 ``workspace_busy`` while a job of it runs
     GET    /workspaces                             every workspace with its document count
 
-Every workspace is the caller's tenant's. An upload is stored as sent and read by a worker
+Every workspace is the caller's tenant's. An upload is read as it arrives (``service.uploads``:
+a file past a limit is refused before the rest is read), stored as sent and read by a worker
 (``actors.contracts.intake``): this process never parses a document (it hashes each file, a chunk
-at a time, so that a file the workspace already holds is not stored again). Redis calls are synchronous
-here, so they run in an executor thread.
+at a time, so that a file the workspace already holds is not stored again). Redis calls are
+synchronous here, so they run in an executor thread.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..auth.identity import tenant
 from ..context import services
 from ..errors import Conflict
 from ..schemas import DocumentList, DocumentText, Upload, UploadOfDuplicates, WorkspaceList
+from ..uploads import received_files
 
 blueprint = Blueprint("workspaces", __name__)
 
@@ -48,11 +50,17 @@ async def upload_documents(workspace: str) -> tuple[Response, int, dict[str, str
     """Upload documents: stored at once, extracted by an ``extract_documents`` job. A file with the
     bytes of a document of the workspace (or of a file being read) is not stored again: it is
     listed as that document, ``duplicate: true``; when every file is one, 200 and no job."""
-    files = await request.files
-    # The parts as parsed (spooled to disk past 500 KB): staging copies them a chunk at a time.
-    uploads = [(storage.filename or "unnamed", storage.stream) for storage in files.getlist("file")]
-    receive = partial(receive_upload, services().engine, tenant(), workspace, uploads)
-    submitted, upload = await run_sync(receive)()
+    received = received_files(
+        request.body,
+        request.mimetype,
+        request.mimetype_params,
+        field="file",
+        checks=services().documents.limits,
+        max_bytes=services().settings.max_upload_bytes,
+    )
+    async with received as uploads:  # each file refused as soon as it passes a limit
+        receive = partial(receive_upload, services().engine, tenant(), workspace, uploads)
+        submitted, upload = await run_sync(receive)()
     if submitted is None:
         return jsonify({"workspace": workspace, "job_id": None, "documents": upload.files}), 200, {}
     status_url = url_for("jobs.get_job", job_id=submitted.job_id)
