@@ -6,8 +6,8 @@ The body is decoded by python-multipart's streaming parser (Starlette's), fed at
 it well under a millisecond, however much of the body arrived at once. (Werkzeug's decoder, which
 Quart's ``request.files`` uses, adds a stray ``\\r`` to a file when a read ends between the CR and
 LF before a boundary; this one decodes a body alike however it is cut.) Each file part goes to a
-spooled temporary file, kept in memory up to ``SPOOL_BYTES`` and written to disk past that, in a
-thread.
+spooled temporary file, kept in memory up to ``SPOOL_BYTES`` and written to disk past that, in one
+of the process's ``UPLOAD_WRITERS`` threads.
 
 What the domain checks (``UploadLimits``, ``actors.contracts.quotas``): the number of files as each
 part starts, each file's name and type once its headers are read, each file's size as its bytes
@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Protocol
 
@@ -42,8 +43,14 @@ SPOOL_BYTES = 1024 * 1024
 WRITE_BYTES = 1024 * 1024
 #: The most header bytes one part may have.
 MAX_HEADER_BYTES = 16 * 1024
+#: Threads writing uploads to disk, per process.
+UPLOAD_WRITERS = 2
 #: The most parts that are not files of the upload's field (other fields are read and dropped).
 MAX_OTHER_PARTS = 100
+
+#: The threads that write uploads to disk: their own, so that a flood of uploads queues behind
+#: itself and never before the requests' Redis calls (which run in the loop's default executor).
+_WRITERS = ThreadPoolExecutor(max_workers=UPLOAD_WRITERS, thread_name_prefix="upload-writer")
 
 #: An uploaded file as the staging area takes it: its name and a binary file at its start.
 ReceivedFile = tuple[str, IO[bytes]]
@@ -103,7 +110,7 @@ class _Receiver:
             if received.pending and (received.ended or len(received.pending) >= WRITE_BYTES):
                 chunk, received.pending = bytes(received.pending), bytearray()
                 if received.file.tell() + len(chunk) > SPOOL_BYTES:  # on disk, or about to be
-                    await asyncio.to_thread(received.file.write, chunk)
+                    await asyncio.get_running_loop().run_in_executor(_WRITERS, received.file.write, chunk)
                 else:
                     received.file.write(chunk)
 
