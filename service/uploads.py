@@ -13,7 +13,9 @@ What the domain checks (``UploadLimits``, ``actors.contracts.quotas``): the numb
 part starts, each file's name and type once its headers are read, each file's size as its bytes
 arrive. What this module checks: the body's total size (``max_bytes``, also for a body sent without
 ``Content-Length``), its parts' headers and number, and its form. A refused upload is answered at
-once; its connection closes behind the answer, with the rest of its body unread.
+once, after what is left of its body has been read, up to 1 MiB (``DRAIN_BYTES``): a small remainder
+left unread would reset the connection before the client reads the answer. Past that, the
+connection closes behind the answer with the rest unread.
 
     BadRequest (400, ``invalid_multipart``)     not multipart form data, or a malformed or broken one
     RequestEntityTooLarge (413)                 a body past ``max_bytes``; headers or parts past theirs
@@ -33,7 +35,7 @@ from typing import IO, Protocol
 from python_multipart.multipart import MultipartParser, parse_options_header
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import BadRequest
+from .errors import DRAIN_BYTES, DRAIN_SECONDS, BadRequest
 
 #: How much of the body is decoded before the event loop runs anything else.
 SLICE_BYTES = 256 * 1024
@@ -198,15 +200,33 @@ async def received_files(
     its disk space freed) when the block ends; raises as soon as the body breaks a limit."""
     receiver = _Receiver(_boundary(content_type, params), field_name=field, checks=checks)
     received = 0
+    chunks = aiter(body)
     try:
-        async for chunk in body:
-            received += len(chunk)
-            if received > max_bytes:
-                raise RequestEntityTooLarge(f"An upload may have at most {max_bytes} bytes")
-            for at in range(0, len(chunk), SLICE_BYTES):
-                await receiver.feed(chunk[at : at + SLICE_BYTES])
-                await asyncio.sleep(0)  # let other requests run between slices
+        try:
+            async for chunk in chunks:
+                received += len(chunk)
+                if received > max_bytes:
+                    raise RequestEntityTooLarge(f"An upload may have at most {max_bytes} bytes")
+                for at in range(0, len(chunk), SLICE_BYTES):
+                    await receiver.feed(chunk[at : at + SLICE_BYTES])
+                    await asyncio.sleep(0)  # let other requests run between slices
+        except Exception:
+            await _drain(chunks)
+            raise
         yield receiver.finish()
     finally:
         for received_file in receiver.files:
             received_file.file.close()
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    """Read what is left of a refused body, up to ``DRAIN_BYTES`` within ``DRAIN_SECONDS``: a
+    connection closed with a small remainder unread is reset, and its client would see a network
+    error instead of the refusal. A larger remainder is left unread, and its connection closed."""
+    read = 0
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in chunks:
+                read += len(chunk)
+                if read > DRAIN_BYTES:
+                    return

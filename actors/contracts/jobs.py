@@ -57,7 +57,11 @@ Checklist = Annotated[
     Field(
         min_length=1,
         max_length=MAX_CHECKLIST_ITEMS,
-        description="names of default items, or items of your own; the default checklist when absent",
+        description=(
+            "names of built-in items (the default items, the risk flags, the 41 CUAD clause types: "
+            '"audit rights", "most favored nation", …) or items of your own; the default '
+            "checklist when absent"
+        ),
     ),
 ]
 

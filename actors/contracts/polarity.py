@@ -54,6 +54,21 @@ _DISCRETION = re.compile(
 _MUTUAL = re.compile(
     r"\b(?:either|each|both|neither)\s+(?:of\s+the\s+)?part(?:y|ies)\b|\bthe\s+parties\b", re.I
 )
+#: Consent, in the words a clause asks for it with.
+_CONSENT = r"(?:consent|approv(?:al|e)|permission|authori[sz]ation)"
+_FEW_WORDS = r"(?:[\w'\u2019,-]+\s+){0,6}?"
+_WITHOUT_CONSENT = re.compile(rf"\bwithout\s+{_FEW_WORDS}{_CONSENT}\b", re.IGNORECASE)
+_WITH_CONSENT = re.compile(
+    rf"\b(?:subject\s+to|with|requir\w*|obtain\w*|receiv\w*|upon|after|conditional\s+on)\s+"
+    rf"{_FEW_WORDS}{_CONSENT}\b"
+    rf"|\b{_CONSENT}\s+(?:[\w'\u2019-]+\s+){{0,4}}?(?:is|are|shall\s+be|will\s+be)\s+(?:first\s+)?required\b",
+    re.IGNORECASE,
+)
+_NO_CONSENT_NEEDED = re.compile(
+    rf"\b(?:no|not)\s+(?:\w+\s+){{0,3}}?{_CONSENT}\s+(?:\w+\s+){{0,5}}?(?:required|needed|necessary)\b"
+    rf"|\b(?:shall|will|does|do|need)\s+not\s+(?:require|need|obtain|seek)\w*\s+{_FEW_WORDS}{_CONSENT}\b",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"(?:[^.;!?]|\.(?=\d))+(?:[.;!?]|$)")  # "12.3" and "£1.5m" end no sentence
 
 
@@ -81,6 +96,35 @@ def discretion(text: str) -> str | None:
     """Words that leave the promise to one party's discretion, or None."""
     found = _DISCRETION.search(text)
     return found.group() if found else None
+
+
+def consent_required(text: str) -> str | None:
+    """The words by which ``text`` makes something need a party's consent, or None: "may not assign
+    without the prior written consent of …" (a denial that only holds until consent is given, so no
+    denial of what needs it), "subject to the Landlord's approval", "consent … is required"."""
+    for start, end in sentences(text):
+        sentence = text[start:end]
+        without = _WITHOUT_CONSENT.search(sentence)
+        if without and negation(sentence[: without.start()]):
+            return " ".join(without.group().split())
+        found = _WITH_CONSENT.search(sentence)
+        if found and not _NO_CONSENT_NEEDED.search(sentence):  # "except with … approval" after a denial too
+            return " ".join(found.group().split())
+    return None
+
+
+def consent_waived(text: str) -> str | None:
+    """The words by which ``text`` lets something be done without consent ("may subcontract without
+    the Customer's consent"), or None: "without … consent" that no denial before it turns round."""
+    for start, end in sentences(text):
+        sentence = text[start:end]
+        without = _WITHOUT_CONSENT.search(sentence)
+        if without and not negation(sentence[: without.start()]):
+            return " ".join(without.group().split())
+        needless = _NO_CONSENT_NEEDED.search(sentence)
+        if needless:
+            return " ".join(needless.group().split())
+    return None
 
 
 def mutual(text: str) -> bool:

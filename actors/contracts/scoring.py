@@ -19,21 +19,29 @@ the subject but does not meet scores at most ``MISS_FACTOR`` of its relevance, o
 states no quantity the criterion requires. A contract's score is its best clause's, times
 ``max_score``; its evidence is its best clauses, each with its verdict, its reason in words and
 its place in the document. Same input, same output: no randomness, no network.
+
+A criterion about one of the CUAD clause types (``categories.topic``) is scored through the
+clause classifier instead: the contract ranks by how likely it is to have the clause
+(``NOT_FOUND_SHARE`` of ``max_score`` at most when no clause reaches the type's threshold,
+``MISS_SHARE`` when the clauses found do not meet, from half up when one meets), and the clauses
+it finds are judged as above, whatever words they use for the subject (``on_topic``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 
 from . import polarity
+from .categories import Category, topic
+from .classifier import ClauseModel, shipped
 from .clauses import Clause, quote, split_clauses
-from .clauses import words as clause_words
+from .criteria import EVIDENCE_CHARS, Criterion, Judgement, Verdict, word_at
 from .quantities import Bound, Quantity, meets, quantities
-from .vocabulary import LINKING_STEMS, PARTY_STEMS
-from .weights import weight
+from .reading import Reading
+from .vocabulary import in_sense
+
+__all__ = ["EVIDENCE_CHARS", "Contract", "ContractScorer", "Criterion", "ScoredContract", "Verdict"]
 
 #: The share of a criterion's weight a clause must hold to mention it at all.
 MENTION_SHARE = 0.5
@@ -45,18 +53,11 @@ EVIDENCE_CLAUSES = 3
 #: The farthest (in characters) a clause's quantity may stand from the criterion's words and
 #: still be the one the criterion asks about ("The Initial Term …, renewed for one year" is not).
 MAX_QUANTITY_DISTANCE = 60
-#: Characters of a clause quoted as evidence.
-EVIDENCE_CHARS = 400
-#: Words that bound a criterion's quantity: not what the criterion is about.
-_BOUND_WORDS = re.compile(
-    r"\b(?:least|most|later|longer|shorter|more|less|fewer|minimum|maximum|exceed\w*)\b", re.I
-)
-
-
-class Verdict(str, Enum):
-    MEETS = "meets"
-    DOES_NOT_MEET = "does_not_meet"
-    NOT_MENTIONED = "not_mentioned"
+#: The most a contract scores (of ``max_score``) when the classifier finds no clause about the
+#: criterion's subject, by how likely it still is to have one; and when it finds one that does not
+#: meet: below every contract that meets, above every one without the clause.
+NOT_FOUND_SHARE = 0.2
+MISS_SHARE = 0.45
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,54 +65,6 @@ class Contract:
     doc_id: str
     filename: str
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    """A criterion as the scorer reads it: its terms (stem -> its own word, and weight), the
-    quantities it requires, and the words that deny, if it denies."""
-
-    text: str
-    words: dict[str, str]
-    weights: dict[str, float]
-    required: tuple[Quantity, ...]
-    negation: str | None
-    mutual: bool  # it speaks of both parties alike ("Either party may …")
-
-    @classmethod
-    def parse(cls, text: str) -> Criterion:
-        required = tuple(quantities(text))
-        subject = _blank(text, [(q.start, q.end) for q in required])
-        subject = _BOUND_WORDS.sub(lambda match: " " * len(match.group()), subject)
-        words = {
-            term: _word_at(subject, offset)
-            for term, offset in clause_words(subject)
-            if term not in LINKING_STEMS and term not in PARTY_STEMS
-        }
-        weights = {term: weight(term) for term in words}
-        return cls(text, words, weights, required, polarity.negation(text), polarity.mutual(text))
-
-
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    clause: Clause
-    verdict: Verdict
-    score: float  # 0 to 1
-    relevance: float
-    reason: str
-    matched: tuple[str, ...]  # the clause's own words that the criterion has
-
-    def evidence(self) -> dict[str, object]:
-        return {
-            "clause": self.clause.index,
-            "text": quote(self.clause.text, EVIDENCE_CHARS),
-            "start": self.clause.start,
-            "end": self.clause.end,
-            "score": round(self.score, 3),
-            "verdict": self.verdict.value,
-            "reason": self.reason,
-            "matched_terms": list(self.matched),
-        }
 
 
 @dataclass
@@ -137,21 +90,46 @@ class ScoredContract:
 class ContractScorer:
     """Scores contracts against one criterion, each on its own."""
 
-    def __init__(self, criterion: str, max_score: int) -> None:
+    def __init__(self, criterion: str, max_score: int, *, model: ClauseModel | None = None) -> None:
         self.criterion = Criterion.parse(criterion)
         self.max_score = max_score
+        self.model = model or shipped()
+        #: The CUAD category the criterion is about, if any (then the classifier finds its clauses).
+        self.topic = topic(self.criterion.subject, self.model, words=set(self.criterion.words))
 
-    def judge(self, clause: Clause) -> Judgement:
-        """One clause against the criterion."""
+    def judge(self, clause: Clause, *, on_topic: bool = False) -> Judgement:
+        """One clause against the criterion (``on_topic``: the classifier reads the clause as what the
+        criterion is about, so it is judged whatever words it uses for it)."""
         criterion = self.criterion
         total = sum(criterion.weights.values()) or 1.0
-        found = [(term, offset) for term, offset in clause.words if term in criterion.weights]
-        relevance = sum(criterion.weights[term] for term in {term for term, _ in found}) / total
-        matched = tuple(dict.fromkeys(_word_at(clause.text, offset) for _, offset in found))
-        if relevance < MENTION_SHARE or not found:
-            return Judgement(clause, Verdict.NOT_MENTIONED, 0.0, relevance, "does not mention it", matched)
+        words = in_sense(clause.text, clause.words, criterion.weights)  # "for convenience of reference": not
+        found = [(term, offset) for term, offset in words if term in criterion.weights]
+        terms = tuple(dict.fromkeys(term for term, _ in found))
+        relevance = sum(criterion.weights[term] for term in terms) / total
+        matched = tuple(dict.fromkeys(word_at(clause.text, offset) for _, offset in found))
+        if on_topic and relevance < MENTION_SHARE:
+            # its words for the subject are in another sense ("freight insurance"): not on topic after all
+            lost = {term for term, _ in clause.words if term in criterion.weights} - set(terms)
+            on_topic = not lost
+        if not on_topic and (relevance < MENTION_SHARE or not found):
+            said = f"mentions only {_listed(matched)}" if matched else "does not mention it"
+            return Judgement(clause, Verdict.NOT_MENTIONED, 0.0, relevance, said, matched, terms)
+        anywhere = not found  # on topic in words of its own: any quantity of the clause is about it
         focus = _focus(clause.text, [offset for _, offset in found])
         denial = polarity.negation(focus)
+        if criterion.condition:
+            needed, waived = polarity.consent_required(focus), polarity.consent_waived(focus)
+            if not needed:
+                said = (
+                    f'says "{waived}"'
+                    if waived
+                    else f'says "{denial}" outright'
+                    if denial
+                    else "asks no consent"
+                )
+                reason = f'{said}, where the criterion says "{criterion.condition}"'
+                return self._miss(clause, relevance, reason, matched, MISS_FACTOR)
+            denial = None  # "may not assign without consent" is the requirement, not a denial
         stated = quantities(clause.text) if criterion.required else []  # the costly part: only if asked
         if denial and not criterion.negation and _denies_any_amount(criterion, stated):
             # "No interest shall be payable" is no interest: within any "no more than 2%".
@@ -165,17 +143,21 @@ class ContractScorer:
             return self._miss(
                 clause, relevance, "gives it to one party only, not to both", matched, MISS_FACTOR
             )
+        unnamed = criterion.asked.miss(clause.text, focus)
+        if unnamed:
+            return self._miss(clause, relevance, unnamed, matched, MISS_FACTOR)
         facts: list[str] = []
         for required in criterion.required:
             comparable = [
                 q
                 for q in stated
-                if meets(required, q) is not None and _distance(q, found) <= MAX_QUANTITY_DISTANCE
+                if meets(required, q) is not None
+                and (anywhere or _distance(q, found) <= MAX_QUANTITY_DISTANCE)
             ]
             if not comparable:
                 reason = f'states no {_kind(required)} for it; asked: "{required.written}"'
                 return self._miss(clause, relevance, reason, matched, 0)
-            nearest = min(comparable, key=lambda q: _distance(q, found))
+            nearest = min(comparable, key=lambda q: q.start if anywhere else _distance(q, found))
             if not meets(required, nearest):
                 reason = f'states "{nearest.written}", which does not meet "{required.written}"'
                 return self._miss(clause, relevance, reason, matched, MISS_FACTOR)
@@ -185,7 +167,10 @@ class ContractScorer:
             return self._miss(
                 clause, relevance, f'leaves it to discretion: "{given_away}"', matched, MISS_FACTOR
             )
-        reason = "; ".join(facts) or f"says {_listed(matched)}" + (f' ("{denial}")' if denial else "")
+        said = f"says {_listed(matched)}" if matched else "reads as what the criterion is about"
+        reason = "; ".join(facts) or said + (f' ("{denial}")' if denial else "")
+        place = criterion.asked.fact(clause.text) if criterion.asked.places else None
+        reason += f"; {place}" if place else ""
         score = _met(relevance)
         carved = polarity.exception(focus)
         if carved:
@@ -198,15 +183,27 @@ class ContractScorer:
     ) -> Judgement:
         return Judgement(clause, Verdict.DOES_NOT_MEET, factor * relevance, relevance, reason, matched)
 
-    def score(self, contract: Contract) -> ScoredContract:
-        judgements = [self.judge(clause) for clause in split_clauses(contract.text)]
+    def score(self, contract: Contract, *, reading: Reading | None = None) -> ScoredContract:
+        """The contract against the criterion (``reading``: its clauses, already read by the model)."""
+        clauses = reading.clauses if reading else split_clauses(contract.text)
+        if self.topic is not None:
+            return self._on_topic(contract, reading or Reading(clauses, self.model), self.topic)
+        return self._by_words(contract, clauses)
+
+    def _by_words(self, contract: Contract, clauses: Sequence[Clause]) -> ScoredContract:
+        """The contract judged clause by clause on the criterion's words alone."""
+        judgements = [self.judge(clause) for clause in clauses]
         ranked = sorted(judgements, key=lambda j: (_RANK[j.verdict], -j.score, -j.relevance, j.clause.index))
         shown = [j for j in ranked[:EVIDENCE_CLAUSES] if j.verdict is not Verdict.NOT_MENTIONED]
         best = shown[0] if shown else None
         if best is None and not self.criterion.words:
             reason = "The criterion names nothing to look for, only quantities"
-        elif best is None:
-            reason = f"No clause mentions {_listed(tuple(self.criterion.words.values()), 'or')}"
+        elif best is None:  # "No clause mentions" only what no clause mentions, in any of its words
+            said = {term for judgement in judgements for term in judgement.terms}
+            unsaid = tuple(word for term, word in self.criterion.words.items() if term not in said)
+            nearest = max(judgements, key=lambda j: j.relevance) if said else None
+            reason = f"No clause mentions {_listed(unsaid, 'or') if unsaid else 'all of it together'}"
+            reason += f"; the nearest (clause {nearest.clause.index + 1}) {nearest.reason}" if nearest else ""
         else:
             reason = (
                 f"{'Meets' if best.verdict is Verdict.MEETS else 'Does not meet'}: the clause {best.reason}"
@@ -218,6 +215,53 @@ class ContractScorer:
             verdict=best.verdict if best else Verdict.NOT_MENTIONED,
             reason=reason,
             evidence=[judgement.evidence() for judgement in shown],
+        )
+
+    def _on_topic(self, contract: Contract, reading: Reading, category: Category) -> ScoredContract:
+        """A criterion about a CUAD category: the classifier finds the clauses about it and how
+        likely the contract is to have one; the rules judge whether they say what is asked."""
+        index = self.model.index(category.name)
+        located = reading.locate(index)
+        probability = located.probability if located else 0.0
+        threshold = float(self.model.threshold[index])
+        ranked = [clause for clause, score in reading.ranked(index, EVIDENCE_CLAUSES) if score >= threshold]
+        judgements = [self.judge(clause, on_topic=True) for clause in ranked if located and located.present]
+        # a clause the rules find is about something else ("freight insurance") does not count
+        judgements = [j for j in judgements if j.verdict is not Verdict.NOT_MENTIONED]
+        if not judgements:
+            by_words = self._by_words(contract, reading.clauses)
+            if by_words.verdict is Verdict.MEETS:  # in words the classifier did not learn: less sure
+                by_words.score = round(self.max_score * (0.5 + 0.5 * probability), 1)
+            if by_words.verdict is not Verdict.NOT_MENTIONED:
+                return by_words
+            return ScoredContract(
+                doc_id=contract.doc_id,
+                filename=contract.filename,
+                score=round(self.max_score * NOT_FOUND_SHARE * probability, 1),
+                verdict=Verdict.NOT_MENTIONED,
+                reason=f"No clause found with {category.meaning}",
+                evidence=[],
+            )
+        best = next((j for j in judgements if j.verdict is Verdict.MEETS), judgements[0])
+        if best.verdict is Verdict.MEETS:
+            carved = best.score / _met(best.relevance)  # what an exception took off, if any
+            score, verdict = (0.5 + 0.5 * probability) * carved, "Meets"
+        else:
+            score, verdict = MISS_SHARE * (1 + probability) / 2, "Does not meet"
+        if best.reason == "reads as what the criterion is about":
+            said = located.sentence(self.model, index) if located else ""
+            reason = f'{verdict}: the clause reads as {category.meaning}: "{said}"'
+        else:
+            reason = f"{verdict}: the clause {best.reason}"
+        return ScoredContract(
+            doc_id=contract.doc_id,
+            filename=contract.filename,
+            score=round(self.max_score * score, 1),
+            verdict=best.verdict,
+            reason=reason,
+            evidence=[
+                judgement.evidence() for judgement in [best, *(j for j in judgements if j is not best)]
+            ],
         )
 
 
@@ -254,17 +298,6 @@ _KINDS = {"period": "period", "percent": "percentage", "money": "sum of money"}
 
 def _kind(quantity: Quantity) -> str:
     return _KINDS[quantity.kind]
-
-
-def _word_at(text: str, offset: int) -> str:
-    match = re.match(r"[\w'-]+", text[offset:])
-    return match.group() if match else text[offset : offset + 1]
-
-
-def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    for start, end in spans:
-        text = text[:start] + " " * (end - start) + text[end:]
-    return text
 
 
 def _focus(text: str, offsets: Sequence[int]) -> str:
