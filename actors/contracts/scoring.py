@@ -224,8 +224,8 @@ class ContractScorer:
         located = reading.locate(index)
         probability = located.probability if located else 0.0
         threshold = float(self.model.threshold[index])
-        ranked = [clause for clause, score in reading.ranked(index, EVIDENCE_CLAUSES) if score >= threshold]
-        judgements = [self.judge(clause, on_topic=True) for clause in ranked if located and located.present]
+        found = reading.ranked(index, EVIDENCE_CLAUSES) if located and located.present else []
+        judgements = [self.judge(clause, on_topic=True) for clause, score in found if score >= threshold]
         # a clause the rules find is about something else ("freight insurance") does not count
         judgements = [j for j in judgements if j.verdict is not Verdict.NOT_MENTIONED]
         if not judgements:

@@ -103,10 +103,6 @@ _INLINE_TITLE = re.compile(r"([A-Z][A-Za-z&,;'\u2019/ -]{1,60}?)[.:]\s+(?=\S)")
 
 def kinds(clauses: Sequence[Clause]) -> list[Kind]:
     """Each clause's kind, in order (the preamble only in the document's opening)."""
-    return _classify(clauses)
-
-
-def _classify(clauses: Sequence[Clause]) -> list[Kind]:
     found: list[Kind] = []
     opening = True
     for position, clause in enumerate(clauses):
