@@ -269,10 +269,15 @@ def test_the_stack_restarts_a_killed_child_and_keeps_serving(
         first = stack.child_pid(name)
         assert first is not None
         os.kill(first, signal.SIGKILL)
+        # the stack spawns the new child, then logs it: wait for the line, not only the process
         wait_until(
-            lambda: stack.alive() and stack.child_pid(name) not in (None, first),
+            lambda: (
+                stack.alive()
+                and stack.child_pid(name) not in (None, first)
+                and f"stack: {name} restarted (pid {stack.child_pid(name)})" in stack.log()
+            ),
             timeout=STARTUP_TIMEOUT,
-            what=f"a new {name}",
+            what=f"a new {name}, logged",
         )
         log = stack.log()
         assert f"stack: {name} exited (killed by SIGKILL)" in log and "restarting it in 1 s" in log, log
