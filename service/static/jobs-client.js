@@ -28,11 +28,18 @@ export function configure({ baseUrl = "", credentials = "same-origin", apiKey = 
   settings.apiKey = apiKey;
 }
 
-async function request(method, path, { body, params, headers = {} } = {}) {
+/** Any call to the service, as the functions below make it: resolves to {data, status, headers}
+ * (axios-like), rejects with an Error whose message is the service's and whose `response` is
+ * {status, data, headers}. `params` values may be arrays (repeated); `credentials` and `headers`
+ * override the configured ones for this call (the console's admin panel sends its own token). */
+export async function request(method, path, { body, params, headers = {}, credentials } = {}) {
   const url = new URL(settings.baseUrl + path, window.location.href);
-  for (const [name, value] of Object.entries(params || {})) url.searchParams.set(name, String(value));
-  const init = { method, credentials: settings.credentials, headers: { ...headers } };
+  for (const [name, value] of Object.entries(params || {})) {
+    for (const one of Array.isArray(value) ? value : [value]) url.searchParams.append(name, String(one));
+  }
+  const init = { method, credentials: credentials || settings.credentials, headers: {} };
   if (settings.apiKey) init.headers.Authorization = `Bearer ${settings.apiKey}`;
+  Object.assign(init.headers, headers);
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {
@@ -78,6 +85,7 @@ export const getJobStatus = (jobId) => request("GET", `/jobs/${jobId}`);
 export const getWorkerStatus = () => request("GET", "/worker/status");
 export const cancelJob = (jobId) => request("POST", `/jobs/${jobId}/cancel`);
 export const listJobs = (params = {}) => request("GET", "/jobs", { params });
+export const retryJob = (jobId) => request("POST", `/jobs/${jobId}/retry`);
 
 /** Trade an API key for a session cookie (the service's own pages), and back. A browser logged in
  * as another tenant is not switched: the answer is a 409 `session_conflict` (its error names

@@ -29,5 +29,5 @@ def upload_three_contracts(page: Page, tmp_path: Path, workspace: str) -> None:
     page.fill("#workspace", workspace)
     page.set_input_files("#files", files)
     page.get_by_role("button", name="Upload", exact=True).click()
-    expect(page.locator("#upload-status")).to_have_text("Added 3 document(s).")
+    expect(page.locator("#upload-status")).to_have_text("Added 3 documents.")
     expect(page.locator("#documents li")).to_have_count(3)

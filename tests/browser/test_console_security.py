@@ -110,15 +110,15 @@ def test_a_login_link_of_another_tenant_asks_first_and_a_switch_starts_clean(
     expect(tab.locator("#tenant")).to_have_text(f"Tenant {tenant_b}")
     expect(prompt).to_be_hidden()
     expect(tab.locator("#app")).to_be_visible()
-    expect(tab.locator("#documents")).to_contain_text("Choose or name a workspace")
-    expect(tab.locator("#workspace")).to_have_value("")  # nothing of A's: an upload goes nowhere unnamed
+    expect(tab.locator("#documents")).to_contain_text("No documents yet")
+    expect(tab.locator("#workspace")).to_have_value("contracts")  # nothing of A's: the new tenant's default
     assert remembered not in tab.url
     assert session_tenant(tab) == tenant_b
     assert_key_gone(tab, key_b)
     # The tab that showed A's console starts over as B, with nothing of A's either.
     expect(first.locator("#tenant")).to_have_text(f"Tenant {tenant_b}")
-    expect(first.locator("#documents")).to_contain_text("Choose or name a workspace")
-    expect(first.locator("#workspace")).to_have_value("")
+    expect(first.locator("#documents")).to_contain_text("No documents yet")
+    expect(first.locator("#workspace")).to_have_value("contracts")
     assert remembered not in first.url
 
 
