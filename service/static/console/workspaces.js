@@ -15,6 +15,7 @@ const DEFAULT_WORKSPACE = "contracts";
 let known = [];
 let documentsAsked = 0; // the latest refresh; an older one answering later is dropped
 let showAll = false;
+let chosen = null; // the workspace last chosen (the input may already hold the next one)
 let tenant = () => "";
 let onRoute = () => {};
 
@@ -75,7 +76,8 @@ export async function refreshDocuments() {
 }
 
 export function chooseWorkspace(name, { updateUrl = true } = {}) {
-  if (name !== currentWorkspace()) {
+  if (name !== chosen) {
+    chosen = name;
     showAll = false;
     $("#upload-status").textContent = ""; // what an upload did was another workspace's
     $("#upload-status").classList.remove("error");
