@@ -223,3 +223,22 @@ def test_a_page_of_another_origin_cannot_frame_the_console(
     expect(framed.locator("#app, #login")).to_have_count(0)
     expect(framed.locator("body")).not_to_contain_text("Contract jobs")
     assert not [frame.url for frame in page.frames if frame.url.startswith(web.base_url)]
+
+
+def test_while_a_login_link_waits_for_an_answer_the_console_behind_it_is_live(
+    context: BrowserContext, web: WebServer
+) -> None:
+    """The question does not hold the console up: behind it, the current tenant's console is up
+    (its header counts the workers, not "Checking workers…" for as long as nobody answers)."""
+    tenant_a, key_a = tenant_key(web, "a")
+    _, key_b = tenant_key(web, "b")
+    logged_in(context, web, key_a, tenant_a)
+    tab = context.new_page()
+    tab.goto(f"{web.base_url}/#key={key_b}")
+    expect(tab.locator("#link-prompt")).to_be_visible()
+    expect(tab.locator("#tenant")).to_have_text(f"Tenant {tenant_a}")
+    expect(tab.locator("#fleet")).to_have_text(re.compile(r"^\d+ workers? · "))
+    assert_key_gone(tab, key_b)
+    tab.get_by_role("button", name=f"Stay as {tenant_a}").click()
+    expect(tab.locator("#link-prompt")).to_be_hidden()
+    expect(tab.locator("#app")).to_be_visible()
