@@ -64,12 +64,12 @@ def host_and_port(url: str) -> tuple[str, int]:
     return parsed.hostname or "127.0.0.1", parsed.port or 6379
 
 
-def whose_redis(redis_url: str) -> tuple[str, str]:
+def whose_redis(redis_url: str) -> tuple[str, str, Path]:
     """``ours`` (this clone's key is one of its keys), ``empty`` (no tenant there), ``foreign`` or
-    ``unknown`` (the check failed), and a phrase saying why.
+    ``unknown`` (the check failed); a phrase saying why; the folder of the key and admin token.
 
     Asked of the installed service (``python -m service.auth.bootstrap``), which alone knows how
-    keys are kept."""
+    keys are kept and where its state is (``STATE_DIR``)."""
     try:
         checked = subprocess.run(
             [sys.executable, "-m", "service.auth.bootstrap", redis_url],
@@ -79,17 +79,16 @@ def whose_redis(redis_url: str) -> tuple[str, str]:
             timeout=OWNER_CHECK_TIMEOUT_S,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return "unknown", f"cannot tell whose it is: {exc}"
+        return "unknown", f"cannot tell whose it is: {exc}", Path()
     answer = checked.stdout.splitlines()
-    if checked.returncode == 0 and len(answer) == 2:
-        return answer[0], answer[1]
+    if checked.returncode == 0 and len(answer) == 3:
+        return answer[0], answer[1], Path(answer[2])
     last_error = (checked.stderr.strip().splitlines() or [f"status {checked.returncode}"])[-1]
-    return "unknown", f"cannot tell whose it is: {last_error}"
+    return "unknown", f"cannot tell whose it is: {last_error}", Path()
 
 
-def key_command(args: argparse.Namespace) -> str:
+def key_command(args: argparse.Namespace, state_dir: Path) -> str:
     """The one command that makes this clone a key of a Redis that has tenants already."""
-    state_dir = Path(os.environ.get("STATE_DIR", "var"))
     jobctl = Path(sys.executable).parent / "jobctl"
     shown = jobctl.relative_to(REPO_ROOT) if jobctl.is_relative_to(REPO_ROOT) else jobctl
     return (

@@ -243,19 +243,19 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
     """The Redis URL for the children, the embedded server if one was started, and where it came from."""
     configured = os.environ.get("REDIS_URL")
     if configured:
-        verdict, why = whose_redis(configured)
+        verdict, why, state_dir = whose_redis(configured)
         if verdict == "foreign":
             print(
                 f"stack: no login link this time: the Redis of REDIS_URL {why}, and a first start makes "
                 f"a key only on a Redis with no tenant. Once the stack is up, make one with: "
-                f"{key_command(args)}",
+                f"{key_command(args, state_dir)}",
                 file=sys.stderr,
                 flush=True,
             )
         return configured, None, "(from REDIS_URL)"
     local = args.local_redis
     if answers_ping(*host_and_port(local)):
-        verdict, why = whose_redis(local)
+        verdict, why, _ = whose_redis(local)
         if verdict == "ours" and not args.embedded:
             return local, None, f"(already running; {why})"
         if verdict != "ours":

@@ -10,7 +10,8 @@ deployment), nothing is made: its operator creates tenants' keys with the admin 
 
 ``python -m service.auth.bootstrap REDIS_URL`` tells ``deploy/stack.py`` whose that Redis is, as
 seen from this clone's ``<STATE_DIR>/local-key``: ``ours`` (the key is one of its keys), ``empty``
-(no tenant has a key there yet) or ``foreign`` (tenants this clone did not make), then why.
+(no tenant has a key there yet) or ``foreign`` (tenants this clone did not make), then why, then
+the state folder.
 """
 
 from __future__ import annotations
@@ -120,9 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("redis_url")
     args = parser.parse_args(argv)
-    verdict, why = asyncio.run(_check(args.redis_url, WebSettings.from_env().state_dir))
+    state_dir = WebSettings.from_env().state_dir
+    verdict, why = asyncio.run(_check(args.redis_url, state_dir))
     print(verdict)
     print(why)
+    print(state_dir)  # where the stack's key command reads the admin token and writes the key
     return 0
 
 
