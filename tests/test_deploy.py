@@ -1,16 +1,33 @@
-"""The deployment files: they parse, name every part of the stack, and run commands that exist."""
+"""The deployment files: they parse, name every part of the stack, and run commands that exist;
+and ``deploy/stack.py``'s first start on a newcomer's machine: which Redis it takes (never another
+clone's, never a shared one it did not start on), what it says when it makes no key, a busy port.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import configparser
 import importlib.metadata
 import importlib.util
+import os
 import re
 import shlex
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import redis.asyncio as aioredis
 import yaml
+
+from service.auth.credentials import Credentials
+
+from .support.api import bearer
+from .support.servers import REPO_ROOT, STARTUP_TIMEOUT, RedisServer, free_port, redis_running, wait_until
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
@@ -105,3 +122,177 @@ def test_the_nginx_site_logs_no_query_string_and_forwards_the_scheme() -> None:
     assert len(locations) == 2
     for location in locations:
         assert "proxy_set_header X-Forwarded-Proto $scheme;" in location
+
+
+def tenants_made(redis_url: str, *tenants: str) -> list[str]:
+    """Keys of ``tenants`` made in that Redis, as another clone's first start (or its admin) did."""
+
+    async def make() -> list[str]:
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            return [(await Credentials(client=client).create(tenant))[1] for tenant in tenants]
+        finally:
+            await client.aclose()
+
+    return asyncio.run(make())
+
+
+def everything_in(redis_server: RedisServer) -> dict[bytes, bytes | None]:
+    client = redis_server.client()
+    return {key: client.dump(key) for key in client.scan_iter()}
+
+
+@pytest.fixture
+def foreign_redis() -> Iterator[RedisServer]:
+    """A Redis holding another clone's tenant, as a shared system Redis on 6379 may."""
+    with redis_running() as server:
+        tenants_made(server.url, "someone-else")
+        yield server
+
+
+class FirstStart:
+    """``deploy/stack.py`` as a clean clone starts it: nothing configured but what the test passes."""
+
+    def __init__(self, tmp_path: Path, *args: str, **env: str) -> None:
+        self.port = free_port()
+        self.state = tmp_path / "state"
+        self.data_dir = tmp_path / "redis"
+        self.log_path = tmp_path / "stack.log"
+        self._log = self.log_path.open("wb")
+        clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "JOB_MODULES", "ADMIN_TOKEN")}
+        command = [
+            sys.executable,
+            "deploy/stack.py",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
+        self.process = subprocess.Popen(
+            [*command, *args],
+            cwd=REPO_ROOT,
+            env={**clean, "STATE_DIR": str(self.state), **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def serving(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the stack exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(30)
+        finally:
+            self._log.close()
+
+
+@pytest.mark.slow
+def test_a_redis_on_the_default_address_with_another_clones_tenants_is_left_for_an_embedded_one(
+    foreign_redis: RedisServer, tmp_path: Path
+) -> None:
+    before = everything_in(foreign_redis)
+    stack = FirstStart(tmp_path, "--local-redis", foreign_redis.url)  # where 6379 would be
+    try:
+        wait_until(
+            lambda: stack.serving() and "Log in to the dashboard" in stack.log(),
+            timeout=STARTUP_TIMEOUT,
+            what="the stack's login link",
+        )
+        key = (stack.state / "local-key").read_text().strip()
+        jobs = httpx.get(f"http://127.0.0.1:{stack.port}/jobs", headers=bearer(key), timeout=10)
+        assert jobs.status_code == 200, "the README's KEY=$(cat var/local-key) works"
+    finally:
+        assert stack.stop() == 0, stack.log()
+    log = stack.log()
+    says = [line for line in log.splitlines() if "is not this clone's" in line]
+    assert len(says) == 1 and "1 tenant(s) this clone did not make" in says[0], log
+    assert "using an embedded Redis" in says[0] and f"REDIS_URL={foreign_redis.url}" in says[0]
+    assert "(embedded)" in log and f"Log in to the dashboard: http://127.0.0.1:{stack.port}/#key={key}" in log
+    assert everything_in(foreign_redis) == before, "nothing was written into the other clone's Redis"
+
+
+def test_the_redis_on_the_default_address_is_used_again_by_the_clone_whose_key_it_holds(
+    foreign_redis: RedisServer, tmp_path: Path
+) -> None:
+    (ours,) = tenants_made(foreign_redis.url, "local")
+    (tmp_path / "local-key").write_text(ours + "\n")
+    env = {**os.environ, "STATE_DIR": str(tmp_path)}
+    checked = subprocess.run(
+        [sys.executable, "-m", "service.auth.bootstrap", foreign_redis.url],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert checked.stdout.splitlines()[0] == "ours", checked.stdout
+    (tmp_path / "local-key").write_text("jk_0000_not-a-key\n")
+    checked = subprocess.run(
+        [sys.executable, "-m", "service.auth.bootstrap", foreign_redis.url],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert checked.stdout.splitlines()[0] == "foreign", checked.stdout
+
+
+@pytest.mark.slow
+def test_a_redis_url_with_tenants_but_no_key_of_this_clone_gets_the_command_that_makes_one(
+    foreign_redis: RedisServer, tmp_path: Path
+) -> None:
+    stack = FirstStart(tmp_path, REDIS_URL=foreign_redis.url)
+    try:
+        wait_until(stack.serving, timeout=STARTUP_TIMEOUT, what="the stack's web server")
+        log = stack.log()
+        assert "Log in to the dashboard" not in log and "no login link" in log, log
+        (said,) = [line for line in log.splitlines() if "no login link" in line]
+        assert "1 tenant(s) this clone did not make" in said, said
+        command = said.split("make one with: ", 1)[1]
+        assert "jobctl" in command and "keys create" in command
+        subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=REPO_ROOT, check=True, timeout=60)
+        key = (stack.state / "local-key").read_text().strip()
+        jobs = httpx.get(f"http://127.0.0.1:{stack.port}/jobs", headers=bearer(key), timeout=10)
+        assert jobs.status_code == 200, "the command's key is the README's var/local-key, and it works"
+    finally:
+        assert stack.stop() == 0, stack.log()
+
+
+def test_a_busy_web_port_is_one_line_naming_port_and_nothing_starts(tmp_path: Path) -> None:
+    with socket.socket() as other_server:
+        other_server.bind(("127.0.0.1", 0))
+        other_server.listen()
+        port = other_server.getsockname()[1]
+        clean = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        ran = subprocess.run(
+            [
+                sys.executable,
+                "deploy/stack.py",
+                "--embedded",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "r"),
+            ],
+            cwd=REPO_ROOT,
+            env={**clean, "STATE_DIR": str(tmp_path / "state")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert ran.returncode != 0
+    assert ran.stdout == "", "no 'API on …' for a server that is not ours"
+    assert ran.stderr.splitlines() == [f"stack: Port {port} on 127.0.0.1 is in use; start with --port N"]
+    assert not (tmp_path / "r").exists(), "no Redis was started"
+    assert not (tmp_path / "state").exists(), "no web server made keys"

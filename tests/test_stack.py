@@ -82,7 +82,8 @@ def test_the_stack_runs_a_job_end_to_end_and_stops_cleanly(tmp_path) -> None:
         files = {"file": ("nda.txt", NDA.encode())}
         upload = httpx.post(f"{base_url}/workspaces/w/documents", files=files, headers=bearer(key))
         assert upload.status_code == 202, upload.text
-        extraction = finished_now(base_url, upload.json()["job_id"], bearer(key))
+        extraction_id = upload.json()["job_id"]
+        extraction = finished_now(base_url, extraction_id, bearer(key))
         assert extraction["status"] == "SUCCESS", extraction
         body = {"criterion": "c", "workspace_name": "w"}
         response = httpx.post(f"{base_url}/score", json=body, headers=bearer(key), timeout=30)
@@ -100,6 +101,8 @@ def test_the_stack_runs_a_job_end_to_end_and_stops_cleanly(tmp_path) -> None:
     assert (state / "local-key").stat().st_mode & 0o077 == 0, "the key file is its owner's alone"
     assert any((tmp_path / "redis").rglob("appendonly*")), "the embedded Redis persists to its data folder"
     assert "Registered periodic actors" in output, "the scheduler ran"
+    # The README's logging section: a start is an INFO line, with its attempt.
+    assert f"[INFO] Job {extraction_id} started type=extract_documents attempt=1" in output
     with pytest.raises(httpx.ConnectError):  # the web server went with the stack
         httpx.get(f"{base_url}/healthz", timeout=1)
 

@@ -217,9 +217,9 @@ class JobStatusMiddleware(Middleware):
         message.options.pop(REAPED_OPTION, None)
         message.options.pop(PARKED_OPTION, None)
         self._started[message.message_id] = time.monotonic()
-        # At DEBUG: one INFO line per job (its end, with its time) is what a busy worker can
-        # afford; a line per start cost a tenth of its CPU per job (docs/benchmarks.md).
-        _job_logger(message).debug(
+        # At INFO: an operator looks for a job's start (which worker, which attempt) first; the
+        # line costs a few percent of a worker's CPU on empty jobs only (docs/benchmarks.md).
+        _job_logger(message).info(
             "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, started["attempt"]
         )
 
