@@ -5,8 +5,9 @@
     jobctl status <job_id>       the job's snapshot, as JSON
     jobctl cancel <job_id>
     jobctl workers               worker processes and queue depths
-    jobctl keys create TENANT    a new API key of TENANT (with the admin token), shown once
-    jobctl keys list TENANT      its key ids
+    jobctl keys create TENANT [--role viewer]   a new API key of TENANT (with the admin
+                                 token), shown once; a viewer key only reads
+    jobctl keys list TENANT      its key ids and roles
     jobctl keys revoke TENANT KEY_ID
 
 The key comes from ``--key`` or ``JOBCTL_KEY``, the admin token from ``--admin-token`` or
@@ -96,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("action", choices=("create", "list", "revoke"))
     keys.add_argument("tenant")
     keys.add_argument("key_id", nargs="?", help="the key to revoke")
+    keys.add_argument(
+        "--role",
+        choices=("member", "viewer"),
+        default="member",
+        help="for create: member (default) may change things; viewer only reads",
+    )
     keys.set_defaults(run=_keys)
     return parser
 
@@ -103,12 +110,14 @@ def _parser() -> argparse.ArgumentParser:
 def _keys(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
     path = f"/admin/tenants/{args.tenant}/keys"
     if args.action == "create":
-        made = _ok(client.post(path))
+        made = _ok(client.post(path, json={"role": args.role}))
         print(made["key"], file=out)
-        print(f"(key id {made['key_id']} of tenant {made['tenant']}; shown this once)", file=out)
+        print(
+            f"(key id {made['key_id']} of tenant {made['tenant']}, {made['role']}; shown this once)", file=out
+        )
     elif args.action == "list":
         for key in _ok(client.get(path))["keys"]:
-            print(f"{key['key_id']}  created {key['created_at']}", file=out)
+            print(f"{key['key_id']}  {key['role']:<6}  created {key['created_at']}", file=out)
     else:
         if not args.key_id:
             raise CliError("keys revoke needs the KEY_ID to revoke")

@@ -91,3 +91,15 @@ def test_usage_and_api_errors_exit_2(web: WebServer) -> None:
         [JOBCTL, "--url", "http://127.0.0.1:9", "workers"], capture_output=True, text=True
     )
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr
+
+
+def test_a_viewer_key_made_by_the_cli_reads_but_cannot_submit(web: WebServer) -> None:
+    admin = ("--admin-token", ADMIN_TOKEN)
+    made = jobctl(web, "keys", "create", "cli-viewers", "--role", "viewer", *admin)
+    assert made.returncode == 0, made.stderr
+    key, key_id = made.stdout.splitlines()[0], made.stdout.split("key id ")[1].split()[0]
+    listed = jobctl(web, "keys", "list", "cli-viewers", *admin).stdout
+    assert re.search(rf"^{key_id}\s+viewer\s", listed, re.MULTILINE), listed
+    refused = jobctl(web, "submit", "quick_steps", "steps=1", "--key", key)
+    assert refused.returncode == 2 and "403 read_only_key: This key may only read" in refused.stderr
+    assert jobctl(web, "workers", "--key", key).returncode == 0, "but it reads"
