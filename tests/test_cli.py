@@ -104,6 +104,8 @@ def test_keys_are_made_listed_and_revoked_with_the_admin_token(web: WebServer) -
 def test_usage_and_api_errors_exit_2(web: WebServer) -> None:
     unknown = jobctl(web, "submit", "no_such_job")
     assert unknown.returncode == 2 and "404 unknown_job_type" in unknown.stderr
+    unknown_job = jobctl(web, "watch", "no-such-job")
+    assert unknown_job.returncode == 2 and "404 job_not_found" in unknown_job.stderr, unknown_job.stderr
     malformed = jobctl(web, "submit", "quick_steps", "steps")
     assert malformed.returncode == 2 and "name=value" in malformed.stderr
     unreachable = subprocess.run(
