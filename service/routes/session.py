@@ -1,7 +1,8 @@
 """Browser sessions and stream tokens.
 
 POST   /session         {"key": "<api key>"} -> a session cookie (secure, HttpOnly, SameSite;
-                        quart-auth signs it), so the dashboard and EventSource need no secret.
+                        quart-auth signs it), so the dashboard and EventSource need no secret;
+                        answers {tenant, key_id, role}.
                         A browser logged in as another tenant is never switched silently: 409
                         ``session_conflict`` naming both tenants, unless ``"replace": true``
 GET    /session         who the caller is: {tenant, key_id, via, role}; role "viewer" (reads
