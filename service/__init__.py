@@ -9,7 +9,7 @@
     metrics.py    GET /metrics in Prometheus's text format
     cors.py       CORS for allow-listed frontend origins
     serve.py      python -m service.serve: Hypercorn with a clean stream shutdown on SIGTERM
-    cli.py        jobctl, the command-line client (HTTP only)
+    cli.py        jobctl, the command-line client (HTTP only); cli_view.py what it prints
     static/       jobs-client.js, use-async-job.js and the dashboard
 
 Importing this package loads nothing else, so ``jobctl`` starts without building the job engine.

@@ -113,7 +113,8 @@ def create_app() -> Quart:
         if g.identity.key_id is not None and (wait := await svc.limiter.wait(g.identity.key_id)):
             await refuse_unread(
                 TooManyRequests(
-                    f"This key made more than {svc.limiter.per_minute} requests a minute; retry in {wait} s",
+                    f"This key made more than {svc.limiter.per_minute} "
+                    f"{'request' if svc.limiter.per_minute == 1 else 'requests'} a minute; retry in {wait} s",
                     retry_after=wait,
                 )
             )

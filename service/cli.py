@@ -1,20 +1,27 @@
 """``jobctl``: the command-line client of the job service's HTTP API.
 
     jobctl [--url URL] [--key KEY] submit score_contracts workspace_name=acme criterion="..." --watch
-    jobctl watch <job_id>        live status and a progress bar, until the job ends
-    jobctl status <job_id>       the job's snapshot, as JSON
+    jobctl watch <job_id>        live status and a progress bar, then the job's end in brief
+    jobctl status <job_id>       the job in brief
+    jobctl list [--status S] [--type T] [--workspace W] [--limit N]   jobs, newest first
+    jobctl upload <workspace> FILE...   documents into a workspace (--watch: until they are read)
     jobctl cancel <job_id>
+    jobctl retry <job_id>        a finished job again, as a new job
     jobctl workers               worker processes and queue depths
-    jobctl keys create TENANT    a new API key of TENANT (with the admin token), shown once
-    jobctl keys list TENANT      its key ids
+    jobctl keys create TENANT [--role viewer]   a new API key of TENANT (with the admin
+                                 token), shown once; a viewer key only reads
+    jobctl keys list TENANT      its key ids and roles
     jobctl keys revoke TENANT KEY_ID
 
 The key comes from ``--key`` or ``JOBCTL_KEY``, the admin token from ``--admin-token`` or
 ``JOBCTL_ADMIN_TOKEN``; the options may stand before or after the command. ``submit`` takes
 ``name=value`` arguments (values are parsed as JSON when they can be, else kept as text) or
-``--json '{...}'``. ``watch`` follows the job's event stream, resuming where it left off if the
-connection drops; it exits 0 when the job succeeds, 1 when it fails or is cancelled,
-2 on a usage or API error. This module talks HTTP only: it imports nothing else of the project.
+``--arguments '{...}'``. ``watch`` follows the job's event stream, resuming where it left off if
+the connection drops, and sums the job up at its end (``cli_view``); ``--json`` prints the API's
+JSON instead (a job's whole snapshot, its result included), on standard output alone: the job id
+and the progress then go to standard error. Exit codes: 0 when the job succeeds, 1 when it fails
+or is cancelled, 2 on a usage or API error. This module talks HTTP only: it imports nothing else
+of the project.
 """
 
 from __future__ import annotations
@@ -25,19 +32,32 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
+from .cli_view import fleet_lines, job_summary, job_table, progress_line
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELLED"}
-BAR_WIDTH = 30
 #: Reconnections ``watch`` makes after the stream drops before it gives up.
 MAX_RECONNECTS = 10
+#: Jobs ``list`` shows unless told; jobs it asks for per request (the API's most).
+DEFAULT_LIST_LIMIT, MAX_PAGE = 20, 200
 
 
 class CliError(Exception):
     """An error to show the user, with exit code 2."""
+
+
+DESCRIPTION = "jobctl: the command-line client of the job service's HTTP API."
+EPILOG = """\
+The key comes from --key or the JOBCTL_KEY environment variable, the admin token (for the keys
+commands) from --admin-token or JOBCTL_ADMIN_TOKEN. Options may stand before or after the
+command. Exit codes: 0 done (the job succeeded), 1 the job failed or was cancelled, 2 a usage
+or API error. "jobctl COMMAND --help" describes each command.
+"""
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
@@ -57,13 +77,17 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
 
 
 def _options(*, after_command: bool) -> argparse.ArgumentParser:
-    """``--url``, ``--key``, ``--admin-token``. Given after the command too, where their defaults
-    are left out so that a value given before the command stands."""
+    """--url, --key, --admin-token. Given after the command too, where their defaults are left
+    out so that a value given before the command stands."""
     options = argparse.ArgumentParser(add_help=False)
     for flags, default, text in (
         (("--url",), DEFAULT_URL, f"the service's address (default {DEFAULT_URL})"),
         (("--key",), os.environ.get("JOBCTL_KEY"), "a tenant's API key (default: $JOBCTL_KEY)"),
-        (("--admin-token",), os.environ.get("JOBCTL_ADMIN_TOKEN"), "the admin token, for `keys`"),
+        (
+            ("--admin-token",),
+            os.environ.get("JOBCTL_ADMIN_TOKEN"),
+            "the admin token, for the keys commands (default: $JOBCTL_ADMIN_TOKEN)",
+        ),
     ):
         options.add_argument(*flags, default=argparse.SUPPRESS if after_command else default, help=text)
     return options
@@ -71,44 +95,84 @@ def _options(*, after_command: bool) -> argparse.ArgumentParser:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="jobctl", description=__doc__.split("\n\n")[0], parents=[_options(after_command=False)]
+        prog="jobctl",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_options(after_command=False)],
     )
     commands = parser.add_subparsers(required=True, metavar="command")
     after = [_options(after_command=True)]
-    submit = commands.add_parser("submit", help="start a job", parents=after)
+
+    def command(name: str, run: Any, text: str, *, job_id: bool = False) -> argparse.ArgumentParser:
+        made = commands.add_parser(name, help=text, description=text, parents=after)
+        if job_id:
+            made.add_argument("job_id")
+        made.set_defaults(run=run)
+        return made
+
+    def output_options(made: argparse.ArgumentParser, *, watch: bool) -> None:
+        if watch:
+            made.add_argument("--watch", action="store_true", help="then follow the job until it ends")
+        made.add_argument(
+            "--json", action="store_true", help="print the API's JSON (a job's whole snapshot) instead"
+        )
+
+    submit = command("submit", _submit, "start a job")
     submit.add_argument("job_type")
     submit.add_argument("arguments", nargs="*", metavar="name=value")
-    submit.add_argument("--json", help="the job's arguments as one JSON object")
-    submit.add_argument("--watch", action="store_true", help="then watch it until it ends")
-    submit.set_defaults(run=_submit)
-    for name, run, text in (
-        ("watch", _watch, "show a job's progress live until it ends"),
-        ("status", _status, "print a job's snapshot"),
-        ("cancel", _cancel, "cancel a job"),
-    ):
-        command = commands.add_parser(name, help=text, parents=after)
-        command.add_argument("job_id")
-        command.set_defaults(run=run)
-    commands.add_parser("workers", help="worker processes and queues", parents=after).set_defaults(
-        run=_workers
+    submit.add_argument(
+        "--arguments", dest="arguments_json", metavar="JSON", help="the job's arguments as one JSON object"
     )
-    keys = commands.add_parser("keys", help="tenants' API keys (with the admin token)", parents=after)
+    output_options(submit, watch=True)
+    output_options(
+        command("watch", _watch, "show a job's progress live until it ends", job_id=True), watch=False
+    )
+    output_options(command("status", _status, "show a job in brief", job_id=True), watch=False)
+    listing = command("list", _list, "list jobs, newest first")
+    listing.add_argument("--status", help="PENDING, STARTED, SUCCESS, FAILURE or CANCELLED")
+    listing.add_argument("--type", dest="job_type", help="only jobs of this type")
+    listing.add_argument("--workspace", help="only jobs of this workspace")
+    listing.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIST_LIMIT,
+        help=f"at most this many (default {DEFAULT_LIST_LIMIT})",
+    )
+    output_options(listing, watch=False)
+    upload = command("upload", _upload, "upload documents into a workspace")
+    upload.add_argument("workspace")
+    upload.add_argument("files", nargs="+", metavar="FILE", help=".txt, .md, .pdf or .docx")
+    output_options(upload, watch=True)
+    command("cancel", _cancel, "cancel a job", job_id=True)
+    output_options(
+        command("retry", _retry, "run a finished job again, as a new job", job_id=True), watch=True
+    )
+    command("workers", _workers, "worker processes and queues")
+    keys = command("keys", _keys, "tenants' API keys (with the admin token)")
     keys.add_argument("action", choices=("create", "list", "revoke"))
     keys.add_argument("tenant")
     keys.add_argument("key_id", nargs="?", help="the key to revoke")
-    keys.set_defaults(run=_keys)
+    keys.add_argument(
+        "--role",
+        choices=("member", "viewer"),
+        default="member",
+        help="for create: member (default) may change things; viewer only reads",
+    )
     return parser
 
 
 def _keys(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
     path = f"/admin/tenants/{args.tenant}/keys"
     if args.action == "create":
-        made = _ok(client.post(path))
+        made = _ok(client.post(path, json={"role": args.role}))
         print(made["key"], file=out)
-        print(f"(key id {made['key_id']} of tenant {made['tenant']}; shown this once)", file=out)
+        print(
+            f"(key id {made['key_id']} of tenant {made['tenant']}, {made['role']}; shown this once)", file=out
+        )
     elif args.action == "list":
         for key in _ok(client.get(path))["keys"]:
-            print(f"{key['key_id']}  created {key['created_at']}", file=out)
+            print(f"{key['key_id']}  {key['role']:<6}  created {key['created_at']}", file=out)
     else:
         if not args.key_id:
             raise CliError("keys revoke needs the KEY_ID to revoke")
@@ -120,18 +184,84 @@ def _keys(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _submit(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
-    payload = _payload(args.arguments, args.json)
-    job = _ok(client.post(f"/jobs/{args.job_type}", json=payload))
-    print(job["job_id"], file=out)
-    return _follow(client, job["job_id"], out) if args.watch else 0
+    payload = _payload(args.arguments, args.arguments_json)
+    return _started(client, _ok(client.post(f"/jobs/{args.job_type}", json=payload)), args, out)
+
+
+def _retry(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
+    return _started(client, _ok(client.post(f"/jobs/{args.job_id}/retry")), args, out)
+
+
+def _started(client: httpx.Client, job: dict[str, Any], args: argparse.Namespace, out: TextIO) -> int:
+    """A job just started: its id (the API's answer with --json), then, with --watch, its course."""
+    if args.watch:
+        print(job["job_id"], file=sys.stderr if args.json else out, flush=True)
+        return _follow(client, job["job_id"], out, as_json=args.json)
+    print(json.dumps(job, indent=2) if args.json else job["job_id"], file=out)
+    return 0
+
+
+def _upload(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
+    paths = [Path(name) for name in args.files]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise CliError(f"no such file: {', '.join(missing)}")
+    handles = [path.open("rb") for path in paths]
+    try:
+        files = [("file", (path.name, handle)) for path, handle in zip(paths, handles, strict=True)]
+        answer = _ok(client.post(f"/workspaces/{args.workspace}/documents", files=files, timeout=300))
+    finally:
+        for handle in handles:
+            handle.close()
+    if args.json and not (args.watch and answer["job_id"]):
+        print(json.dumps(answer, indent=2), file=out)
+        return 0
+    info = sys.stderr if args.json else out
+    for document in answer["documents"]:
+        again = f"  (already there as {document['filename']})" if document["duplicate"] else ""
+        print(
+            f"{document.get('uploaded_as') or document['filename']}  {document['doc_id']}{again}", file=info
+        )
+    if answer["job_id"] is None:
+        print(f"nothing new for workspace {args.workspace}: no job", file=info)
+        return 0
+    print(f"job {answer['job_id']} reads them", file=info, flush=True)
+    return _follow(client, answer["job_id"], out, as_json=args.json) if args.watch else 0
 
 
 def _watch(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
-    return _follow(client, args.job_id, out)
+    return _follow(client, args.job_id, out, as_json=args.json)
 
 
 def _status(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
-    print(json.dumps(_ok(client.get(f"/jobs/{args.job_id}")), indent=2), file=out)
+    job = _ok(client.get(f"/jobs/{args.job_id}"))
+    print(json.dumps(job, indent=2) if args.json else "\n".join(job_summary(job)), file=out)
+    return 0
+
+
+def _list(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
+    if args.limit < 1:
+        raise CliError("--limit must be 1 or more")
+    params = {
+        "status": args.status.upper() if args.status else None,
+        "job_type": args.job_type,
+        "workspace": args.workspace,
+    }
+    jobs: list[dict[str, Any]] = []
+    cursor = None
+    while len(jobs) < args.limit:
+        page_params = {**params, "limit": min(args.limit - len(jobs), MAX_PAGE), "cursor": cursor}
+        page = _ok(client.get("/jobs", params={k: v for k, v in page_params.items() if v is not None}))
+        jobs.extend(page["jobs"])
+        cursor = page["next_cursor"]
+        if cursor is None or not page["jobs"]:
+            break
+    if args.json:
+        print(json.dumps({"jobs": jobs}, indent=2), file=out)
+    elif jobs:
+        print("\n".join(job_table(jobs)), file=out)
+    else:
+        print("no jobs", file=out)
     return 0
 
 
@@ -151,33 +281,18 @@ def _cancel(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
 def _workers(client: httpx.Client, args: argparse.Namespace, out: TextIO) -> int:
     response = client.get("/worker/status")
     status = response.json() if response.status_code in (200, 503) else _ok(response)
-    print(
-        f"status {status['status']}, {len(status['workers'])} worker process(es), "
-        f"{status['jobs_in_queue']} job(s) in queue",
-        file=out,
-    )
-    for worker in status["workers"]:
-        where = f"{worker['id']}  host {worker['host']}  pid {worker['pid']}  " if "id" in worker else ""
-        print(
-            f"  {where}{worker['threads']} threads  queues {','.join(worker['queues'])}  "
-            f"last beat {worker['seconds_since_heartbeat']:.1f} s ago",
-            file=out,
-        )
-    for queue, counts in status.get("queues", {}).items():  # the admin's view only
-        print(
-            f"  queue {queue}: {counts['ready']} ready, {counts['delayed']} delayed, "
-            f"{counts['dead_letters']} dead letters",
-            file=out,
-        )
+    print("\n".join(fleet_lines(status)), file=out)
     return 0 if status["status"] == "running" else 1
 
 
-def _follow(client: httpx.Client, job_id: str, out: TextIO) -> int:
+def _follow(client: httpx.Client, job_id: str, out: TextIO, *, as_json: bool) -> int:
     """Show each event, from the job's first, until the job ends; resume with Last-Event-ID when
     the stream drops. (From the first: a quick job may have run its course before the stream
-    opens, and its progress is still worth seeing.)"""
+    opens, and its progress is still worth seeing.) With ``as_json`` the progress goes to
+    standard error, and standard output gets the final snapshot alone."""
+    progress = sys.stderr if as_json else out
     last_id: str | None = "0"
-    live = out.isatty()
+    live = progress.isatty()
     for attempt in range(MAX_RECONNECTS + 1):
         headers = {"Last-Event-ID": last_id} if last_id else {}
         try:
@@ -188,14 +303,14 @@ def _follow(client: httpx.Client, job_id: str, out: TextIO) -> int:
                     _ok(response)
                 for event_id, job in _events(response.iter_lines()):
                     last_id = event_id
-                    _show(job, out, live)
+                    _show(job, progress, live)
                     if job["status"] in TERMINAL:
-                        return _finish(job, out, live)
+                        return _finish(client, job, out, live=live, as_json=as_json)
         except httpx.TransportError:
             if attempt == MAX_RECONNECTS:
                 raise
             time.sleep(min(2**attempt * 0.25, 5))
-    return _finish(_ok(client.get(f"/jobs/{job_id}")), out, live)
+    return _finish(client, _ok(client.get(f"/jobs/{job_id}")), out, live=live, as_json=as_json)
 
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str | None, dict[str, Any]]]:
@@ -212,22 +327,17 @@ def _events(lines: Iterator[str]) -> Iterator[tuple[str | None, dict[str, Any]]]
 
 
 def _show(job: dict[str, Any], out: TextIO, live: bool) -> None:
-    percent = job.get("progress") or (100 if job["status"] == "SUCCESS" else 0)
-    filled = round(BAR_WIDTH * percent / 100)
-    line = (
-        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:5.1f}%  {job['status']:<9}  {job['message']}"
-    )
+    line = progress_line(job)
     print(f"\r{line[:120]:<120}" if live else line, end="" if live else "\n", file=out, flush=True)
 
 
-def _finish(job: dict[str, Any], out: TextIO, live: bool) -> int:
+def _finish(client: httpx.Client, job: dict[str, Any], out: TextIO, *, live: bool, as_json: bool) -> int:
+    """The job's end: in brief, or its whole snapshot with ``as_json``; 0 when it succeeded."""
     if live:
-        print(file=out)
-    if job["status"] == "SUCCESS":
-        print(json.dumps(job["result"], indent=2), file=out)
-        return 0
-    if job.get("error"):
-        print(f"{job['status']}: {job['error']['type']}: {job['error']['message']}", file=out)
+        print(file=sys.stderr if as_json else out)
+    if "job_type" not in job:  # an event's snapshot may be partial: the whole one is a request away
+        job = _ok(client.get(f"/jobs/{job['job_id']}"))
+    print(json.dumps(job, indent=2) if as_json else "\n".join(job_summary(job)), file=out)
     return 0 if job["status"] == "SUCCESS" else 1
 
 
@@ -236,9 +346,9 @@ def _payload(arguments: list[str], raw_json: str | None) -> dict[str, Any]:
         try:
             payload = json.loads(raw_json)
         except ValueError as exc:
-            raise CliError(f"--json is not valid JSON: {exc}") from None
+            raise CliError(f"--arguments is not valid JSON: {exc}") from None
         if not isinstance(payload, dict):
-            raise CliError("--json must be a JSON object")
+            raise CliError("--arguments must be a JSON object")
     else:
         payload = {}
     for argument in arguments:
@@ -253,8 +363,17 @@ def _payload(arguments: list[str], raw_json: str | None) -> dict[str, Any]:
 
 
 def _ok(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON when it succeeded, else a ``CliError`` that says what went wrong."""
+    response.read()  # a stream's answer too
     if response.is_success:
         return response.json()
+    if response.status_code == 401 and "Authorization" not in response.request.headers:
+        if response.request.url.path.startswith("/admin/"):
+            raise CliError("no admin token given: pass --admin-token TOKEN or set JOBCTL_ADMIN_TOKEN")
+        raise CliError(
+            "no API key given: pass --key KEY or set JOBCTL_KEY "
+            "(a key is made with: jobctl keys create TENANT; locally it is in var/local-key)"
+        )
     try:
         error = response.json()["error"]
         raise CliError(f"{response.status_code} {error['code']}: {error['message']}")

@@ -230,6 +230,10 @@ class Login(_Closed):
 class SessionInfo(_Open):
     tenant: str
     key_id: str | None
+    role: Literal["viewer", "member", "admin"] = Field(
+        description="the key's role: a `viewer` only reads, a `member` may change things too "
+        "(`admin`: the admin token)"
+    )
 
 
 class StreamTokenRequest(_Closed):
@@ -258,9 +262,17 @@ class TenantList(_Open):
     tenants: list[Any]
 
 
+class KeyRequest(_Closed):
+    role: Literal["member", "viewer"] = Field(
+        "member",
+        description="`member`: anything the tenant may do; `viewer`: reads only (every change is 403)",
+    )
+
+
 class KeyCreated(_Open):
     tenant: str
     key_id: str
+    role: Literal["member", "viewer"]
     key: str = Field(description="the secret: shown once, never stored")
 
 
@@ -286,4 +298,4 @@ class DeadLetters(_Open):
 
 class KeyList(_Open):
     tenant: str
-    keys: list[dict[str, Any]]
+    keys: list[dict[str, Any]] = Field(description="`{key_id, role, created_at}` each")

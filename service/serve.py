@@ -103,7 +103,7 @@ def _start_worker(threads: int) -> dramatiq.Worker:
     """A Dramatiq worker on the engine's broker, in this process, taking every declared queue."""
     worker = dramatiq.Worker(actors.engine.broker, worker_threads=threads)
     worker.start()
-    logger.info("In-process worker started: %d thread(s)", threads)
+    logger.info("In-process worker started: %d %s", threads, "thread" if threads == 1 else "threads")
     return worker
 
 

@@ -99,7 +99,8 @@ class WebSettings(EnvSettings):
         token = self.admin_token.get_secret_value()
         if token and len(token) < MIN_ADMIN_TOKEN_CHARS:
             raise ValueError(
-                f"ADMIN_TOKEN has {len(token)} characters; it needs at least {MIN_ADMIN_TOKEN_CHARS} "
+                f"ADMIN_TOKEN has {len(token)} character{'' if len(token) == 1 else 's'}; it needs at least "
+                f"{MIN_ADMIN_TOKEN_CHARS} "
                 "(make one with: openssl rand -hex 32)"
             )
         return self

@@ -250,6 +250,7 @@ def test_auth_off_on_loopback_acts_as_the_local_tenant_and_says_so(redis_server:
             "tenant": "local",
             "key_id": None,
             "via": "local",
+            "role": "member",
         }
     finally:
         server.stop()

@@ -109,7 +109,7 @@ def audit_contract(text: str, checks: Sequence[Item], *, model: ClauseModel | No
     flags = (_finding(flag, clauses, passages) for flag in RISK_FLAGS)
     risks = [finding for finding in flags if finding["found"]]
     missing = [item["item"] for item in items if not item["found"]]
-    summary = f"{len(items) - len(missing)} of {len(items)} items found"
+    summary = f"{len(items) - len(missing)} of {len(items)} {'item' if len(items) == 1 else 'items'} found"
     summary += f"; missing: {', '.join(missing)}" if missing else ""
     summary += f"; risk flags: {', '.join(r['item'] for r in risks)}" if risks else "; no risk flags"
     return {

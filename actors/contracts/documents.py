@@ -131,8 +131,9 @@ class DocumentStore(StagingArea):
         count = len(self.list(tenant, workspace))
         staged = self.staged(tenant, workspace)
         if staged:
+            files = "1 uploaded file" if len(staged) == 1 else f"{len(staged)} uploaded files"
             raise ExtractionPending(
-                f"Workspace {workspace!r} has {len(staged)} uploaded file(s) still being extracted; "
+                f"Workspace {workspace!r} has {files} still being extracted; "
                 f"wait for upload {staged[0]['upload_id']}'s extract_documents job to finish, then retry"
             )
         if not count:

@@ -86,7 +86,7 @@ def extract_documents(
     staged = documents.staged(tenant, workspace_name, upload_id)
     added: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    report_progress(0, f"Reading {len(staged)} files")
+    report_progress(0, f"Reading {len(staged)} file{'' if len(staged) == 1 else 's'}")
     # Children read in parallel (up to the process's readers); this thread reports and stores,
     # since progress and cancellation belong to the job's own thread.
     pool = ThreadPoolExecutor(max_workers=resources.reader_count, thread_name_prefix="extract")

@@ -133,7 +133,8 @@ class LLMScorer:
                     refusal = _REFUSALS.get(response.status_code, "the LLM endpoint refused the request")
                     raise LLMError(f"{refusal[0].upper()}{refusal[1:]} ({response.status_code})")
             if attempt == self.config.max_retries:
-                raise LLMError(f"The LLM endpoint failed {attempt + 1} times; last: {reason}")
+                tries = f"{attempt + 1} time{'' if attempt == 0 else 's'}"
+                raise LLMError(f"The LLM endpoint failed {tries}; last: {reason}")
             delay = min(
                 MAX_BACKOFF_S, retry_after if retry_after is not None else self.config.retry_base * 2**attempt
             )

@@ -35,12 +35,13 @@ class UploadLimits:
         limits = self.settings
         if number > limits.max_files_per_upload:
             raise TooManyFiles(
-                f"An upload may hold at most {limits.max_files_per_upload} files: send the rest in "
-                "another upload"
+                f"An upload may hold at most {_counted(limits.max_files_per_upload, 'file')}: send the "
+                "rest in another upload"
             )
         if len(filename) > limits.max_filename_chars:
             raise FilenameTooLong(
-                f"{filename[:40]}…: a filename may have at most {limits.max_filename_chars} characters"
+                f"{filename[:40]}…: a filename may have at most "
+                f"{_counted(limits.max_filename_chars, 'character')}"
             )
         if content_type_of(filename) is None:
             supported = ", ".join(SUPPORTED_TYPES)
@@ -50,7 +51,7 @@ class UploadLimits:
         """``size`` bytes of ``filename`` have arrived (refused the moment they pass the limit)."""
         if size > self.settings.max_document_bytes:
             raise DocumentTooLarge(
-                f"{filename}: over the limit of {self.settings.max_document_bytes} bytes per file"
+                f"{filename}: over the limit of {_counted(self.settings.max_document_bytes, 'byte')} per file"
             )
 
 
@@ -69,15 +70,23 @@ def check_quotas(
     stored = sum(meta["size_bytes"] for docs in usage.values() for meta in docs)
     if len(usage.get(workspace, [])) + files > max_documents:
         raise InvalidPayload(
-            f"Workspace {workspace!r} would hold more than {max_documents} documents",
+            f"Workspace {workspace!r} would hold more than {_counted(max_documents, 'document')}",
             problems={"file": "too many documents"},
         )
     if workspace not in usage and len(usage) >= settings.max_workspaces_per_tenant:
-        raise QuotaExceeded(f"A tenant may have at most {settings.max_workspaces_per_tenant} workspaces")
+        workspaces = _counted(settings.max_workspaces_per_tenant, "workspace")
+        raise QuotaExceeded(f"A tenant may have at most {workspaces}")
     if documents + files > settings.max_documents_per_tenant:
-        raise QuotaExceeded(f"A tenant may store at most {settings.max_documents_per_tenant} documents")
+        raise QuotaExceeded(
+            f"A tenant may store at most {_counted(settings.max_documents_per_tenant, 'document')}"
+        )
     if stored + size > settings.max_bytes_per_tenant:
         raise QuotaExceeded(
-            f"A tenant may store at most {settings.max_bytes_per_tenant} bytes of documents "
-            f"({stored} are stored, this upload has {size})"
+            f"A tenant may store at most {_counted(settings.max_bytes_per_tenant, 'byte')} of documents "
+            f"({stored} {'is' if stored == 1 else 'are'} stored, this upload has {size})"
         )
+
+
+def _counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless it is one: "1 file", "100 files"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

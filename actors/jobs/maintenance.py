@@ -41,13 +41,18 @@ def prune_workers() -> None:
     """Forget workers whose heartbeat stopped (a crash leaves no clean unregistration)."""
     engine = JobEngine.of(dramatiq.get_broker())
     removed = prune_stale_workers(engine.client, engine.settings.worker_heartbeat_interval)
-    logger.info("Maintenance: pruned %d stale worker(s)", removed)
+    logger.info("Maintenance: pruned %d stale %s", removed, "worker" if removed == 1 else "workers")
 
 
 @dramatiq.actor(periodic=cron("* * * * *"), max_retries=0, queue_name=MAINTENANCE_QUEUE)
 def reap_orphans() -> None:
     requeued, failed = JobEngine.of(dramatiq.get_broker()).reap()
-    logger.info("Maintenance: reaper requeued %d and failed %d orphaned job(s)", requeued, failed)
+    logger.info(
+        "Maintenance: reaper requeued %d orphaned %s and failed %d",
+        requeued,
+        "job" if requeued == 1 else "jobs",
+        failed,
+    )
 
 
 @dramatiq.actor(periodic=cron("* * * * *"), max_retries=0, queue_name=MAINTENANCE_QUEUE)

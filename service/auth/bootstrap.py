@@ -69,7 +69,7 @@ async def local_set_up(
         LOCAL_TENANT,
         key_file,
         state_dir / ADMIN_TOKEN_FILE,
-        f"; moved {moved} earlier workspace(s) into it" if moved else "",
+        f"; moved {moved} earlier workspace{'' if moved == 1 else 's'} into it" if moved else "",
     )
     return LocalSetUp(token, secret)
 

@@ -2,7 +2,9 @@
 
 A key is shown once, when it is made: ``jk_<key_id>_<secret>``. Redis keeps only its SHA-256
 (a key is 32 random bytes, so a fast hash is as strong as a slow one; nothing here is a
-password) beside its tenant, so a leaked Redis gives no usable key. Revoking a key deletes it and
+password) beside its tenant and its role, so a leaked Redis gives no usable key. A key's role is
+``member`` (anything the tenant may do) or ``viewer`` (reads only: ``identity.py`` refuses its
+changes); a key made before roles existed is a member. Revoking a key deletes it and
 publishes its id on ``REVOKED_CHANNEL``, where each web process's hub ends that key's open
 streams and drops it from the process's memory of verified keys; the key's browser sessions
 (``sessions.py``) are deleted with it. That memory saves a request the round trip of reading its
@@ -15,7 +17,7 @@ once and kept in Redis, so every web process signs alike with nothing configured
 
 The web side's Redis keys are named here and nowhere else:
 
-    auth:key:<key_id>        hash   tenant, sha256 of the key, created_at
+    auth:key:<key_id>        hash   tenant, sha256 of the key, role, created_at
     auth:tenant:<tenant>     set    the tenant's key ids
     auth:tenants             set    every tenant with a key
     auth:secret              string the generated signing secret
@@ -51,6 +53,9 @@ KEY_MARK = "jk"
 DEFAULT_KEY_CACHE_TTL = 1.0
 #: Keys remembered at most (then the memory starts afresh).
 MAX_CACHED_KEYS = 10_000
+#: A key's roles: a member does anything its tenant may; a viewer only reads.
+MEMBER, VIEWER = "member", "viewer"
+ROLES = (MEMBER, VIEWER)
 
 
 def key_record(key_id: str) -> str:
@@ -81,29 +86,44 @@ def auth_failures(client: str) -> str:
 class ApiKey:
     tenant: str
     key_id: str
+    role: str = MEMBER
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A key as read from Redis, trusted until ``until`` (monotonic seconds)."""
+
+    sha256: str
+    tenant: str
+    role: str
+    until: float
 
 
 class Credentials:
     def __init__(self, *, client: aioredis.Redis, cache_ttl: float = DEFAULT_KEY_CACHE_TTL) -> None:
         self.client = client
         self.cache_ttl = cache_ttl
-        self._verified: dict[str, tuple[str, str, float]] = {}  # key id -> (sha256, tenant, until)
+        self._verified: dict[str, _Known] = {}  # by key id
 
-    async def create(self, tenant: str) -> tuple[ApiKey, str]:
-        """A new key of ``tenant``, and its secret form (shown once, never stored)."""
+    async def create(self, tenant: str, role: str = MEMBER) -> tuple[ApiKey, str]:
+        """A new key of ``tenant`` with ``role`` (one of ``ROLES``), and its secret form (shown
+        once, never stored)."""
+        if role not in ROLES:
+            raise ValueError(f"A key's role is one of {', '.join(ROLES)}, not {role!r}")
         key_id = secrets.token_hex(8)
         secret = f"{KEY_MARK}_{key_id}_{secrets.token_urlsafe(32)}"
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.hset(
-                    key_record(key_id), mapping={"tenant": tenant, "sha256": _digest(secret), "at": utc_now()}
+                    key_record(key_id),
+                    mapping={"tenant": tenant, "sha256": _digest(secret), "role": role, "at": utc_now()},
                 )
                 pipe.sadd(tenant_keys(tenant), key_id)
                 pipe.sadd(TENANTS, tenant)
                 # The workers keep a fair share of their threads for every tenant from now on.
                 pipe.zadd(*namespace_noted(tenant), nx=True)
                 await pipe.execute()
-        return ApiKey(tenant, key_id), secret
+        return ApiKey(tenant, key_id, role), secret
 
     async def verify(self, secret: str) -> ApiKey | None:
         """The key ``secret`` is, if it is one that exists; None for anything else."""
@@ -112,16 +132,16 @@ class Credentials:
         if mark != KEY_MARK or not key_id:
             return None
         known = await self._known(key_id)
-        if known is None or not hmac.compare_digest(known[0], _digest(secret)):
+        if known is None or not hmac.compare_digest(known.sha256, _digest(secret)):
             return None
-        return ApiKey(known[1], key_id)
+        return ApiKey(known.tenant, key_id, known.role)
 
-    async def _known(self, key_id: str) -> tuple[str, str, float] | None:
-        """The key's (sha256, tenant, trusted until), read again once ``cache_ttl`` has passed;
-        None when there is no such key."""
+    async def _known(self, key_id: str) -> _Known | None:
+        """The key as stored, read again once ``cache_ttl`` has passed; None when there is no
+        such key."""
         now = time.monotonic()
         known = self._verified.get(key_id)
-        if known is None or known[2] <= now:
+        if known is None or known.until <= now:
             with redis_errors_as_unavailable():
                 record = await self.client.hgetall(key_record(key_id))
             if b"sha256" not in record:
@@ -129,7 +149,8 @@ class Credentials:
                 return None
             if len(self._verified) >= MAX_CACHED_KEYS:
                 self._verified.clear()
-            known = (text(record[b"sha256"]), text(record[b"tenant"]), now + self.cache_ttl)
+            role = text(record.get(b"role", MEMBER.encode()))
+            known = _Known(text(record[b"sha256"]), text(record[b"tenant"]), role, now + self.cache_ttl)
             self._verified[key_id] = known
         return known
 
@@ -144,18 +165,19 @@ class Credentials:
     async def lookup(self, key_id: str) -> ApiKey | None:
         """The key of ``key_id`` while it exists (for sessions and stream tokens, which name it)."""
         known = await self._known(key_id)
-        return ApiKey(known[1], key_id) if known is not None else None
+        return ApiKey(known.tenant, key_id, known.role) if known is not None else None
 
     async def list(self, tenant: str) -> list[dict[str, str]]:
+        """The tenant's keys: ``{key_id, role, created_at}`` each, by key id."""
         with redis_errors_as_unavailable():
             key_ids = sorted(text(k) for k in await self.client.smembers(tenant_keys(tenant)))
             async with self.client.pipeline(transaction=False) as pipe:
                 for key_id in key_ids:
-                    pipe.hget(key_record(key_id), "at")
-                created = await pipe.execute()
+                    pipe.hmget(key_record(key_id), "at", "role")
+                found = await pipe.execute()
         return [
-            {"key_id": key_id, "created_at": text(at)}
-            for key_id, at in zip(key_ids, created, strict=True)
+            {"key_id": key_id, "role": text(role) if role else MEMBER, "created_at": text(at)}
+            for key_id, (at, role) in zip(key_ids, found, strict=True)
             if at is not None
         ]
 

@@ -15,6 +15,11 @@ Keys, sessions and stream tokens all name a key id, which is looked up on every 
 revoked key stops at once; a session is looked up too, so one logged out stops at once. A
 cookie-authenticated request that changes something must come from the service's own origin (or
 an allowed one): its ``Origin`` header is checked (CSRF).
+
+A viewer key (``credentials.ROLES``), and a session or stream token made from one, only reads:
+every request that may change something (POST, PUT, PATCH, DELETE) is refused here with 403
+``read_only_key``, for every route at once, those added later included, but logging out and
+asking for a stream token (which a viewer needs to follow its jobs). Logging in is public.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from quart import g, request
 from quart_auth import current_user
 
 from ..errors import ApiError
-from .credentials import ApiKey, Credentials
+from .credentials import MEMBER, VIEWER, ApiKey, Credentials
 from .sessions import Session, Sessions
 from .throttle import FailureThrottle
 
@@ -40,6 +45,10 @@ STREAM_ENDPOINTS = frozenset({"events.job_events", "events.multiplexed_events", 
 #: The tenant AUTH=off acts as, and the local set-up creates a key for.
 LOCAL_TENANT = "local"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The changes a viewer may make: they change no tenant's data (a session's end, a stream token).
+VIEWER_MAY_CHANGE = frozenset({"session.logout", "session.stream_token"})
+#: What ``GET /session`` reports of the admin token, which has no key and so no key's role.
+ADMIN_ROLE = "admin"
 _TOKEN_SALT = "stream-token"
 
 
@@ -61,6 +70,10 @@ class Forbidden(ApiError):
     code = "forbidden"
 
 
+class ReadOnlyKey(Forbidden):
+    code = "read_only_key"
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """The caller: a tenant (by one of its keys), or the admin (no tenant, no key)."""
@@ -68,6 +81,8 @@ class Identity:
     tenant: str | None
     key_id: str | None
     via: str
+    #: The key's role (``member`` or ``viewer``); ``admin`` for the admin token.
+    role: str = MEMBER
     #: For a stream token: the job ids, or the workspace, it may stream; None for the others.
     jobs: frozenset[str] | None = None
     workspace: str | None = None
@@ -78,6 +93,10 @@ class Identity:
     @property
     def is_admin(self) -> bool:
         return self.via == "admin"
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == VIEWER
 
     @property
     def owners(self) -> tuple[str, ...]:
@@ -104,10 +123,12 @@ class Authenticator:
         address = request.remote_addr or "unknown"
         self.throttle.check(address)
         try:
-            return await self._identify()
+            who = await self._identify()
         except WrongCredentials:
             await self.throttle.failed(address)
             raise
+        _check_role(who)
+        return who
 
     async def verify_login(self, presented: str) -> ApiKey:
         """The key a login presents, or ``WrongCredentials`` (throttled as ``identify`` is)."""
@@ -125,11 +146,11 @@ class Authenticator:
         if scheme.lower() == "bearer" and presented.strip():
             presented = presented.strip()
             if self.admin_token and hmac.compare_digest(presented.encode(), self.admin_token.encode()):
-                return Identity(None, None, "admin")
+                return Identity(None, None, "admin", role=ADMIN_ROLE)
             key = await self.credentials.verify(presented)
             if key is None:
                 raise WrongCredentials("This key is not valid (wrong, or revoked)")
-            return Identity(key.tenant, key.key_id, "bearer")
+            return Identity(key.tenant, key.key_id, "bearer", role=key.role)
         if "token" in request.args and request.endpoint in STREAM_ENDPOINTS:
             return await self._from_stream_token(request.args["token"])
         if current_user.auth_id is not None:
@@ -138,7 +159,14 @@ class Authenticator:
                 raise WrongCredentials("This session has ended (logged out, expired, revoked); log in again")
             self._check_origin()
             key, ends = session.key, session.expires_at
-            return Identity(key.tenant, key.key_id, "session", session_id=session.session_id, expires_at=ends)
+            return Identity(
+                key.tenant,
+                key.key_id,
+                "session",
+                role=key.role,
+                session_id=session.session_id,
+                expires_at=ends,
+            )
         if not self.auth_on:
             return Identity(LOCAL_TENANT, None, "local")
         raise Unauthenticated(
@@ -178,7 +206,7 @@ class Authenticator:
         if key is None:
             raise WrongCredentials("This stream token's key was revoked")
         jobs = frozenset(scope["j"]) if "j" in scope else None
-        return Identity(key.tenant, key.key_id, "token", jobs=jobs, workspace=scope.get("w"))
+        return Identity(key.tenant, key.key_id, "token", role=key.role, jobs=jobs, workspace=scope.get("w"))
 
     def _serializer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.signing_secret, salt=_TOKEN_SALT)
@@ -196,6 +224,18 @@ class Authenticator:
                 f"(Origin {origin or 'missing'})",
                 code="cross_site_request",
             )
+
+
+def _check_role(who: Identity) -> None:
+    """A viewer's request that may change something is refused, whatever its route (by method:
+    a route added later is covered the day it is added)."""
+    if who.read_only and request.method in _UNSAFE_METHODS and request.endpoint not in VIEWER_MAY_CHANGE:
+        route = request.url_rule.rule if request.url_rule is not None else "this route"  # not the raw path
+        raise ReadOnlyKey(
+            f"This key may only read: it is a viewer key of tenant {who.tenant!r}, and "
+            f"{request.method} {route} changes things. A member key may submit, cancel, retry, "
+            "upload or delete"
+        )
 
 
 def identity() -> Identity:

@@ -1,6 +1,7 @@
 """Browser sessions, kept server-side: the cookie carries only a session's id (signed by quart-auth).
 
-A session is a record in Redis naming the key it was opened with, its tenant and when it ends; it
+A session is a record in Redis naming the key it was opened with, its tenant, the key's role (a
+viewer key's session only reads, as the key does) and when it ends; it
 expires with Redis's own time to live. Logging out deletes it, and so does revoking its key
 (``Credentials.revoke``); each end is published on the revocation channel, where every web
 process's hub ends the streams and waits opened with it. A cookie replayed after any of these
@@ -9,7 +10,7 @@ names no session: 401. Every request reads its session (one round trip) and the 
 within a second everywhere.
 
 Keys (named in ``credentials.py`` with the web side's others): ``auth:session:<id>`` (hash: key id,
-tenant, end) and ``auth:key-sessions:<key_id>`` (set: the key's sessions, for its revocation).
+tenant, role, end) and ``auth:key-sessions:<key_id>`` (set: the key's sessions, for its revocation).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import redis.asyncio as aioredis
 
 from actors.jobs.events import redis_errors_as_unavailable, text
 
-from .credentials import REVOKED_CHANNEL, ApiKey, key_sessions, session_record
+from .credentials import MEMBER, REVOKED_CHANNEL, ApiKey, key_sessions, session_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,12 @@ class Sessions:
     async def open(self, key: ApiKey) -> Session:
         """A new session of ``key``, for ``lifetime`` seconds."""
         session = Session(secrets.token_urlsafe(32), key, time.time() + self.lifetime)
-        record = {"key_id": key.key_id, "tenant": key.tenant, "expires_at": f"{session.expires_at:.3f}"}
+        record = {
+            "key_id": key.key_id,
+            "tenant": key.tenant,
+            "role": key.role,
+            "expires_at": f"{session.expires_at:.3f}",
+        }
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.hset(session_record(session.session_id), mapping=record)
@@ -59,7 +65,9 @@ class Sessions:
             record = await self.client.hgetall(session_record(session_id))
         if b"key_id" not in record:
             return None
-        key = ApiKey(text(record[b"tenant"]), text(record[b"key_id"]))
+        # A session opened before keys had roles is a member's: every key was one then.
+        role = text(record.get(b"role", MEMBER.encode()))
+        key = ApiKey(text(record[b"tenant"]), text(record[b"key_id"]), role)
         return Session(session_id, key, float(record[b"expires_at"]))
 
     async def end(self, session: Session) -> None:

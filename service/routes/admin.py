@@ -1,22 +1,25 @@
 """Tenants' API keys, with the admin token.
 
 GET    /admin/tenants                          {tenants: [names]}: every tenant that has had a key
-POST   /admin/tenants/<tenant>/keys            201 {tenant, key_id, key}: the key is shown this once
-GET    /admin/tenants/<tenant>/keys            {tenant, keys: [{key_id, created_at}]}
+POST   /admin/tenants/<tenant>/keys            201 {tenant, key_id, role, key}: the key is shown this
+                                               once; body {"role": "viewer"} for a read-only key
+                                               (none, or "member": a full key)
+GET    /admin/tenants/<tenant>/keys            {tenant, keys: [{key_id, role, created_at}]}
 DELETE /admin/tenants/<tenant>/keys/<key_id>   204: revoked at once, its open streams end
 """
 
 from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify
-from quart_schema import document_response
+from quart_schema import document_request, document_response
 
 from actors.jobs.states import is_valid_namespace
 
 from ..auth.identity import admin_only
 from ..context import services
 from ..errors import BadRequest, NotFound
-from ..schemas import KeyCreated, KeyList, TenantList
+from ..schemas import KeyCreated, KeyList, KeyRequest, TenantList
+from .params import body_as
 
 blueprint = Blueprint("admin", __name__)
 
@@ -32,12 +35,15 @@ async def list_tenants() -> Response:
 
 
 @blueprint.post("/admin/tenants/<tenant>/keys")
+@document_request(KeyRequest)
 @document_response(KeyCreated, 201)
 async def create_key(tenant: str) -> tuple[Response, int]:
-    """A new key for the tenant; its secret is shown once (the admin's)."""
+    """A new key for the tenant, a member's unless the body says ``{"role": "viewer"}``; its
+    secret is shown once (the admin's)."""
     _check_name(tenant)
-    key, secret = await services().auth.credentials.create(tenant)
-    return jsonify({"tenant": key.tenant, "key_id": key.key_id, "key": secret}), 201
+    body = await body_as(KeyRequest)
+    key, secret = await services().auth.credentials.create(tenant, body.role)
+    return jsonify({"tenant": key.tenant, "key_id": key.key_id, "role": key.role, "key": secret}), 201
 
 
 @blueprint.get("/admin/tenants/<tenant>/keys")

@@ -1,10 +1,12 @@
 """Browser sessions and stream tokens.
 
 POST   /session         {"key": "<api key>"} -> a session cookie (secure, HttpOnly, SameSite;
-                        quart-auth signs it), so the dashboard and EventSource need no secret.
+                        quart-auth signs it), so the dashboard and EventSource need no secret;
+                        answers {tenant, key_id, role}.
                         A browser logged in as another tenant is never switched silently: 409
                         ``session_conflict`` naming both tenants, unless ``"replace": true``
-GET    /session         who the caller is: {tenant, key_id, via}
+GET    /session         who the caller is: {tenant, key_id, via, role}; role "viewer" (reads
+                        only) or "member" ("admin" for the admin token)
 DELETE /session         log out: the session ends on every web process (its streams too)
 POST   /stream-tokens   {"jobs": [ids]} or {"workspace": name} -> a signed token, valid for
                         ``STREAM_TOKEN_TTL`` seconds, that the event streams accept as
@@ -47,15 +49,16 @@ async def login() -> Response:
         await auth.sessions.end(current)  # one session per browser: the one it replaces ends
     session = await auth.sessions.open(key)
     login_user(AuthUser(session.session_id), remember=True)
-    return jsonify({"tenant": key.tenant, "key_id": key.key_id})
+    return jsonify({"tenant": key.tenant, "key_id": key.key_id, "role": key.role})
 
 
 @blueprint.get("/session")
 @document_response(SessionInfo)
 async def who_am_i() -> Response:
-    """Who the caller is: tenant, key id, and by what (key, session, token)."""
+    """Who the caller is: tenant, key id, by what (key, session, token), and the key's role
+    (``viewer``: reads only; ``member``: changes too)."""
     who = identity()
-    return jsonify({"tenant": who.tenant, "key_id": who.key_id, "via": who.via})
+    return jsonify({"tenant": who.tenant, "key_id": who.key_id, "via": who.via, "role": who.role})
 
 
 @blueprint.delete("/session")

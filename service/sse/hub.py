@@ -282,7 +282,8 @@ class EventHub:
                     check = asyncio.create_task(self._end_lapsed_owners(), name="event-hub-owners")
                     self._checks.add(check)
                     check.add_done_callback(self._checks.discard)
-                logger.info("Event hub subscribed to %d channel(s)", len(self._channels))
+                count = len(self._channels)
+                logger.info("Event hub subscribed to %d %s", count, "channel" if count == 1 else "channels")
                 self._broadcast(RESYNC)
             elif kind == "subscribe":
                 self._confirmed(name)
