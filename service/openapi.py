@@ -54,6 +54,18 @@ _EVENT_STREAM = {
 }
 
 
+#: The tenant's stream: Server-Sent Events too, for a key or a session (no stream token).
+_TENANT_STREAM = "events.tenant_events"
+_TENANT_EVENT_STREAM = {
+    "description": (
+        "Server-Sent Events: a `snapshot` per job, then `status` and `progress` events (each a job"
+        " snapshot as JSON, with an `id` to resume from), and `fleet` events (the body of"
+        " `GET /worker/status`, without an `id`)"
+    ),
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
 class JobsOpenAPIProvider(OpenAPIProvider):
     def generate_rules(self) -> Iterable[Rule]:
         return (rule for rule in super().generate_rules() if rule.endpoint not in _UNDOCUMENTED)
@@ -71,6 +83,8 @@ class JobsOpenAPIProvider(OpenAPIProvider):
                 operation["security"] = [*self._extension.security, {"streamToken": []}]
                 operation["responses"]["200"] = _EVENT_STREAM
                 operation["responses"]["204"] = {"description": "Nothing left to send: stop reconnecting"}
+            if rule.endpoint == _TENANT_STREAM:
+                operation["responses"]["200"] = _TENANT_EVENT_STREAM
         return paths, components
 
     def schema(self) -> dict[str, Any]:

@@ -2,12 +2,13 @@
 
 One Lua script (``scripts.APPLY_CHANGE``) does the whole of a change in one step (docs/design.md,
 invariants 1 and 2): it merges the new fields into the snapshot hash, takes the next per-job
-``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``)
-and, for a job in a group, to the group's log; it refreshes the keys' time to live and publishes
-a wake-up on the job's channel (and its group's). Once a job is terminal the script refuses
-further changes, so a late or duplicated hook can never move a finished job. A change costs one
-script call; inside it, the record is read once and written once, and its time to live is
-renewed only at the job's end or once half of it has passed.
+``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``),
+to its namespace's log and, for a job in a group, to the group's log; it refreshes the keys'
+time to live and publishes a wake-up on the job's channel, its namespace's (and its group's).
+Once a job is terminal the script refuses further changes, so a late or duplicated hook can
+never move a finished job. A change costs one script call; inside it, the record is read once
+and written once, and its time to live is renewed only at the job's end or once half of it has
+passed.
 
 A job's namespace and group are named when it is created and written into its snapshot (the
 namespace in the engine's own ``_namespace`` field, never shown; the group under
@@ -324,6 +325,7 @@ class JobStore:
             keys.METRICS_TRANSITIONS,
             keys.ACTIVE,
             keys.NAMESPACES,
+            keys.tenant_log(namespace),
         ]
         if group is not None:
             job_keys += [keys.group_log(namespace, group), keys.group_jobs(namespace, group)]
@@ -343,6 +345,7 @@ class JobStore:
             time.time_ns() // 1000,
             keys.job_channel(job_id),
             keys.group_channel(namespace, group) if group is not None else "",
+            keys.tenant_channel(namespace),
             *encode_fields(fields),
         ]
         if message is not None:
