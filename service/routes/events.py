@@ -10,8 +10,8 @@ GET /workspaces/<name>/events    every job of a workspace (the engine's group of
 GET /tenant/events               every job of the caller's tenant, new ones included, framed as
                                  the workspace stream (the id: the position in the tenant's log),
                                  and ``fleet`` events: /worker/status's body, live (a key or a
-                                 session: the admin, who has no tenant, and stream tokens, which
-                                 name jobs or a workspace, get 403)
+                                 session; the admin, who has no tenant, gets 403, and a stream
+                                 token, which names jobs or a workspace, is not taken here)
 GET /events/stats                open streams, watched jobs and workspaces, drops, hub connection
                                  (the admin's)
 
@@ -31,7 +31,7 @@ from quart_schema import document_querystring, document_response
 
 from actors.jobs.states import is_finished
 
-from ..auth.identity import Forbidden, check_stream_scope, identity, require_admin, tenant
+from ..auth.identity import check_stream_scope, identity, require_admin, tenant
 from ..context import services
 from ..errors import BadRequest, NotFound, TooManyRequests
 from ..schemas import MAX_JOBS_PER_STREAM, MultiplexQuery, StreamQuery, StreamStats, TenantStreamQuery
@@ -87,8 +87,6 @@ async def workspace_events(workspace: str) -> Response:
 async def tenant_events() -> Response:
     """Every job of the caller's tenant, new ones included, and the live worker status (`fleet`
     events) (text/event-stream)."""
-    if identity().via == "token":  # a stream token is for the jobs or the workspace it names
-        raise Forbidden("A stream token follows its jobs or workspace; use a key or a session here")
     since = _entry_position()
     fleet = services().fleet
 
