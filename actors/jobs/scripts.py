@@ -13,7 +13,8 @@ from __future__ import annotations
 #       it: keys.tenant_log), and for a job in a group: 8 the group's log, 9 the group's job index.
 # ARGV: 1 job id, 2 event name, 3 ttl (s), 4 mode ("create" | "update" | "if:<JSON status>", an
 #       update only from that status | "claim:<lease ms>", a run's start: from PENDING, or from
-#       STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an update only of a
+#       STARTED whose lease has lapsed (or is this run's; a takeover's message then says why, as
+#       leases.lost_run does) | "lapsed:<ms>", an update only of a
 #       STARTED job whose lease lapsed that long ago), 5 log max length, 6 terminal statuses
 #       (JSON-quoted, comma separated), 7 the snapshot's group field, 8 the group (JSON: a string,
 #       or null), 9 group (and namespace) log ttl (s), 10 the namespace, 11 the run token (a
@@ -53,6 +54,14 @@ local function write(field, value)
     writes[#writes + 1] = value
 end
 local claim_ms = tonumber(string.match(mode, '^claim:(%d+)$'))
+local takeover  -- for a claim that takes a job from a run whose lease lapsed: why (the message)
+-- Why a run was lost, as leases.lost_run says it: its worker stopped renewing its lease.
+local function lost_run(attempt)
+    local reason = 'The worker running attempt ' .. attempt .. ' stopped answering'
+    if values['_lease_until'] == nil then return reason end
+    local ago = math.floor((server_ms() - tonumber(values['_lease_until'])) / 1000)
+    return reason .. ' (lease lapsed ' .. ago .. ' s ago)'
+end
 local previous  -- the status before this change (JSON), none for a new job
 if mode ~= 'create' then
     local flat = redis.call('HGETALL', KEYS[1])
@@ -78,6 +87,10 @@ if mode ~= 'create' then
     end
     if claim_ms then  -- a new run counts; this run's claim repeated after a lost reply does not
         local runs = tonumber(values['_runs'] or '0') + (this_run and 0 or 1)
+        if status == '"STARTED"' and not this_run then  -- a takeover: its event says why
+            takeover = lost_run(tonumber(values['attempt'] or '') or runs - 1) .. '; attempt ' .. runs
+                .. ' runs now'
+        end
         write('_run', cjson.encode(run))
         write('_lease_until', now_ms + claim_ms)  -- the claimer's clock, until its first renewal
         write('_runs', runs)
@@ -85,6 +98,7 @@ if mode ~= 'create' then
     end
 end
 for i = 17, #ARGV, 2 do write(ARGV[i], ARGV[i + 1]) end
+if takeover then write('message', cjson.encode(takeover)) end
 write('seq', (tonumber(values['seq']) or 0) + 1)
 local status = values['status']
 local ends = string.find(terminal, status, 1, true) ~= nil

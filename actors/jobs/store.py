@@ -287,11 +287,11 @@ class JobStore:
         return decode_snapshot(raw, self.fields) if owned_by(raw, namespace) else None
 
     def lapsed_for(self, job_id: str) -> float:
-        """Seconds since the job's run lease lapsed (negative while it holds; a job never claimed
-        counts as lapsed since the epoch)."""
+        """Seconds since the job's run lease lapsed (negative while it holds; infinite for a job
+        never claimed)."""
         with redis_errors_as_unavailable():
             until = self.client.hget(keys.job(job_id), "_lease_until")
-        return time.time() - float(until or 0) / 1000
+        return time.time() - float(until) / 1000 if until is not None else math.inf
 
     def namespace_of(self, job_id: str) -> str | None:
         """The namespace a job lives in (for maintenance, which works across namespaces)."""
