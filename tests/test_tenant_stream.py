@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from actors.jobs import keys
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.sse.tenant_stream import FLEET_INTERVAL_S
@@ -235,3 +236,15 @@ async def test_the_route_is_in_the_openapi_document(client: httpx.AsyncClient) -
     operation = document["paths"]["/tenant/events"]["get"]
     assert "text/event-stream" in operation["responses"]["200"]["content"]
     assert "fleet" in operation["responses"]["200"]["description"]
+
+
+def test_the_tenants_log_is_bounded_and_expires(redis_server: RedisServer) -> None:
+    client = redis_server.client()
+    store = engine_on(redis_server, event_log_max=10).store
+    namespace = f"bounded-{uuid.uuid4().hex[:8]}"
+    job_id = new_job(store, namespace=namespace)
+    for step in range(1, 301):  # progress renews no time to live, and the log keeps its own
+        store.progress(job_id, step / 3, "more", namespace=namespace)
+    log = keys.tenant_log(namespace)
+    assert 0 < client.ttl(log) <= max(store.pending_ttl, store.result_ttl)
+    assert client.xlen(log) <= 10 + 100, "trimmed (a node of 100 entries at a time)"

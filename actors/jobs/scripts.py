@@ -142,18 +142,20 @@ if mode == 'create' then
     redis.call('ZADD', KEYS[6], now_s, namespace)
 end
 -- Appends to a log of many jobs (bounded, expiring); the id of its entry before, and of this one.
-local function append(log)
+local function append(log, renew)
     local newest = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
     local before = newest[1] and newest[1][1] or '0-0'
     local added = redis.call('XADD', log, 'MAXLEN', '~', log_max, '*',
         'job_id', job_id, 'event', event, 'snapshot', snapshot)
-    redis.call('EXPIRE', log, group_ttl)
+    if renew then redis.call('EXPIRE', log, group_ttl) end
     return before, added
 end
-local previous_tenant_entry, tenant_entry = append(KEYS[7])
+-- The namespace's log is renewed (to the longest ttl) whenever a job's record is: it outlives
+-- every job of the namespace, so most changes cost it no EXPIRE.
+local previous_tenant_entry, tenant_entry = append(KEYS[7], expire)
 local previous_entry, entry = '-', '-'
 if group ~= 'null' then
-    previous_entry, entry = append(KEYS[8])
+    previous_entry, entry = append(KEYS[8], true)
     if mode == 'create' then
         redis.call('ZADD', KEYS[9], now_us, job_id)
         redis.call('EXPIRE', KEYS[9], group_ttl)
