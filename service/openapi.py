@@ -89,6 +89,7 @@ SUMMARIES = {
     "events.job_events": "Follow one job's events.",
     "events.multiplexed_events": "Follow several jobs' events on one stream.",
     "events.workspace_events": "Follow every job of a workspace.",
+    "events.tenant_events": "Follow every job of the caller's tenant, and the fleet's counts.",
     "events.stream_stats": "Count this process's open streams.",
     "workspaces.upload_documents": "Upload documents into a workspace.",
     "workspaces.list_documents": "List a workspace's documents.",
@@ -133,6 +134,16 @@ DOCS_PAGE = """<!DOCTYPE html>
 MAX_SUMMARY_CHARS = 60
 _REST_LITERAL = re.compile(r"``(.+?)``", re.S)
 _FIRST_CLAUSE = re.compile(r"^(.+?)(?:[.;:](?:\s|$)|$)", re.S)
+#: The tenant's stream: Server-Sent Events too, for a key or a session (no stream token).
+_TENANT_STREAM = "events.tenant_events"
+_TENANT_EVENT_STREAM = {
+    "description": (
+        "Server-Sent Events: a `snapshot` per job, then `status` and `progress` events (each a job"
+        " snapshot as JSON, with an `id` to resume from), and `fleet` events (the body of"
+        " `GET /worker/status`, without an `id`)"
+    ),
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
 
 
 class JobsOpenAPIProvider(OpenAPIProvider):
@@ -157,6 +168,8 @@ class JobsOpenAPIProvider(OpenAPIProvider):
                 operation["security"] = [*self._extension.security, {"streamToken": []}]
                 operation["responses"]["200"] = _EVENT_STREAM
                 operation["responses"]["204"] = {"description": "Nothing left to send: stop reconnecting"}
+            if rule.endpoint == _TENANT_STREAM:
+                operation["responses"]["200"] = _TENANT_EVENT_STREAM
         return paths, components
 
     def schema(self) -> dict[str, Any]:

@@ -107,6 +107,10 @@ class StreamQuery(BaseModel):
     token: str | None = Field(None, description="a stream token from `POST /stream-tokens`")
 
 
+class TenantStreamQuery(BaseModel):
+    since: str | None = Field(None, description="resume after this event id (or send `Last-Event-ID`)")
+
+
 class MultiplexQuery(StreamQuery):
     job: list[str] = Field(description="the jobs to follow, 1 to 100")
 
@@ -210,6 +214,7 @@ class StreamStats(_Open):
     subscriptions: int
     watched_jobs: int
     watched_workspaces: int
+    watched_tenants: int = Field(0, description="tenants whose every job a stream here follows")
     wakeups_received: int = Field(description="job events Redis sent this process: only watched ones")
 
 

@@ -69,16 +69,20 @@ def history(client: redis.Redis, job_id: str) -> list[dict]:
     return [json.loads(fields[b"snapshot"]) for _, fields in client.xrange(keys.job_log(job_id))]
 
 
+def starts_a_run(event: dict) -> bool:
+    """A run's first event: its claim (which, taking the job over from a lost run, says why)."""
+    message = event["message"]
+    return event["status"] == "STARTED" and (
+        message == "Processing in progress..." or message.endswith("runs now")
+    )
+
+
 def assert_one_run_at_a_time(events: list[dict]) -> None:
     """Each run's events come after the run before it started, never interleaved with its own:
     the attempt a change is made under never goes back, and the last attempt is the runs' count."""
     attempts = [event["attempt"] for event in events if event["status"] in ("STARTED", "SUCCESS")]
     assert attempts == sorted(attempts), f"two runs at once: attempts went {attempts}"
-    runs = sum(
-        1
-        for event in events
-        if event["status"] == "STARTED" and event["message"] == "Processing in progress..."
-    )
+    runs = sum(1 for event in events if starts_a_run(event))
     assert events[-1]["attempt"] == runs, f"{runs} runs, but the job counts {events[-1]['attempt']}"
 
 
@@ -164,6 +168,7 @@ async def test_jobs_of_a_worker_killed_mid_run_all_finish_one_run_at_a_time(
         await eventually(
             lambda: len(running()) == 4, what="four jobs half way (the worker's threads)", timeout=30
         )
+        halfway = running()
         os.killpg(doomed.process.pid, signal.SIGKILL)  # no drain, no ack, no goodbye
         await asyncio.to_thread(doomed.process.wait)
         survivor = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
@@ -177,6 +182,9 @@ async def test_jobs_of_a_worker_killed_mid_run_all_finish_one_run_at_a_time(
     assert [r["status"] for r in results] == ["SUCCESS"] * JOBS, [r["error"] for r in results]
     for job_id in job_ids:
         assert_one_run_at_a_time(history(client, job_id))
+    for job_id in halfway:  # the timeline says why a second run began (defect 12)
+        taken = next(e for e in history(client, job_id) if e["attempt"] == 2)
+        assert taken["message"].startswith("The worker running attempt 1 stopped answering (lease lapsed")
     assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
 
 

@@ -99,10 +99,13 @@ async def test_a_job_whose_worker_is_killed_is_redelivered_and_finishes(
             await asyncio.to_thread(second.stop)
     final = history[-1]
     assert final["status"] == "SUCCESS", history
-    restarts = [
-        s for s in history if s["status"] == "STARTED" and s["message"] == "Processing in progress..."
-    ]
-    assert restarts[0]["worker"] == doomed and restarts[-1]["worker"] != doomed, "picked up by another worker"
+    run_by = {s["attempt"]: s["worker"] for s in history if s["status"] == "STARTED"}
+    assert run_by[1] == doomed and run_by[max(run_by)] != doomed, "picked up by another worker"
+    # Why attempt 2 began (defect 12): whether the reaper requeued the job or another copy of its
+    # message took it over, the first event of attempt 2 says the first run's worker went silent.
+    why = next(s for s in history if s["attempt"] == 2)
+    assert why["message"].startswith("The worker running attempt 1 stopped answering (lease lapsed "), why
+    assert why["message"].endswith(("attempt 2 will run", "attempt 2 runs now")), why
 
 
 def orphan(store: JobStore, job_type: str, kwargs: dict, *, runs: int = 1) -> str:
@@ -150,11 +153,17 @@ async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
         ("STARTED", 2),
         ("SUCCESS", 2),
     ]
-    assert "The worker running this job stopped" in history[-3]["message"]
+    requeued = history[-3]["message"]
+    assert requeued.startswith("The worker running attempt 1 stopped answering (lease lapsed ")
+    assert requeued.endswith(" s ago); attempt 2 will run"), requeued
     # Its lease lapsed a moment after the other's: the reaper may end it one round later.
     await watch_until(http, exhausted, lambda s: JobStatus(s["status"]).is_terminal)
     failed = store.snapshot(exhausted)
     assert failed["status"] == "FAILURE" and failed["error"]["type"] == "worker_lost"
+    last_attempt = 1 + LOST_RUNS_ALLOWED
+    assert failed["message"].startswith(f"The worker running attempt {last_attempt} stopped answering")
+    assert failed["message"].endswith("no attempt is left")
+    assert failed["error"]["message"] == failed["message"]
     assert not client.exists(keys.job_log(ghost_log))
     assert client.zscore(keys.jobs_index(TENANT), ghost_log) is None
     assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"

@@ -5,9 +5,10 @@ assemble the snapshot's JSON without decoding anything. An event is the snapshot
 right after the change, with its ``seq`` and its type; fields whose name starts with ``_`` are
 the engine's own (the job's namespace) and are in neither. An event reaches readers three ways,
 each parsed here: as a wake-up on ``keys.EVENTS_CHANNEL``, as an entry of the job's log, and as
-an entry of its group's log. The wake-up's lines are ``<job_id> <event> <previous group entry
-id> <group entry id>`` (``-`` for a job without a group), the job's namespace, its group's name
-as JSON, and the snapshot JSON (none of them can hold a newline).
+an entry of its group's log or its namespace's. The wake-up's lines are ``<job_id> <event>
+<previous group entry id> <group entry id> <previous namespace entry id> <namespace entry id>``
+(the group's are ``-`` for a job without a group), the job's namespace, its group's name as
+JSON, and the snapshot JSON (none of them can hold a newline).
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ class JobEvent:
     #: This event's id in its group's log, and the id of the entry before it ("0-0" if none).
     group_entry: str | None = None
     previous_group_entry: str | None = None
+    #: The same in its namespace's log (every job of the namespace: the tenant's stream).
+    tenant_entry: str | None = None
+    previous_tenant_entry: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -127,6 +131,8 @@ class JobEvent:
         group: str | None = None,
         group_entry: str | None = None,
         previous_group_entry: str | None = None,
+        tenant_entry: str | None = None,
+        previous_tenant_entry: str | None = None,
     ) -> JobEvent:
         snapshot = json.loads(data)
         return cls(
@@ -139,6 +145,8 @@ class JobEvent:
             group,
             group_entry,
             previous_group_entry,
+            tenant_entry,
+            previous_tenant_entry,
         )
 
     @classmethod
@@ -155,23 +163,38 @@ class JobEvent:
     def from_wakeup(cls, payload: bytes | str) -> JobEvent:
         """Parse a wake-up (see the module's docstring and ``scripts.APPLY_CHANGE``)."""
         head, namespace, group_json, data = text(payload).split("\n", 3)
-        job_id, event, previous, entry = head.split(" ")
-        if entry == "-":
-            return cls.parse(job_id, event, data, namespace=namespace)
+        job_id, event, previous, entry, previous_in_tenant, in_tenant = head.split(" ")
+        grouped = entry != "-"
         return cls.parse(
             job_id,
             event,
             data,
             namespace=namespace,
-            group=json.loads(group_json),
-            group_entry=entry,
-            previous_group_entry=previous,
+            group=json.loads(group_json) if grouped else None,
+            group_entry=entry if grouped else None,
+            previous_group_entry=previous if grouped else None,
+            tenant_entry=in_tenant,
+            previous_tenant_entry=previous_in_tenant,
         )
 
     @classmethod
     def from_log_entry(cls, job_id: str, fields: Mapping[bytes | str, bytes | str]) -> JobEvent:
         by_name = {text(k): text(v) for k, v in fields.items()}
         return cls.parse(job_id, by_name["event"], by_name["snapshot"])
+
+    @classmethod
+    def from_tenant_entry(
+        cls, namespace: str, entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
+    ) -> JobEvent:
+        """An entry of a namespace's log (its id is the event's ``tenant_entry``)."""
+        by_name = {text(k): text(v) for k, v in fields.items()}
+        return cls.parse(
+            by_name["job_id"],
+            by_name["event"],
+            by_name["snapshot"],
+            namespace=namespace,
+            tenant_entry=text(entry_id),
+        )
 
     @classmethod
     def from_group_entry(

@@ -12,8 +12,10 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
     jobs:index:<ns>              zset   the namespace's job ids by creation time (µs), for listings
     jobs:group-log:<ns>:<group>  stream the group's event log (all its jobs), auto ids
     jobs:group-jobs:<ns>:<group> zset   the group's job ids by creation time (µs)
+    jobs:tenant-log:<ns>         stream the namespace's event log (every job of it), auto ids
     jobs:events:job:<job_id>     pubsub the job's wake-ups, one message per event after its creation
     jobs:events:group:<ns>:<g>   pubsub the wake-ups of every job of a group
+    jobs:events:tenant:<ns>      pubsub the wake-ups of every job of a namespace
     jobs:metrics:transitions     hash   "<job_type>\\t<status>" -> status changes counted
     jobs:metrics:run-times       hash   "<job_type>\\t<bucket|sum|count>" -> run-time histogram
     jobs:metrics:recent:<type>   list   the job type's latest run times (s), newest first
@@ -44,7 +46,7 @@ from __future__ import annotations
 PREFIX = "jobs"
 DRAMATIQ_NAMESPACE = "dramatiq"
 
-#: The prefix of every wake-up channel (see job_channel, group_channel).
+#: The prefix of every wake-up channel (see job_channel, group_channel, tenant_channel).
 EVENTS_CHANNEL = f"{PREFIX}:events"
 METRICS_TRANSITIONS = f"{PREFIX}:metrics:transitions"
 #: Per-bucket run counts (the cumulative ``jobs:metrics:durations`` of earlier versions is not read).
@@ -76,12 +78,20 @@ def group_jobs(namespace: str, group: str) -> str:
     return f"{PREFIX}:group-jobs:{namespace}:{group}"
 
 
+def tenant_log(namespace: str) -> str:
+    return f"{PREFIX}:tenant-log:{namespace}"
+
+
 def job_channel(job_id: str) -> str:
     return f"{EVENTS_CHANNEL}:job:{job_id}"
 
 
 def group_channel(namespace: str, group: str) -> str:
     return f"{EVENTS_CHANNEL}:group:{namespace}:{group}"
+
+
+def tenant_channel(namespace: str) -> str:
+    return f"{EVENTS_CHANNEL}:tenant:{namespace}"
 
 
 def ended_in_minute(namespace: str, minute: int) -> str:

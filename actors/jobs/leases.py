@@ -23,6 +23,7 @@ within lease + grace + one heartbeat of its last renewal: 35 s with the default 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 
@@ -36,7 +37,6 @@ from .store import JobStore
 
 logger = logging.getLogger("jobs.leases")
 
-WORKER_LOST = "The worker running this job stopped"
 #: Option carried by a copy of a message that the reaper requeued.
 REAPED_OPTION = "reaped"
 #: Runs a job may lose to dead workers beyond its retries before it fails ``worker_lost``: a lost
@@ -88,7 +88,8 @@ def reap(
     requeued = failed = 0
     for raw_id in client.zrangebyscore(keys.ACTIVE, "-inf", "(0"):  # the STARTED ones
         job_id = raw_id.decode()
-        if store.lapsed_for(job_id) < grace:
+        lapsed = store.lapsed_for(job_id)
+        if lapsed < grace:
             continue  # a live run (the common case: one read), or one that may still renew
         namespace = store.namespace_of(job_id)
         snapshot = store.snapshot(job_id, namespace=namespace) if namespace is not None else None
@@ -99,6 +100,7 @@ def reap(
         message = dramatiq.Message.decode(encoded) if encoded is not None else None
         group = snapshot[store.group_field]
         runs = snapshot.get("attempt") or 1
+        why = lost_run(runs, lapsed if math.isfinite(lapsed) else None)
         allowed = max_retries(message) + LOST_RUNS_ALLOWED if message is not None else 0
         if message is not None and message.actor_name in broker.actors and runs <= allowed:
             # The copy first, then the record, and that only while the lease is still lapsed: if
@@ -111,9 +113,9 @@ def reap(
                 namespace=namespace,
                 group=group,
                 lapsed_for=grace,
-                message=f"{WORKER_LOST}; retrying (attempt {runs + 1})",
+                message=f"{why}; attempt {runs + 1} will run",
                 attempt=runs + 1,
-                error={"type": "worker_lost", "message": WORKER_LOST},
+                error={"type": "worker_lost", "message": why},
                 _run="",
             )
             logger.warning(
@@ -126,13 +128,22 @@ def reap(
             namespace=namespace,
             group=group,
             lapsed_for=grace,
-            error={"type": "worker_lost", "message": f"{WORKER_LOST}, and the job has no attempt left"},
+            message=f"{why}; no attempt is left",
+            error={"type": "worker_lost", "message": f"{why}; no attempt is left"},
         ):
             logger.warning(
                 "Job %s failed: its run's lease lapsed (worker %s)", job_id, snapshot.get("worker")
             )
             failed += 1
     return requeued, failed
+
+
+def lost_run(attempt: int, lapsed_s: float | None) -> str:
+    """Why a run was lost, for the job's timeline: its worker stopped renewing the lease (lapsed
+    ``lapsed_s`` seconds ago; None when the run never held one). The store's script says the same
+    when a claim takes a job over (``scripts.APPLY_CHANGE``)."""
+    reason = f"The worker running attempt {attempt} stopped answering"
+    return reason if lapsed_s is None else f"{reason} (lease lapsed {int(lapsed_s)} s ago)"
 
 
 def reap_if_first(client: redis.Redis, worker_id: str, period: float, reaper: Callable[[], object]) -> bool:

@@ -112,6 +112,18 @@ class JobReader:
         entry, so its snapshot is its last entry up to the second's (read then, and only then).
         """
         index, log = keys.group_jobs(self.namespace, group), keys.group_log(self.namespace, group)
+        return await self._log_state(index, log, limit, f"group {group!r}")
+
+    async def tenant_state(self, limit: int) -> tuple[list[dict[str, Any]], str]:
+        """``group_state`` for every job of this namespace: its newest ``limit`` jobs as they
+        stood at its log's newest entry, and that entry's id."""
+        index, log = keys.jobs_index(self.namespace), keys.tenant_log(self.namespace)
+        return await self._log_state(index, log, limit, f"namespace {self.namespace!r}")
+
+    async def _log_state(
+        self, index: str, log: str, limit: int, what: str
+    ) -> tuple[list[dict[str, Any]], str]:
+        """``group_state``'s reading, for any job index (by creation) and the log of its jobs."""
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.zrevrange(index, 0, limit - 1)
@@ -135,7 +147,7 @@ class JobReader:
                     return [snapshot for snapshot in snapshots if snapshot is not None], position
                 # A job that joined is missing from its log: trimmed already. Read its hash now.
                 since = position
-        raise StoreUnavailable(f"group {group!r} changed too fast to read its jobs as of one moment")
+        raise StoreUnavailable(f"{what} changed too fast to read its jobs as of one moment")
 
     async def _as_logged(
         self, log: str, job_ids: list[str], *, after: str, upto: str
@@ -157,19 +169,28 @@ class JobReader:
 
     async def group_events_after(self, group: str, entry_id: str) -> tuple[list[JobEvent], str | None]:
         """The group log's entries after ``entry_id`` and its oldest entry id (None if empty)."""
+        entries, oldest = await self._log_after(keys.group_log(self.namespace, group), entry_id)
+        events = [
+            JobEvent.from_group_entry(self.namespace, group, entry, fields) for entry, fields in entries
+        ]
+        return events, oldest
+
+    async def tenant_events_after(self, entry_id: str) -> tuple[list[JobEvent], str | None]:
+        """The namespace log's entries after ``entry_id`` and its oldest entry id (None if empty)."""
+        entries, oldest = await self._log_after(keys.tenant_log(self.namespace), entry_id)
+        events = [JobEvent.from_tenant_entry(self.namespace, entry, fields) for entry, fields in entries]
+        return events, oldest
+
+    async def _log_after(self, log: str, entry_id: str) -> tuple[list[Any], str | None]:
+        """A log's raw entries after ``entry_id``, and its oldest entry's id (None if empty)."""
         after = next_entry_id(entry_id)
         with redis_errors_as_unavailable():
             async with self.client.pipeline(transaction=True) as pipe:
                 # Inclusive from the next id: Redis refuses an exclusive start at the last id there is.
-                pipe.xrange(keys.group_log(self.namespace, group), min=after or "+", max="+")
-                pipe.xrange(keys.group_log(self.namespace, group), count=1)
+                pipe.xrange(log, min=after or "+", max="+")
+                pipe.xrange(log, count=1)
                 entries, oldest = await pipe.execute()
-        if after is None:
-            entries = []
-        events = [
-            JobEvent.from_group_entry(self.namespace, group, entry, fields) for entry, fields in entries
-        ]
-        return events, text(oldest[0][0]) if oldest else None
+        return (entries if after is not None else []), text(oldest[0][0]) if oldest else None
 
     async def list_jobs(
         self,

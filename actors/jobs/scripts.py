@@ -9,23 +9,26 @@ from __future__ import annotations
 
 # KEYS: 1 snapshot hash, 2 event log stream, 3 the namespace's job index (creation time in µs ->
 #       job id), 4 status-change counters (see metrics.py), 5 the active jobs (keys.ACTIVE), 6 the
-#       namespaces by their last creation (keys.NAMESPACES), and for a job in a group: 7 the
-#       group's log, 8 the group's job index.
+#       namespaces by their last creation (keys.NAMESPACES), 7 the namespace's log (every job of
+#       it: keys.tenant_log), and for a job in a group: 8 the group's log, 9 the group's job index.
 # ARGV: 1 job id, 2 event name, 3 ttl (s), 4 mode ("create" | "update" | "if:<JSON status>", an
 #       update only from that status | "claim:<lease ms>", a run's start: from PENDING, or from
-#       STARTED whose lease has lapsed (or is this run's) | "lapsed:<ms>", an update only of a
+#       STARTED whose lease has lapsed (or is this run's; a takeover's message then says why, as
+#       leases.lost_run does) | "lapsed:<ms>", an update only of a
 #       STARTED job whose lease lapsed that long ago), 5 log max length, 6 terminal statuses
 #       (JSON-quoted, comma separated), 7 the snapshot's group field, 8 the group (JSON: a string,
-#       or null), 9 group ttl (s), 10 the namespace, 11 the run token (a claim's new token; for
-#       other modes a fence: the change is refused unless it is the job's current run; empty: no
-#       fence), 12 "1" to count a status change in KEYS[4] here (else its caller counts it),
-#       13 the caller's clock (unix µs: creation order, time to live, a claim's first lease;
-#       whether a lease has lapsed is judged by Redis's TIME, which renewals use too),
-#       14 the job's wake-up channel, 15 its group's (or empty), then field/value pairs.
+#       or null), 9 group (and namespace) log ttl (s), 10 the namespace, 11 the run token (a
+#       claim's new token; for other modes a fence: the change is refused unless it is the job's
+#       current run; empty: no fence), 12 "1" to count a status change in KEYS[4] here (else its
+#       caller counts it), 13 the caller's clock (unix µs: creation order, time to live, a claim's
+#       first lease; whether a lease has lapsed is judged by Redis's TIME, which renewals use too),
+#       14 the job's wake-up channel, 15 its group's (or empty), 16 its namespace's, then
+#       field/value pairs.
 # Reads the record once (HGETALL) and writes it once (HSET). Publishes ``<job_id> <event>
-# <previous group entry id> <group entry id>\n<namespace>\n<group>\n<snapshot>`` (entry ids are
-# ``-`` for a job without a group; see JobEvent.from_wakeup) on the job's channel (not at its
-# creation: no one can watch it yet) and its group's.
+# <previous group entry id> <group entry id> <previous namespace entry id> <namespace entry
+# id>\n<namespace>\n<group>\n<snapshot>`` (group entry ids are ``-`` for a job without a group;
+# see JobEvent.from_wakeup) on the job's channel (not at its creation: no one can watch it yet),
+# its group's and its namespace's.
 # Returns the snapshot JSON after the change, false when the change was refused, or "held"
 # when a claim finds the job STARTED under another run's live lease.
 APPLY_CHANGE = """
@@ -33,6 +36,7 @@ local job_id, event, ttl, mode, log_max, terminal =
     ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local group_field, group, group_ttl, namespace, run = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local count_here, now_us, job_channel, group_channel = ARGV[12] == '1', ARGV[13], ARGV[14], ARGV[15]
+local tenant_channel = ARGV[16]
 local now_s, now_ms = math.floor(tonumber(now_us) / 1000000), math.floor(tonumber(now_us) / 1000)
 local clock  -- Redis's own TIME, read only to judge another run's lease (renewals set it by this clock)
 local function server_ms()
@@ -50,6 +54,14 @@ local function write(field, value)
     writes[#writes + 1] = value
 end
 local claim_ms = tonumber(string.match(mode, '^claim:(%d+)$'))
+local takeover  -- for a claim that takes a job from a run whose lease lapsed: why (the message)
+-- Why a run was lost, as leases.lost_run says it: its worker stopped renewing its lease.
+local function lost_run(attempt)
+    local reason = 'The worker running attempt ' .. attempt .. ' stopped answering'
+    if values['_lease_until'] == nil then return reason end
+    local ago = math.floor((server_ms() - tonumber(values['_lease_until'])) / 1000)
+    return reason .. ' (lease lapsed ' .. ago .. ' s ago)'
+end
 local previous  -- the status before this change (JSON), none for a new job
 if mode ~= 'create' then
     local flat = redis.call('HGETALL', KEYS[1])
@@ -75,13 +87,18 @@ if mode ~= 'create' then
     end
     if claim_ms then  -- a new run counts; this run's claim repeated after a lost reply does not
         local runs = tonumber(values['_runs'] or '0') + (this_run and 0 or 1)
+        if status == '"STARTED"' and not this_run then  -- a takeover: its event says why
+            takeover = lost_run(tonumber(values['attempt'] or '') or runs - 1) .. '; attempt ' .. runs
+                .. ' runs now'
+        end
         write('_run', cjson.encode(run))
         write('_lease_until', now_ms + claim_ms)  -- the claimer's clock, until its first renewal
         write('_runs', runs)
         write('attempt', runs)
     end
 end
-for i = 16, #ARGV, 2 do write(ARGV[i], ARGV[i + 1]) end
+for i = 17, #ARGV, 2 do write(ARGV[i], ARGV[i + 1]) end
+if takeover then write('message', cjson.encode(takeover)) end
 write('seq', (tonumber(values['seq']) or 0) + 1)
 local status = values['status']
 local ends = string.find(terminal, status, 1, true) ~= nil
@@ -124,19 +141,28 @@ if mode == 'create' then
     redis.call('ZADD', KEYS[3], now_us, job_id)  -- trimmed by maintenance (sweep), not here
     redis.call('ZADD', KEYS[6], now_s, namespace)
 end
+-- Appends to a log of many jobs (bounded, expiring); the id of its entry before, and of this one.
+local function append(log, renew)
+    local newest = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+    local before = newest[1] and newest[1][1] or '0-0'
+    local added = redis.call('XADD', log, 'MAXLEN', '~', log_max, '*',
+        'job_id', job_id, 'event', event, 'snapshot', snapshot)
+    if renew then redis.call('EXPIRE', log, group_ttl) end
+    return before, added
+end
+-- The namespace's log is renewed (to the longest ttl) whenever a job's record is: it outlives
+-- every job of the namespace, so most changes cost it no EXPIRE.
+local previous_tenant_entry, tenant_entry = append(KEYS[7], expire)
 local previous_entry, entry = '-', '-'
 if group ~= 'null' then
-    local newest = redis.call('XREVRANGE', KEYS[7], '+', '-', 'COUNT', 1)
-    previous_entry = newest[1] and newest[1][1] or '0-0'
-    entry = redis.call('XADD', KEYS[7], 'MAXLEN', '~', log_max, '*',
-        'job_id', job_id, 'event', event, 'snapshot', snapshot)
-    redis.call('EXPIRE', KEYS[7], group_ttl)
+    previous_entry, entry = append(KEYS[8], true)
     if mode == 'create' then
-        redis.call('ZADD', KEYS[8], now_us, job_id)
-        redis.call('EXPIRE', KEYS[8], group_ttl)
+        redis.call('ZADD', KEYS[9], now_us, job_id)
+        redis.call('EXPIRE', KEYS[9], group_ttl)
     end
 end
 local wakeup = job_id .. ' ' .. event .. ' ' .. previous_entry .. ' ' .. entry
+    .. ' ' .. previous_tenant_entry .. ' ' .. tenant_entry
     .. '\\n' .. namespace .. '\\n' .. group .. '\\n' .. snapshot
 if mode ~= 'create' then  -- nobody can be watching a job that did not exist
     redis.call('PUBLISH', job_channel, wakeup)
@@ -144,6 +170,7 @@ end
 if group_channel ~= '' then
     redis.call('PUBLISH', group_channel, wakeup)
 end
+redis.call('PUBLISH', tenant_channel, wakeup)
 return snapshot
 """
 

@@ -2,12 +2,13 @@
 
 One Lua script (``scripts.APPLY_CHANGE``) does the whole of a change in one step (docs/design.md,
 invariants 1 and 2): it merges the new fields into the snapshot hash, takes the next per-job
-``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``)
-and, for a job in a group, to the group's log; it refreshes the keys' time to live and publishes
-a wake-up on the job's channel (and its group's). Once a job is terminal the script refuses
-further changes, so a late or duplicated hook can never move a finished job. A change costs one
-script call; inside it, the record is read once and written once, and its time to live is
-renewed only at the job's end or once half of it has passed.
+``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``),
+to its namespace's log and, for a job in a group, to the group's log; it refreshes the keys'
+time to live and publishes a wake-up on the job's channel, its namespace's (and its group's).
+Once a job is terminal the script refuses further changes, so a late or duplicated hook can
+never move a finished job. A change costs one script call; inside it, the record is read once
+and written once, and its time to live is renewed only at the job's end or once half of it has
+passed.
 
 A job's namespace and group are named when it is created and written into its snapshot (the
 namespace in the engine's own ``_namespace`` field, never shown; the group under
@@ -286,11 +287,11 @@ class JobStore:
         return decode_snapshot(raw, self.fields) if owned_by(raw, namespace) else None
 
     def lapsed_for(self, job_id: str) -> float:
-        """Seconds since the job's run lease lapsed (negative while it holds; a job never claimed
-        counts as lapsed since the epoch)."""
+        """Seconds since the job's run lease lapsed (negative while it holds; infinite for a job
+        never claimed)."""
         with redis_errors_as_unavailable():
             until = self.client.hget(keys.job(job_id), "_lease_until")
-        return time.time() - float(until or 0) / 1000
+        return time.time() - float(until) / 1000 if until is not None else math.inf
 
     def namespace_of(self, job_id: str) -> str | None:
         """The namespace a job lives in (for maintenance, which works across namespaces)."""
@@ -324,6 +325,7 @@ class JobStore:
             keys.METRICS_TRANSITIONS,
             keys.ACTIVE,
             keys.NAMESPACES,
+            keys.tenant_log(namespace),
         ]
         if group is not None:
             job_keys += [keys.group_log(namespace, group), keys.group_jobs(namespace, group)]
@@ -343,6 +345,7 @@ class JobStore:
             time.time_ns() // 1000,
             keys.job_channel(job_id),
             keys.group_channel(namespace, group) if group is not None else "",
+            keys.tenant_channel(namespace),
             *encode_fields(fields),
         ]
         if message is not None:

@@ -7,6 +7,11 @@ GET /events?job=<id>&job=<id>    several jobs on one EventSource (browsers allow
                                  joined by dots, in the order of the job parameters
 GET /workspaces/<name>/events    every job of a workspace (the engine's group of that name),
                                  new ones included; the id is the event's position in its log
+GET /tenant/events               every job of the caller's tenant, new ones included, framed as
+                                 the workspace stream (the id: the position in the tenant's log),
+                                 and ``fleet`` events: /worker/status's body, live (a key or a
+                                 session; the admin, who has no tenant, gets 403, and a stream
+                                 token, which names jobs or a workspace, is not taken here)
 GET /events/stats                open streams, watched jobs and workspaces, drops, hub connection
                                  (the admin's)
 
@@ -29,10 +34,12 @@ from actors.jobs.states import is_finished
 from ..auth.identity import check_stream_scope, identity, require_admin, tenant
 from ..context import services
 from ..errors import BadRequest, NotFound, TooManyRequests
-from ..schemas import MAX_JOBS_PER_STREAM, MultiplexQuery, StreamQuery, StreamStats
+from ..schemas import MAX_JOBS_PER_STREAM, MultiplexQuery, StreamQuery, StreamStats, TenantStreamQuery
 from ..sse.admission import LimitReached, Slot
 from ..sse.group_stream import GroupStream, parse_entry_id
 from ..sse.streams import EventStream, JobStream
+from ..sse.tenant_stream import TenantStream
+from .ops import worker_status_body
 from .params import client_position, count
 
 blueprint = Blueprint("events", __name__)
@@ -72,13 +79,22 @@ async def workspace_events(workspace: str) -> Response:
             f"A workspace name has 1 to {MAX_WORKSPACE_NAME} characters", code="invalid_parameter"
         )
     check_stream_scope(workspace=workspace)
-    since = client_position()
-    if since is not None and parse_entry_id(since) is None:
-        raise BadRequest(
-            f"Last-Event-ID/since must be a workspace event id like 1732845-0, not {since!r}",
-            code="invalid_parameter",
-        )
-    return event_stream_response(GroupStream(group=workspace, since=since, **_common()))
+    return event_stream_response(GroupStream(group=workspace, since=_entry_position(), **_common()))
+
+
+@blueprint.get("/tenant/events")
+@document_querystring(TenantStreamQuery)
+async def tenant_events() -> Response:
+    """Every job of the caller's tenant, new ones included, and the live worker status (`fleet`
+    events) (text/event-stream)."""
+    since = _entry_position()
+    fleet = services().fleet
+
+    async def fleet_status() -> dict[str, Any]:
+        body, _ = await worker_status_body(fleet, as_admin=False)
+        return body
+
+    return event_stream_response(TenantStream(since=since, fleet_status=fleet_status, **_common()))
 
 
 @blueprint.get("/events/stats")
@@ -149,6 +165,17 @@ def _common() -> dict[str, Any]:
         "ends_at": who.expires_at,
         "slot": admit(),
     }
+
+
+def _entry_position() -> str | None:
+    """The client's position in a workspace's or tenant's log (``Last-Event-ID``, else ``?since=``)."""
+    since = client_position()
+    if since is not None and parse_entry_id(since) is None:
+        raise BadRequest(
+            f"Last-Event-ID/since must be an event id like 1732845-0, not {since!r}",
+            code="invalid_parameter",
+        )
+    return since
 
 
 def _seq_positions(job_ids: list[str]) -> dict[str, int] | None:

@@ -9,11 +9,14 @@ and dead-lettered messages per queue); ``/metrics`` is the admin's alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Blueprint, Response, g, jsonify, request
 from quart_schema import document_querystring, document_response
 
 from actors.jobs.errors import StoreUnavailable
+from actors.jobs.fleet import Fleet
 
 from ..auth.identity import identity, require_admin, tenant
 from ..context import services
@@ -74,26 +77,23 @@ WORKER_STATUS = "ops.worker_status"
 @document_response(WorkerStatus, 503)
 async def worker_status() -> tuple[Response, int]:
     """The seed's worker status: live worker processes and queued jobs."""
+    if g.get("identity") is None:  # Redis was down when the caller was to be identified
+        body, status = _down_body()
+    else:
+        body, status = await worker_status_body(services().fleet, as_admin=identity().is_admin)
+    return jsonify(body), status
+
+
+async def worker_status_body(fleet: Fleet, *, as_admin: bool) -> tuple[dict[str, Any], int]:
+    """``/worker/status``'s body and HTTP status, as the admin (``as_admin``) or a tenant sees
+    it; the tenant stream's ``fleet`` events send the same body."""
     try:
-        if g.get("identity") is None:  # Redis was down when the caller was to be identified
-            raise StoreUnavailable("Redis is unavailable")
-        fleet = services().fleet
         workers, queues, waiting = await fleet.workers(), await fleet.queues(), await fleet.waiting()
     except StoreUnavailable:
-        error = ServiceUnavailable("Redis is unavailable; worker status cannot be read")
-        body = {
-            "status": "down",
-            "redis_connected": False,
-            "jobs_in_queue": None,
-            "worker_thread_alive": False,
-            "workers": [],
-            "queues": {},
-            "error": {"code": error.code, "message": error.message},
-        }
-        return jsonify(body), error.status
+        return _down_body()
     alive = bool(workers)
     taking_jobs = any(worker["state"] == "running" for worker in workers)
-    body = {
+    body: dict[str, Any] = {
         # draining: the workers left are finishing their jobs after a SIGTERM, taking no new ones
         "status": "running" if taking_jobs else "draining" if alive else "degraded",
         "redis_connected": True,
@@ -104,10 +104,24 @@ async def worker_status() -> tuple[Response, int]:
         "workers": workers,
         "queues": queues,
     }
-    if not identity().is_admin:  # a tenant sees how the fleet is, not where it runs
+    if not as_admin:  # a tenant sees how the fleet is, not where it runs
         body["workers"] = [{name: w[name] for name in _TENANT_WORKER_FIELDS} for w in workers]
         del body["queues"]
-    return jsonify(body), 200
+    return body, 200
+
+
+def _down_body() -> tuple[dict[str, Any], int]:
+    error = ServiceUnavailable("Redis is unavailable; worker status cannot be read")
+    body = {
+        "status": "down",
+        "redis_connected": False,
+        "jobs_in_queue": None,
+        "worker_thread_alive": False,
+        "workers": [],
+        "queues": {},
+        "error": {"code": error.code, "message": error.message},
+    }
+    return body, error.status
 
 
 #: What a tenant sees of each worker process.

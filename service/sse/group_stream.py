@@ -63,35 +63,48 @@ class GroupStream(EventStream):
     def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
         return self.hub.subscribe(namespace=self.reader.namespace, group=self.group, owners=self.owners)
 
+    # What a stream of another log (the tenant's: tenant_stream.py) reads differently.
+
+    def _entries(self, event: JobEvent) -> tuple[str | None, str | None]:
+        """The event's id in this stream's log, and the id of the entry before it."""
+        return event.group_entry, event.previous_group_entry
+
+    async def _read_after(self, position: str) -> tuple[list[JobEvent], str | None]:
+        return await self.reader.group_events_after(self.group, position)
+
+    async def _read_state(self) -> tuple[list[dict[str, Any]], str]:
+        return await self.reader.group_state(self.group, self.opening_jobs)
+
     async def _start(self) -> list[bytes]:
         if self.since is None:
             return await self._snapshots()
         return await self._resync()
 
     async def _on_event(self, event: JobEvent) -> list[bytes]:
-        assert event.group_entry is not None
-        if _entry(event.group_entry) <= _entry(self.position):
+        entry, previous = self._entries(event)
+        assert entry is not None
+        if _entry(entry) <= _entry(self.position):
             # Already covered: a wake-up published while the opening or a replay was being read.
             return []
-        if event.previous_group_entry == self.position:
+        if previous == self.position:
             return self._send([event])
         return await self._resync()
 
     async def _resync(self) -> list[bytes]:
         try:
-            events, oldest = await self.reader.group_events_after(self.group, self.position)
+            events, oldest = await self._read_after(self.position)
         except StoreUnavailable:
             return []  # the hub sends RESYNC once Redis is back
         if oldest is not None and _entry(oldest) > _entry(self.position) and self.position != GROUP_LOG_START:
             logger.info(
-                "Group %s: the log no longer reaches %s; sending snapshots", self.group, self.position
+                "Stream of %s: the log no longer reaches %s; sending snapshots", self.group, self.position
             )
             return await self._snapshots()
         return self._send(events)
 
     async def _snapshots(self) -> list[bytes]:
         try:
-            snapshots, newest = await self.reader.group_state(self.group, self.opening_jobs)
+            snapshots, newest = await self._read_state()
         except StoreUnavailable:
             return []
         self.position = newest
@@ -112,10 +125,11 @@ class GroupStream(EventStream):
     def _send(self, events: list[JobEvent]) -> list[bytes]:
         chunks = []
         for event in events:
-            assert event.group_entry is not None
-            if _entry(event.group_entry) <= _entry(self.position):
+            entry, _ = self._entries(event)
+            assert entry is not None
+            if _entry(entry) <= _entry(self.position):
                 continue  # already sent
-            self.position = event.group_entry
+            self.position = entry
             if event.seq <= self.seq_sent.get(event.job_id, 0):
                 continue  # the client has this step of the job already (or a later one)
             self.seq_sent[event.job_id] = event.seq

@@ -1,10 +1,11 @@
 """The fan-out hub: one Redis pub/sub connection per web process, a bounded queue per stream.
 
-Every job change is published on its job's channel and its group's (``keys.job_channel``,
-``keys.group_channel``). The hub subscribes, on its own connection (docs/design.md, invariant 4),
-to the channels of the topics its streams watch, and only those, so events nobody here watches
-never reach this process (docs/scaling.md); it hands each event to the subscriptions watching its
-``Topic`` (a job, or a group).
+Every job change is published on its job's channel, its group's and its namespace's
+(``keys.job_channel``, ``keys.group_channel``, ``keys.tenant_channel``). The hub subscribes, on
+its own connection (docs/design.md, invariant 4), to the channels of the topics its streams
+watch, and only those, so events nobody here watches never reach this process
+(docs/scaling.md); it hands each event to the subscriptions watching its ``Topic`` (a job, a
+group, or a whole tenant).
 
 A stream reads its job's log only once its channels are confirmed by Redis (``ready``), so no
 event falls between the log and the wake-ups. The wake-up is never the source of truth: each
@@ -127,6 +128,7 @@ class EventHub:
             "subscriptions": len(self._subscriptions),
             "watched_jobs": sum(1 for kind, *_ in self._by_topic if kind is TopicKind.JOB),
             "watched_groups": sum(1 for kind, *_ in self._by_topic if kind is TopicKind.GROUP),
+            "watched_tenants": sum(1 for kind, *_ in self._by_topic if kind is TopicKind.TENANT),
             "dropped_total": self.dropped_total,
             "events_sent": self.events_sent,
             "wakeups_received": self.wakeups_received,
@@ -138,10 +140,12 @@ class EventHub:
         *job_ids: str,
         namespace: str,
         group: str | None = None,
+        whole_namespace: bool = False,
         owners: tuple[str, ...] = (),
         cancel_on_drop: bool = True,
     ) -> Iterator[Subscription]:
-        """Watch ``job_ids`` (or every job of ``group``) of ``namespace`` for as long as the
+        """Watch ``job_ids`` (or every job of ``group``, or with ``whole_namespace`` every job
+        there is) of ``namespace`` for as long as the
         ``with`` block lasts; the end of any of its ``owners`` (a key revoked, a session ended)
         sends it ``REVOKED``.
 
@@ -152,6 +156,8 @@ class EventHub:
         topics = {(TopicKind.JOB, namespace, job_id) for job_id in job_ids}
         if group is not None:
             topics.add((TopicKind.GROUP, namespace, group))
+        if whole_namespace:
+            topics.add((TopicKind.TENANT, namespace, namespace))
         sub = Subscription(frozenset(topics), self.queue_size, task, owners)
         self._subscriptions.add(sub)
         for owner in owners:

@@ -103,6 +103,14 @@ class EventStream:
     def _done(self) -> bool:
         return False
 
+    def _next_due(self) -> float | None:
+        """When (the event loop's clock) the stream has something of its own to send, besides
+        events: ``_due`` is then called. None: never (the job and workspace streams)."""
+        return None
+
+    async def _due(self) -> list[bytes]:
+        return []
+
     async def events(self) -> AsyncIterator[bytes]:
         """The stream's bytes, each chunk timed so the hub can drop a client that stops reading."""
         loop = asyncio.get_running_loop()
@@ -130,8 +138,16 @@ class EventStream:
             if remaining <= 0:
                 yield reconnect_frame("stream rotated")
                 return
-            item = await sub.next(min(self.heartbeat, remaining))
+            due = self._next_due()
+            if due is not None and due <= loop.time():
+                for chunk in await self._due():
+                    yield chunk
+                continue
+            wait = min(self.heartbeat, remaining)
+            item = await sub.next(wait if due is None else min(wait, due - loop.time()))
             if item is None:
+                if due is not None and loop.time() >= due:
+                    continue  # sent at the top of the loop
                 chunks = [HEARTBEAT] if remaining > self.heartbeat else []
             elif item is SHUTDOWN:
                 yield reconnect_frame("server shutting down")

@@ -1,8 +1,9 @@
 """What a stream holds while it watches: its topics, their channels, a bounded queue, and the
 hub's signals.
 
-A ``Subscription`` is made by ``EventHub.subscribe`` and read by one stream; a ``Topic`` is one job
-or one group of one namespace, each published on its own Redis channel (``channel_of``). The hub
+A ``Subscription`` is made by ``EventHub.subscribe`` and read by one stream; a ``Topic`` is one job,
+one group of one namespace, or a whole namespace, each published on its own Redis channel
+(``channel_of``). The hub
 offers each subscription the events of its topics and its signals (``RESYNC``, ``DROPPED``,
 ``SHUTDOWN``, ``REVOKED``); a queue that overflows drops its client rather than waiting on it.
 """
@@ -15,7 +16,7 @@ from enum import Enum
 from typing import Final
 
 from actors.jobs.events import JobEvent
-from actors.jobs.keys import group_channel, job_channel
+from actors.jobs.keys import group_channel, job_channel, tenant_channel
 
 logger = logging.getLogger("jobs.hub")
 
@@ -46,15 +47,19 @@ Item = JobEvent | _Signal
 class TopicKind(Enum):
     JOB = "job"
     GROUP = "group"
+    TENANT = "tenant"
 
 
-#: What a subscription watches: one job, or every job of one group, of one namespace.
+#: What a subscription watches: one job, every job of one group, of one namespace, or every job of
+#: the namespace (its name then repeated as the topic's name).
 Topic = tuple[TopicKind, str, str]
 
 
 def channel_of(topic: Topic) -> str:
     kind, namespace, name = topic
-    return job_channel(name) if kind is TopicKind.JOB else group_channel(namespace, name)
+    if kind is TopicKind.JOB:
+        return job_channel(name)
+    return group_channel(namespace, name) if kind is TopicKind.GROUP else tenant_channel(namespace)
 
 
 class Channel:
