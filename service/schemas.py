@@ -65,6 +65,15 @@ class JobSnapshot(_Open):
     arguments: dict[str, Any] | None = Field(
         None, description="with `?include=arguments`: how it was started"
     )
+    retryable: bool | None = Field(
+        None, description="`POST /jobs/<id>/retry` would run it again: finished, of a type clients start"
+    )
+    duration: float | None = Field(
+        None, description="seconds from its start to its end (to now while it runs); null before it starts"
+    )
+    traceback: str | None = Field(
+        None, description="the admin's, with `?include=traceback`: its last failure's (at most 16 KiB)"
+    )
 
 
 class JobAccepted(_Open):
@@ -83,9 +92,16 @@ class JobPage(_Open):
 
 
 class JobListQuery(BaseModel):
-    status: JobStatus | None = None
+    status: str | None = Field(None, description="one state, or several comma-separated: `FAILURE,CANCELLED`")
     job_type: str | None = None
     workspace: str | None = None
+    since: str | None = Field(None, description="created at or after: ISO 8601, or unix seconds")
+    until: str | None = Field(None, description="created at or before: ISO 8601, or unix seconds")
+    q: str | None = Field(
+        None,
+        max_length=200,
+        description="text in the job's id, type, arguments, result or error (ASCII letters in any case)",
+    )
     limit: int | None = Field(None, ge=0, le=200, description="jobs per page (default 50)")
     cursor: str | None = Field(None, description="the `next_cursor` of the previous page")
     include: Literal["result"] | None = Field(None, description="`result`: rows carry their result")
@@ -95,7 +111,46 @@ class JobListQuery(BaseModel):
 class LongPollQuery(BaseModel):
     wait: float | None = Field(None, ge=0, le=60, description="seconds to wait for a change")
     since: float | None = Field(None, ge=0, description="the `seq` already seen (default: the current)")
-    include: Literal["arguments"] | None = Field(None, description="`arguments`: the job's arguments too")
+    include: Literal["arguments", "traceback"] | None = Field(
+        None,
+        description="`arguments`: the job's arguments too; `traceback` (the admin's): its last failure's",
+    )
+    tenant: str | None = Field(None, description="the admin's only: whose job")
+
+
+#: Most jobs one bulk request acts on.
+MAX_BULK = 1000
+
+
+class BulkRequest(BaseModel):
+    """Which jobs a bulk action takes (the filters of `GET /jobs`, all at once), and how many."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[JobStatus] | None = Field(
+        None, description="states, any of them (default: every state the action takes)"
+    )
+    job_type: str | None = None
+    workspace: str | None = None
+    since: str | float | None = Field(None, description="created at or after: ISO 8601, or unix seconds")
+    until: str | float | None = Field(None, description="created at or before: ISO 8601, or unix seconds")
+    q: str | None = Field(None, description="text in the job's id, type, arguments, result or error")
+    limit: int = Field(MAX_BULK, ge=1, le=MAX_BULK, description="most jobs to act on, newest first")
+    dry_run: bool = Field(False, description="count the matching jobs only")
+
+
+class BulkOutcome(_Open):
+    """What a bulk action did: each job it acted on, each it could not, and whether more match. A
+    dry run (`dry_run: true`) answers `matched` and `more` alone: what the action would take."""
+
+    matched: int = Field(description="jobs the filters match, up to `limit`")
+    done: list[dict[str, Any]] | None = Field(
+        None, description="`{job_id, new_job_id}` (retry), `{job_id, status}` (cancel); absent in a dry run"
+    )
+    skipped: list[dict[str, Any]] | None = Field(
+        None, description="`{job_id, code, message}`: why not; absent in a dry run"
+    )
+    more: bool = Field(description="more jobs match beyond `limit` (or beyond what one request looks at)")
 
 
 class SyncQuery(BaseModel):
@@ -298,7 +353,10 @@ class DeadLetterQuery(BaseModel):
 
 class DeadLetters(_Open):
     queue: str
-    dead_letters: list[dict[str, Any]] = Field(description="`{job_id, job_type, dead_at}` each")
+    dead_letters: list[dict[str, Any]] = Field(
+        description="`{id, job_id, job_type, dead_at, status, error}` each: `error` is the job's last"
+        " (`{type, message}`; null once its record expired)"
+    )
 
 
 class KeyList(_Open):

@@ -71,6 +71,8 @@ async def test_create_job_answers_202_with_urls_and_location(client: httpx.Async
         "worker",
         "retry_of",
         "retried_by",
+        "duration",
+        "retryable",
     ]
 
 

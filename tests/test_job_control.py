@@ -18,7 +18,7 @@ from actors.jobs import keys
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
-from .support.api import ADMIN, bearer, new_key, start_job, stream_to_end
+from .support.api import ADMIN, TENANT, bearer, new_key, start_job, stream_to_end, upload
 from .support.jobs import gate_key
 from .support.servers import (
     RedisServer,
@@ -201,6 +201,57 @@ async def test_a_finished_job_is_retried_as_a_new_job_linked_both_ways(client: h
     assert "arguments" not in (await client.get(f"/jobs/{again}")).json()
 
 
+async def test_a_failure_keeps_its_whole_error_and_its_traceback_for_the_admin(
+    client: httpx.AsyncClient,
+) -> None:
+    # A message of many lines, longer than the traceback kept (the tests' always_fails retries once).
+    reason = "first line\n" + "detail: a long explanation\n" * 800 + "last line"
+    job_id = await start_job(client, "always_fails", reason=reason)
+    retrying = await wait_for(client, job_id, lambda s: s["status"] == "PENDING" and s["error"], "a retry")
+    assert retrying["error"] == {"type": "ValueError", "message": reason}, "the retry's error, whole"
+    failed = await wait_for_terminal(client, job_id)
+    assert failed["error"] == {"type": "ValueError", "message": reason}
+    assert "traceback" not in failed
+
+    refused = await client.get(f"/jobs/{job_id}", params={"include": "traceback"})
+    assert refused.status_code == 403, "a tenant never sees the server's paths"
+    shown = await client.get(
+        f"/jobs/{job_id}", params={"include": "traceback", "tenant": TENANT}, headers=ADMIN
+    )
+    assert shown.status_code == 200, shown.text
+    traceback = shown.json()["traceback"]
+    assert len(traceback) <= 16 * 1024 and traceback.rstrip().endswith("last line"), "bounded, its end kept"
+    assert traceback.startswith("[") and "characters cut]" in traceback.splitlines()[0]
+    short = await start_job(client, "always_fails", reason="short")
+    await wait_for_terminal(client, short)
+    whole = await client.get(
+        f"/jobs/{short}", params={"include": "traceback", "tenant": TENANT}, headers=ADMIN
+    )
+    assert 'File "' in whole.json()["traceback"] and "raise ValueError(reason)" in whole.json()["traceback"]
+    assert whole.json()["traceback"].rstrip().endswith("ValueError: short")
+    elsewhere = await client.get(
+        f"/jobs/{short}", params={"include": "traceback", "tenant": "rival"}, headers=ADMIN
+    )
+    assert elsewhere.status_code == 404, "the admin reads in the tenant it names"
+
+
+async def test_retry_is_offered_only_where_it_can_work(client: httpx.AsyncClient) -> None:
+    failed = await start_job(client, "always_fails", reason="offer me")
+    assert (await wait_for_terminal(client, failed)) and (await client.get(f"/jobs/{failed}")).json()[
+        "retryable"
+    ]
+    extraction = await upload(
+        client, "acme", {"file": ("offer.txt", b"A short agreement between two parties.")}
+    )
+    assert extraction["job_type"] == "extract_documents" and extraction["retryable"] is False
+    refused = await client.post(f"/jobs/{extraction['job_id']}/retry")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "job_not_retryable"
+    gate = f"offer-{uuid.uuid4()}"
+    running = await start_job(client, "gated_steps", gate=gate, steps=1)
+    assert (await client.get(f"/jobs/{running}")).json()["retryable"] is False, "not finished"
+    await client.post(f"/jobs/{running}/cancel")
+
+
 async def test_the_admin_lists_runs_again_and_forgets_dead_letters(client: httpx.AsyncClient) -> None:
     letters_url = "/queues/default/dead-letters"
     poisoned = [await start_job(client, "always_fails", reason=f"poison {n}") for n in range(2)]
@@ -217,6 +268,8 @@ async def test_the_admin_lists_runs_again_and_forgets_dead_letters(client: httpx
     await eventually(both_dead, timeout=10, what="both jobs in the dead letters")
     found = await letters()
     assert found[poisoned[0]]["job_type"] == "always_fails" and found[poisoned[0]]["dead_at"].startswith("20")
+    assert found[poisoned[0]]["status"] == "FAILURE", "a letter says how its job ended"
+    assert found[poisoned[0]]["error"] == {"type": "ValueError", "message": "poison 0"}, "and why"
     again = await client.post(f"{letters_url}/{found[poisoned[0]]['id']}/retry", headers=ADMIN)
     assert again.status_code == 202, again.text
     rerun = await wait_for_terminal(client, again.json()["job_id"])

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -28,7 +31,8 @@ from .events import (
     text,
 )
 from .scripts import READ_OWNED
-from .states import MESSAGE_FIELD, NAMESPACE_FIELD
+from .search import SEARCH_BATCH, JobFilter
+from .states import MESSAGE_FIELD, TRACEBACK_FIELD, JobStatus, is_finished
 
 #: Index entries read per round trip while filling a page of a listing.
 LIST_BATCH = 200
@@ -46,6 +50,7 @@ class JobReader:
         self.fields = tuple(fields)
         self._namespace = namespace
         self._read_owned = client.register_script(READ_OWNED)
+        self._search = client.register_script(SEARCH_BATCH)
 
     def within(self, namespace: str) -> JobReader:
         """This reader, reading in ``namespace`` (the same connection pool and scripts)."""
@@ -79,6 +84,30 @@ class JobReader:
         if not found or found[0] is None:
             return None
         return dict(json.loads(found[0]).get("kwargs") or {})
+
+    async def traceback(self, job_id: str) -> str | None:
+        """The traceback of the job's last failure (bounded as the worker kept it); None for a
+        job without one, or not found in this namespace."""
+        if not is_valid_job_id(job_id):
+            return None
+        found = await self._owned("fields", [keys.job(job_id)], TRACEBACK_FIELD)
+        return json.loads(found[0]) if found and found[0] is not None else None
+
+    async def endings(self, job_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Each job's ``status`` and ``error``, whatever its namespace (for the admin, who reads
+        the dead letters of every tenant), in one round trip; None for a job no longer kept."""
+        valid = [job_id for job_id in job_ids if is_valid_job_id(job_id)]
+        with redis_errors_as_unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for job_id in valid:
+                    pipe.hmget(keys.job(job_id), "status", "error")
+                replies = await pipe.execute()
+        found = {
+            job_id: {"status": json.loads(status), "error": json.loads(error) if error else None}
+            for job_id, (status, error) in zip(valid, replies, strict=True)
+            if status is not None
+        }
+        return {job_id: found.get(job_id) for job_id in job_ids}
 
     async def snapshots(self, job_ids: list[str]) -> dict[str, dict[str, Any] | None]:
         """Several snapshots in one round trip; None for each job that does not exist here."""
@@ -200,50 +229,111 @@ class JobReader:
         status: str | None = None,
         job_type: str | None = None,
         group: str | None = None,
+        where: JobFilter | None = None,
         include_result: bool = False,
+        scan_cap: int | None = None,
     ) -> tuple[list[dict[str, Any]], int | None]:
-        """Jobs newest first, filtered; the page and the cursor of the next one (None at the end).
-        Without ``include_result`` the rows carry no ``result`` (it is not even read: a scoring
-        job's is tens of KB).
+        """Jobs newest first that meet ``where`` (and ``status``, ``job_type``, ``group``, its
+        shorthands); the page and the cursor of the next one (None at the end). Without
+        ``include_result`` the rows carry no ``result`` (it is not even read: a scoring job's is
+        tens of KB). Each row says whether it could be run again as far as its record goes
+        (``retryable``: finished; the job type's own say is the caller's) and how long it ran
+        (``duration``).
 
-        The index holds creation times in µs; the cursor is the last one returned (exclusive)."""
-        read = [name for name in self.fields if include_result or name != "result"] + [NAMESPACE_FIELD]
+        ``scan_cap`` bounds the jobs looked at: once that many were, the page ends with fewer
+        rows (maybe none) and a cursor to go on from, so that a search matching little costs no
+        more than one that matches much. The index holds creation times in µs; the cursor is the
+        last one examined (exclusive)."""
+        where = _merged(where or JobFilter(), status=status, job_type=job_type, group=group)
+        read = [name for name in self.fields if include_result or name != "result"]
         index = (
-            keys.group_jobs(self.namespace, group) if group is not None else keys.jobs_index(self.namespace)
+            keys.group_jobs(self.namespace, where.group)
+            if where.group is not None
+            else keys.jobs_index(self.namespace)
         )
+        needle, plain = where.needles
         found: list[dict[str, Any]] = []
-        upper = f"({cursor}" if cursor is not None else "+inf"
+        lower, upper = where.index_bounds
+        if cursor is not None:
+            upper = f"({cursor}"
+        scanned = 0
         with redis_errors_as_unavailable():
             while len(found) < limit:
+                batch_size = LIST_BATCH if scan_cap is None else min(LIST_BATCH, scan_cap - scanned)
+                if batch_size <= 0:
+                    return found, _cursor_at(upper)
                 batch = await self.client.zrevrangebyscore(
-                    index, upper, "-inf", start=0, num=LIST_BATCH, withscores=True
+                    index, upper, lower, start=0, num=batch_size, withscores=True
                 )
                 if not batch:
                     return found, None
-                async with self.client.pipeline(transaction=False) as pipe:
-                    for job_id, _ in batch:
-                        pipe.hmget(keys.job(text(job_id)), read)
-                    replies = await pipe.execute()
-                for (_, created), values in zip(batch, replies, strict=True):
-                    snapshot = self._decode(
-                        {name: value for name, value in zip(read, values, strict=True) if value is not None}
+                examined, matches = await self._search(
+                    keys=[keys.job(text(job_id)) for job_id, _ in batch],
+                    args=[
+                        json.dumps(self.namespace),
+                        where.status_arg,
+                        json.dumps(where.job_type) if where.job_type is not None else "",
+                        needle,
+                        plain,
+                        limit - len(found),
+                        *where.created_args,
+                        *read,
+                    ],
+                )
+                scanned += int(examined)
+                upper = f"({int(batch[int(examined) - 1][1])}"
+                for values in matches:
+                    snapshot = decode_snapshot(
+                        {name: value for name, value in zip(read, values, strict=True) if value is not None},
+                        self.fields,
                     )
-                    if snapshot is not None and not include_result:
-                        del snapshot["result"]
-                    upper = f"({int(created)}"
                     if snapshot is None:
-                        continue  # expired; the index forgets it when it ages out
-                    if (status is None or snapshot["status"] == status) and (
-                        job_type is None or snapshot["job_type"] == job_type
-                    ):
-                        found.append(snapshot)
-                        if len(found) == limit:
-                            return found, int(created)
+                        continue
+                    if not include_result:
+                        del snapshot["result"]
+                    found.append(with_derived(snapshot))
+                if len(found) == limit:
+                    return found, _cursor_at(upper)
         return found, None
 
     async def ping(self) -> None:
         with redis_errors_as_unavailable():
             await self.client.ping()
+
+
+def with_derived(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with what its fields imply: ``duration`` (seconds from its start to its end,
+    or to now while it runs; None before it starts) and ``retryable`` (finished: whether its job
+    type may run again is the web's to add)."""
+    started, ended = _unix(snapshot.get("started_at")), _unix(snapshot.get("finished_at"))
+    if started is None:
+        duration = None
+    else:
+        duration = round(max(0.0, (ended if ended is not None else time.time()) - started), 3)
+    snapshot["duration"] = duration
+    snapshot["retryable"] = is_finished(snapshot)
+    return snapshot
+
+
+def _unix(moment: str | None) -> float | None:
+    """An ISO 8601 time of a snapshot as unix seconds (None for none)."""
+    return datetime.fromisoformat(moment).timestamp() if moment else None
+
+
+def _merged(where: JobFilter, *, status: str | None, job_type: str | None, group: str | None) -> JobFilter:
+    """``where`` narrowed by the single-value shorthands ``list_jobs`` also takes."""
+    if status is not None:
+        where = replace(where, statuses=frozenset({JobStatus(status)}))
+    if job_type is not None:
+        where = replace(where, job_type=job_type)
+    if group is not None:
+        where = replace(where, group=group)
+    return where
+
+
+def _cursor_at(upper: str) -> int | None:
+    """The cursor that resumes a listing after ``upper`` (an exclusive bound, ``(<µs>``)."""
+    return int(upper[1:]) if upper.startswith("(") else None
 
 
 def _pairs(flat: list[Any] | None) -> dict[Any, Any]:

@@ -60,6 +60,11 @@ NAMESPACE_FIELD = "_namespace"
 #: The record's field that keeps the job's encoded Dramatiq message (for the reaper, a retry and
 #: the job's arguments; an engine's own field, never in a snapshot).
 MESSAGE_FIELD = "_message"
+#: The record's field that keeps the traceback of the job's last failure, bounded (the admin's to
+#: read: it shows the server's paths; an engine's own field, never in a snapshot).
+TRACEBACK_FIELD = "_traceback"
+#: Most characters of a traceback kept (its end, where the error is, when it is longer).
+MAX_TRACEBACK_CHARS = 16 * 1024
 _NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 

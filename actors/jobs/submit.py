@@ -1,5 +1,6 @@
 """Starting a public job: validate its arguments, write its record, send its message; and
-starting a finished one again, as a new job linked to it (``retry_job``).
+starting a finished one again, as a new job linked to it (``retry_job``; many at once:
+``retry_jobs``).
 
 The status middleware writes the PENDING record in ``before_enqueue``; if the send itself then
 fails (Redis went away between the two writes), the job is marked FAILURE here on a best-effort
@@ -21,10 +22,17 @@ from dramatiq.message import generate_unique_id
 
 from . import keys
 from .engine import JobEngine
-from .errors import IdempotencyKeyReused, StoreUnavailable
+from .errors import IdempotencyKeyReused, JobError, StoreUnavailable
 from .events import REDIS_UNAVAILABLE_ERRORS, redis_errors_as_unavailable
 from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, job_spec, namespace_of, validate_payload
-from .states import DEFAULT_NAMESPACE, NAMESPACE_OPTION, RETRY_OF_OPTION, JobStatus
+from .states import (
+    DEFAULT_NAMESPACE,
+    MESSAGE_FIELD,
+    NAMESPACE_FIELD,
+    NAMESPACE_OPTION,
+    RETRY_OF_OPTION,
+    JobStatus,
+)
 
 logger = logging.getLogger("jobs")
 
@@ -105,16 +113,42 @@ def retry_job(engine: JobEngine, job_id: str, *, namespace: str) -> Submitted | 
     new snapshot, ``retried_by`` in the old). None when the job's message is no longer kept
     (another namespace's job, an expired one, or one of an internal type); raises as
     ``submit_job`` does (a workspace emptied since, say)."""
-    encoded = engine.store.message(job_id)
-    if encoded is None or engine.store.namespace_of(job_id) != namespace:
-        return None
-    old = dramatiq.Message.decode(encoded)
-    spec = job_spec(engine.broker, old.actor_name)
-    if spec is None or not spec.public:
-        return None
-    submitted = submit_job(engine, old.actor_name, old.kwargs, namespace=namespace, retry_of=job_id)
-    engine.store.link_retry(job_id, submitted.job_id)
-    return submitted
+    outcome = retry_jobs(engine, [job_id], namespace=namespace)[job_id]
+    if isinstance(outcome, JobError):
+        raise outcome
+    return outcome
+
+
+def retry_jobs(
+    engine: JobEngine, job_ids: list[str], *, namespace: str
+) -> dict[str, Submitted | JobError | None]:
+    """``retry_job`` for each of ``job_ids`` (finished jobs of ``namespace``), their records read
+    in one round trip: each job's new ``Submitted``, None when it cannot run again, or the
+    ``JobError`` its new start raised (its arguments no longer pass their check, say). Raises
+    ``StoreUnavailable`` when Redis cannot be reached (the jobs retried so far are retried)."""
+    with redis_errors_as_unavailable(), engine.client.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hmget(keys.job(job_id), MESSAGE_FIELD, NAMESPACE_FIELD)
+        records = pipe.execute()
+    outcomes: dict[str, Submitted | JobError | None] = {}
+    for job_id, (encoded, owner) in zip(job_ids, records, strict=True):
+        outcomes[job_id] = None
+        if encoded is None or owner is None or json.loads(owner) != namespace:
+            continue
+        old = dramatiq.Message.decode(encoded)
+        spec = job_spec(engine.broker, old.actor_name)
+        if spec is None or not spec.public:
+            continue
+        try:
+            submitted = submit_job(engine, old.actor_name, old.kwargs, namespace=namespace, retry_of=job_id)
+        except StoreUnavailable:
+            raise
+        except JobError as exc:
+            outcomes[job_id] = exc
+            continue
+        engine.store.link_retry(job_id, submitted.job_id)
+        outcomes[job_id] = submitted
+    return outcomes
 
 
 def _mark_unsent(engine: JobEngine, spec: JobSpec, message: dramatiq.Message) -> None:

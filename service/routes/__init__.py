@@ -1,6 +1,7 @@
 """The HTTP routes, one blueprint per module.
 
 jobs.py        create, read (and long-poll), list and cancel jobs; the seed's /score and /audit
+bulk.py        retry or cancel the jobs a filter matches
 events.py      event streams: one job, several jobs, a workspace; the streams' figures
 workspaces.py  upload, list and delete contract documents
 ops.py         /healthz, /readyz, /metrics, /worker/status
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import admin, events, jobs, ops, queues, session, workspaces
+from . import admin, bulk, events, jobs, ops, queues, session, workspaces
 
 
 def register_routes(app: Quart) -> None:
-    for module in (jobs, events, ops, queues, workspaces, session, admin):
+    for module in (jobs, bulk, events, ops, queues, workspaces, session, admin):
         app.register_blueprint(module.blueprint)

@@ -1,9 +1,10 @@
 """Job endpoints: create, read (and long-poll), and the seed's ``/score`` and ``/audit`` routes.
 
 POST /jobs/<job_type>           202 {job_id, status, status_url, events_url} + Location
-GET  /jobs                      jobs newest first (?status=&job_type=&workspace=&limit=&cursor=;
-                                the admin names the tenant: ?tenant=)
-GET  /jobs/<job_id>             the snapshot (long-poll: ?wait=N&since=S)
+GET  /jobs                      jobs newest first (?status=A,B&job_type=&workspace=&since=&until=&q=
+                                &limit=&cursor=; the admin names the tenant: ?tenant=)
+GET  /jobs/<job_id>             the snapshot (long-poll: ?wait=N&since=S; the admin's
+                                ?include=traceback&tenant=)
 POST /jobs/<job_id>/cancel      200 cancelled, 202 stopping, 409 already finished
 POST /score, POST /audit        ?async_mode=true -> as POST /jobs; false (default) -> wait
 """
@@ -20,17 +21,18 @@ from quart import Blueprint, Response, jsonify, request, url_for
 from quart.utils import run_sync
 from quart_schema import document_querystring, document_response
 
-from actors.jobs.reader import JobReader
+from actors.jobs.reader import JobReader, with_derived
+from actors.jobs.registry import job_spec
 from actors.jobs.states import JobStatus, is_finished
 from actors.jobs.submit import Submitted, retry_job, submit_job
 
-from ..auth.identity import Unauthenticated, identity, tenant
+from ..auth.identity import Forbidden, Unauthenticated, identity, tenant
 from ..context import services
 from ..errors import BadRequest, Conflict, NotFound, TooManyRequests
 from ..schemas import JobAccepted, JobListQuery, JobPage, JobSnapshot, LongPollQuery, SyncQuery
 from ..sse.streams import Revoked, wait_for
 from .events import admit
-from .params import bool_arg, count, json_object_body, number_arg
+from .params import bool_arg, count, job_filter, json_object_body, number_arg
 
 logger = logging.getLogger("jobs.api")
 
@@ -39,6 +41,8 @@ blueprint = Blueprint("jobs", __name__)
 MAX_IDEMPOTENCY_KEY = 255
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 200
+#: Most jobs one page of ``GET /jobs`` looks at (docs/benchmarks.md: a search's share).
+MAX_SCANNED = 2000
 #: Longest a long-poll may wait, in seconds (under every proxy's idle limit).
 MAX_LONG_POLL_WAIT = 60.0
 #: The seed's routes, and the job type each starts (the OpenAPI document gives each its body).
@@ -58,32 +62,38 @@ async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
 @document_querystring(JobListQuery)
 @document_response(JobPage)
 async def list_jobs() -> Response:
-    """Jobs newest first: ``?status=&job_type=&workspace=&limit=&cursor=``; follow ``next_cursor``.
+    """Jobs newest first, filtered (all filters at once): ``?status=`` (one or several states,
+    comma-separated), ``job_type``, ``workspace``, ``since``/``until`` (creation time: ISO 8601 or
+    unix seconds), ``q`` (case-insensitive text in the job's id, type, arguments, result or
+    error); ``limit``, ``cursor``: follow ``next_cursor``. A page looks at no more than
+    ``MAX_SCANNED`` jobs: a search may answer fewer rows (even none) and a ``next_cursor``.
     Rows carry no ``result`` unless ``?include=result`` (``GET /jobs/<id>`` has it)."""
     include = request.args.get("include")
     if include not in (None, "", "result"):
         raise BadRequest("include must be result (or absent)", code="invalid_parameter")
-    status = request.args.get("status")
-    if status is not None and status not in JobStatus.__members__:
-        raise BadRequest(
-            f"status must be one of {', '.join(JobStatus.__members__)}", code="invalid_parameter"
-        )
+    raw_status = request.args.get("status")
+    where = job_filter(
+        statuses=raw_status.split(",") if raw_status else None,
+        job_type=request.args.get("job_type"),
+        workspace=request.args.get("workspace"),
+        since=request.args.get("since"),
+        until=request.args.get("until"),
+        q=request.args.get("q"),
+    )
     limit = int(number_arg("limit", default=DEFAULT_LIST_LIMIT, maximum=MAX_LIST_LIMIT)) or DEFAULT_LIST_LIMIT
     raw_cursor = request.args.get("cursor")
     cursor = count(raw_cursor) if raw_cursor else None
     if raw_cursor and cursor is None:
         raise BadRequest("cursor must be the next_cursor of a previous page", code="invalid_parameter")
-    # The admin reads any tenant's jobs, one tenant at a time.
-    reader = services().reader.within(_admin_tenant()) if identity().is_admin else _reader()
-    jobs, next_cursor = await reader.list_jobs(
-        limit=limit,
-        cursor=cursor,
-        status=status,
-        job_type=request.args.get("job_type") or None,
-        group=request.args.get("workspace") or None,  # a workspace is a group of jobs
-        include_result=include == "result",
+    jobs, next_cursor = await _listing_reader().list_jobs(
+        limit=limit, cursor=cursor, where=where, include_result=include == "result", scan_cap=MAX_SCANNED
     )
-    return jsonify({"jobs": jobs, "next_cursor": str(next_cursor) if next_cursor is not None else None})
+    return jsonify(
+        {
+            "jobs": [rerunnable(job) for job in jobs],
+            "next_cursor": str(next_cursor) if next_cursor is not None else None,
+        }
+    )
 
 
 @blueprint.get("/jobs/<job_id>")
@@ -91,21 +101,38 @@ async def list_jobs() -> Response:
 @document_response(JobSnapshot)
 async def get_job(job_id: str) -> Response:
     """The snapshot; with ``?wait=N&since=S`` (long-poll) once ``seq`` passes S or after N s;
-    with ``?include=arguments`` also the arguments it was started with."""
+    with ``?include=arguments`` also the arguments it was started with; with
+    ``?include=traceback`` (the admin's, naming ``?tenant=``) the traceback of its last failure."""
     wait = number_arg("wait", maximum=MAX_LONG_POLL_WAIT)
     include = request.args.get("include")
-    if include not in (None, "", "arguments"):
-        raise BadRequest("include must be arguments (or absent)", code="invalid_parameter")
-    snapshot = await _snapshot_or_404(job_id)
+    if include not in (None, "", "arguments", "traceback"):
+        raise BadRequest("include must be arguments or traceback (or absent)", code="invalid_parameter")
+    if include == "traceback" and not identity().is_admin:
+        raise Forbidden("A job's traceback shows the server's files: the admin token reads it")
+    reader = _listing_reader()
+    snapshot = await _snapshot_or_404(job_id, reader)
     if wait:
         since = number_arg("since", default=snapshot["seq"])
-        latest, _ = await _wait(job_id, wait, until=lambda s: s["seq"] > since or is_finished(s))
+        latest, _ = await _wait(
+            job_id, wait, until=lambda s: s["seq"] > since or is_finished(s), reader=reader
+        )
         snapshot = latest or snapshot
     if snapshot["status"] == JobStatus.PENDING.value:
         snapshot.update(await services().fleet.queue_estimate(snapshot))
     if include == "arguments":
-        snapshot["arguments"] = await _reader().arguments(job_id)
-    return jsonify(snapshot)
+        snapshot["arguments"] = await reader.arguments(job_id)
+    if include == "traceback":
+        snapshot["traceback"] = await reader.traceback(job_id)
+    return jsonify(rerunnable(with_derived(snapshot)))
+
+
+def rerunnable(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """``retryable`` as ``POST /jobs/<id>/retry`` would find it: the job has finished (the
+    reader's say) and its type may be started again (an internal type, as ``extract_documents``,
+    may not: its arguments are not a client's to send again)."""
+    spec = job_spec(services().engine.broker, snapshot["job_type"])
+    snapshot["retryable"] = bool(snapshot.get("retryable")) and spec is not None and spec.public
+    return snapshot
 
 
 @blueprint.post("/jobs/<job_id>/cancel")
@@ -184,7 +211,11 @@ async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, i
 
 
 async def _wait(
-    job_id: str, timeout: float, *, until: Callable[[Mapping[str, Any]], bool]
+    job_id: str,
+    timeout: float,
+    *,
+    until: Callable[[Mapping[str, Any]], bool],
+    reader: JobReader | None = None,
 ) -> tuple[dict[str, Any] | None, bool]:
     """``wait_for`` the caller's job, holding a place among the open streams and waits (429
     past the limits) and ending with a 401 as soon as the caller's key or session does."""
@@ -193,7 +224,7 @@ async def _wait(
         timeout = min(timeout, max(0.0, who.expires_at - time.time()))
     slot = admit()
     try:
-        reader, hub = _reader(), services().hub
+        reader, hub = reader or _reader(), services().hub
         return await wait_for(
             reader=reader, hub=hub, job_id=job_id, timeout=timeout, until=until, owners=who.owners
         )
@@ -252,8 +283,13 @@ def _admin_tenant() -> str:
     return name
 
 
-async def _snapshot_or_404(job_id: str) -> dict[str, Any]:
-    snapshot = await _reader().snapshot(job_id)
+def _listing_reader() -> JobReader:
+    """The caller's reader; the admin's reads the tenant it names (``?tenant=``), one at a time."""
+    return services().reader.within(_admin_tenant()) if identity().is_admin else _reader()
+
+
+async def _snapshot_or_404(job_id: str, reader: JobReader | None = None) -> dict[str, Any]:
+    snapshot = await (reader or _reader()).snapshot(job_id)
     if snapshot is None:
         raise NotFound(f"No job with id {job_id!r} (it may have expired)", code="job_not_found")
     return snapshot

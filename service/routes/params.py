@@ -9,13 +9,18 @@ it is read whole, whatever its ``Content-Length`` says; only the upload route ta
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pydantic
 from quart import Request, request
 
 from actors.jobs.registry import invalid_payload
+from actors.jobs.search import JobFilter
+from actors.jobs.states import JobStatus
 
 from ..errors import ApiError, BadRequest, PayloadTooLarge
 
@@ -108,6 +113,77 @@ def bool_arg(name: str, *, default: bool) -> bool:
 def count(raw: str) -> int | None:
     """``raw`` as a non-negative integer, or None when it is not one."""
     return int(raw) if _COUNT.fullmatch(raw) else None
+
+
+#: Longest search text (``q``): a search is a needle, not a document.
+MAX_SEARCH_CHARS = 200
+#: Longest job type or workspace name a filter may name (longer ones name nothing there is).
+MAX_NAME_CHARS = 200
+
+
+def job_filter(
+    *,
+    statuses: Iterable[str] | None,
+    job_type: Any = None,
+    workspace: Any = None,
+    since: Any = None,
+    until: Any = None,
+    q: Any = None,
+) -> JobFilter:
+    """A listing's filters from what a client sent (query parameters or a JSON body), each checked:
+    400 ``invalid_parameter`` naming the first that is not right."""
+    wanted = None
+    if statuses is not None:
+        names = [name.strip() for name in statuses]
+        unknown = [name for name in names if name not in JobStatus.__members__]
+        if unknown or not names:
+            raise _invalid(f"status must name states among {', '.join(JobStatus.__members__)}, not {unknown}")
+        wanted = frozenset(JobStatus(name) for name in names)
+    created_from, created_to = _moment("since", since), _moment("until", until)
+    if created_from is not None and created_to is not None and created_from > created_to:
+        raise _invalid("since must not be after until")
+    return JobFilter(
+        statuses=wanted,
+        job_type=_text("job_type", job_type, MAX_NAME_CHARS),
+        group=_text("workspace", workspace, MAX_NAME_CHARS),  # a workspace is a group of jobs
+        created_from=created_from,
+        created_to=created_to,
+        text=_text("q", q, MAX_SEARCH_CHARS),
+    )
+
+
+def _text(name: str, value: Any, longest: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > longest or not value.isprintable():
+        raise _invalid(f"{name} must be printable text of at most {longest} characters")
+    return value
+
+
+def _moment(name: str, value: Any) -> int | None:
+    """A creation-time bound as unix µs: ISO 8601 (UTC unless it says otherwise) or unix seconds."""
+    if value is None or value == "":
+        return None
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                seconds = None
+            else:
+                seconds = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    if seconds is None or not math.isfinite(seconds) or not 0 <= seconds < 2**33:
+        raise _invalid(f"{name} must be an ISO 8601 time or unix seconds, not {str(value)[:40]!r}")
+    return int(seconds * 1_000_000)
+
+
+def _invalid(message: str) -> BadRequest:
+    return BadRequest(message, code="invalid_parameter")
 
 
 def client_position() -> str | None:

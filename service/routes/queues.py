@@ -1,7 +1,8 @@
 """The queues' dead letters, with the admin token.
 
 GET    /queues/<queue>/dead-letters                   {queue, dead_letters: [{id, job_id, job_type,
-                                                      dead_at}]}, newest first (``?limit=``, 50, at most 200)
+                                                      dead_at, status, error}]}, newest first
+                                                      (``?limit=``, 50, at most 200)
 POST   /queues/<queue>/dead-letters/<letter>/retry    202: its job runs again as a new job, linked to it
                                                       (as ``POST /jobs/<id>/retry``); the letter goes
 DELETE /queues/<queue>/dead-letters/<letter>          204: forgotten
@@ -9,7 +10,9 @@ DELETE /queues/<queue>/dead-letters/<letter>          204: forgotten
 A letter's ``id`` is the broker's own id of the message (Dramatiq's Redis broker keys its
 messages by one), not its job's.
 
-A dead letter is the message of a job that failed for good; its job's record says why. The
+A dead letter is the message of a job that failed for good; its job's record says why: each
+letter shows the job's ``status`` and last ``error`` (``{type, message}``), both null once the
+record expired (a finished job is kept a day by default; Dramatiq keeps letters a week). The
 tenants' own ``POST /jobs/<id>/retry`` does the same for their jobs; here the admin acts on any
 tenant's, in that tenant's namespace.
 """
@@ -45,6 +48,11 @@ async def list_dead_letters(queue: str) -> Response:
     """The queue's dead letters, newest first (the admin's)."""
     limit = int(number_arg("limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)) or DEFAULT_LIMIT
     letters = await services().fleet.dead_letters(_declared(queue), limit=limit)
+    # Why each died is its job's record's to say (the letter keeps the message as it was sent).
+    endings = await services().reader.endings([letter["job_id"] for letter in letters if letter["job_id"]])
+    for letter in letters:
+        ending = endings.get(letter["job_id"]) or {}
+        letter["status"], letter["error"] = ending.get("status"), ending.get("error")
     return jsonify({"queue": queue, "dead_letters": letters})
 
 

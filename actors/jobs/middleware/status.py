@@ -39,11 +39,12 @@ from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
 from ..errors import JobCancelled, LeaseLost, StoreUnavailable
 from ..events import utc_now
+from ..failures import bounded_traceback, error_from_traceback, error_of
 from ..fairness import PARKED_OPTION, FairShare
 from ..leases import REAPED_OPTION, RunLeases, lease_remaining
 from ..registry import CANCELLED_RUN, PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
-from ..states import RETRY_OF_OPTION, JobStatus
+from ..states import RETRY_OF_OPTION, TRACEBACK_FIELD, JobStatus
 from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
 from .heartbeat import WorkerHeartbeat
 from .logs import ResultsStoredHere, SkippedOnPurpose
@@ -122,7 +123,7 @@ class JobStatusMiddleware(Middleware):
             return  # a copy put back for later, the reaper's, or parked: their senders wrote the record
         max_attempts = 1 + self.max_retries(broker, message)
         delay_s = (delay or 0) / 1000
-        error = _error_from_traceback(message.options.get("traceback", ""))
+        error = error_from_traceback(message.options.get("traceback", ""))
         attempt_text = f"attempt {retries + 1} of {max_attempts}"
         # Written once the retry is queued (a retry that could not be sent leaves the job STARTED,
         # its lease lapses and the reaper requeues it), and only as the failed run (the fence).
@@ -265,10 +266,9 @@ class JobStatusMiddleware(Middleware):
                 if limit
                 else "Time limit exceeded"
             )
-            self._fail(spec, message, {"type": "timeout", "message": text})
+            self._fail(spec, message, {"type": "timeout", "message": text}, bounded_traceback(exception))
         elif getattr(message, "failed", False):
-            error = {"type": type(exception).__name__, "message": str(exception) or repr(exception)}
-            self._fail(spec, message, error)
+            self._fail(spec, message, error_of(exception), bounded_traceback(exception))
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         spec = job_spec(broker, message.actor_name)
@@ -298,8 +298,12 @@ class JobStatusMiddleware(Middleware):
                 "Job %s succeeded type=%s%s", message.message_id, message.actor_name, self._took(message)
             )
 
-    def _fail(self, spec: JobSpec, message: dramatiq.Message, error: dict[str, str]) -> None:
-        if self._end(spec, message, JobStatus.FAILURE, error=error):
+    def _fail(
+        self, spec: JobSpec, message: dramatiq.Message, error: dict[str, str], trace: str | None = None
+    ) -> None:
+        """FAILURE with ``error``; the failure's traceback, if any, kept in the same change."""
+        kept = {TRACEBACK_FIELD: trace} if trace is not None else {}
+        if self._end(spec, message, JobStatus.FAILURE, error=error, **kept):
             _job_logger(message).warning(
                 "Job %s failed type=%s: %s: %s",
                 message.message_id,
@@ -387,10 +391,3 @@ def _seconds(seconds: float) -> str:
 def _job_logger(message: dramatiq.Message) -> logging.LoggerAdapter[logging.Logger]:
     """The ``jobs`` logger with the job's id and type on every record (for structured logs)."""
     return logging.LoggerAdapter(logger, {"job_id": message.message_id, "job_type": message.actor_name})
-
-
-def _error_from_traceback(traceback_text: str) -> dict[str, str]:
-    """The ``{type, message}`` of the exception a formatted traceback ends with."""
-    last_line = next((line for line in reversed(traceback_text.splitlines()) if line.strip()), "")
-    kind, _, text = last_line.partition(": ")
-    return {"type": kind.rsplit(".", 1)[-1] or "Exception", "message": text or kind or "unknown error"}
