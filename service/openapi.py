@@ -70,7 +70,8 @@ _EVENT_STREAM = {
 #: The tags, in the order the docs page lists them: blueprint -> (tag, what it groups).
 TAGS = {
     "jobs": ("jobs", "Start jobs, read them (and long-poll), list, cancel and retry them."),
-    "events": ("streams", "Server-Sent Events: one job's, several jobs', a workspace's."),
+    "bulk": ("bulk", "Retry or cancel every job a filter matches, up to 1,000 per request."),
+    "events": ("streams", "Server-Sent Events: one job's, several jobs', a workspace's, the tenant's."),
     "workspaces": ("workspaces", "Upload contract documents into workspaces; read and delete them."),
     "session": ("session", "Browser sessions, who the caller is, and stream tokens."),
     "queues": ("queues", "The queues' dead letters (the admin's)."),
@@ -86,6 +87,8 @@ SUMMARIES = {
     "jobs.retry_job_route": "Run a finished job again, as a new job.",
     "jobs.score": "Score contracts (the seed's route).",
     "jobs.audit": "Audit contracts (the seed's route).",
+    "bulk.bulk_retry": "Retry every finished job a filter matches.",
+    "bulk.bulk_cancel": "Cancel every unfinished job a filter matches.",
     "events.job_events": "Follow one job's events.",
     "events.multiplexed_events": "Follow several jobs' events on one stream.",
     "events.workspace_events": "Follow every job of a workspace.",

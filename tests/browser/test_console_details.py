@@ -50,7 +50,9 @@ def upload(page: Page, tmp_path: Path, workspace: str, files: dict[str, str]) ->
     page.locator("#workspace").dispatch_event("change")
     page.set_input_files("#files", paths)
     page.get_by_role("button", name="Upload", exact=True).click()
-    expect(page.locator("#upload-status")).to_have_text(f"Added {len(files)} document{'s' * (len(files) > 1)}.")
+    expect(page.locator("#upload-status")).to_have_text(
+        f"Added {len(files)} document{'s' * (len(files) > 1)}."
+    )
 
 
 def top_of(page: Page, selector: str) -> float:

@@ -87,12 +87,16 @@ def test_the_job_pages_retry_and_jobs_started_meanwhile_are_in_the_list_on_comin
     page: Page, web: WebServer
 ) -> None:
     key = new_key(web, f"back-{uuid.uuid4().hex[:6]}")
-    failed = httpx.post(f"{web.base_url}/jobs/always_fails", json={"reason": "no"}, headers=bearer(key)).json()
+    failed = httpx.post(
+        f"{web.base_url}/jobs/always_fails", json={"reason": "no"}, headers=bearer(key)
+    ).json()
     assert finished_now(web.base_url, failed["job_id"], bearer(key))["status"] == "FAILURE"
     page.goto(f"{web.base_url}/#key={key}&job={failed['job_id']}")
     expect(page.locator("#job-view")).to_have_attribute("data-status", "FAILURE")
     # While the job's page is open, a job starts from the API.
-    other = httpx.post(f"{web.base_url}/jobs/quick_steps", json={"steps": 1}, headers=bearer(key)).json()["job_id"]
+    other = httpx.post(f"{web.base_url}/jobs/quick_steps", json={"steps": 1}, headers=bearer(key)).json()[
+        "job_id"
+    ]
     page.get_by_role("button", name="Retry").click()
     expect(page.locator("#job-fields a.retry-of")).to_have_text(failed["job_id"])
     retry_id = page.locator("#job-view").get_attribute("data-job")
