@@ -35,8 +35,11 @@ async function run(action) {
     if (!window.confirm(`${verb} ${many} matching these filters (${body.status.join(", ")})?`)) return say("");
     say(`${verb === "Retry" ? "Retrying" : "Cancelling"} ${many}…`);
     const { data } = await request("POST", `/bulk/${action}`, { body });
-    const skipped = data.skipped.length ? `; ${plural(data.skipped.length, "job")} skipped (${[...new Set(data.skipped.map((s) => s.message))].slice(0, 3).join("; ")})` : "";
-    say(`${plural(data.done.length, "job")} ${done}${skipped}${data.more ? "; more match: run it again for the next ones" : ""}.`);
+    // Why any was left alone, once per reason ("already_retried: …").
+    const reasons = [...new Set(data.skipped.map((skip) => skip.message))].slice(0, 3).join("; ");
+    const skipped = data.skipped.length ? `; ${plural(data.skipped.length, "job")} left alone (${reasons})` : "";
+    const more = data.more ? "; more match: press again for the next ones" : "";
+    say(`${plural(data.done.length, "job")} ${done}${skipped}${more}.`);
   } catch (error) {
     say(`⚠ ${error.message}`, true);
   } finally {
