@@ -113,3 +113,12 @@ async def client(web: WebServer, api_key: str) -> AsyncIterator[httpx.AsyncClien
         base_url=web.base_url, timeout=30, limits=limits, headers=bearer(api_key)
     ) as http:
         yield http
+
+
+@pytest.fixture
+async def other_tenant(web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of another tenant ("rival"): what the tests' tenant does must never reach it."""
+    async with httpx.AsyncClient(
+        base_url=web.base_url, timeout=30, headers=bearer(new_key(web, "rival"))
+    ) as http:
+        yield http

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from .support.api import ADMIN, bearer, finished, new_key, start_job, upload
+from .support.api import ADMIN, finished, start_job, upload
 from .support.contracts import NDA
-from .support.servers import WebServer
 
 pytestmark = pytest.mark.usefixtures("workers")
-
-
-@pytest.fixture
-async def other_tenant(web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=web.base_url, timeout=30, headers=bearer(new_key(web, "rival"))
-    ) as http:
-        yield http
 
 
 async def bulk(client: httpx.AsyncClient, action: str, **body: object) -> dict:

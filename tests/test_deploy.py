@@ -227,25 +227,15 @@ def test_the_redis_on_the_default_address_is_used_again_by_the_clone_whose_key_i
     (ours,) = tenants_made(foreign_redis.url, "local")
     (tmp_path / "local-key").write_text(ours + "\n")
     env = {**os.environ, "STATE_DIR": str(tmp_path)}
-    checked = subprocess.run(
-        [sys.executable, "-m", "service.auth.bootstrap", foreign_redis.url],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert checked.stdout.splitlines()[0] == "ours", checked.stdout
+
+    def verdict() -> str:
+        command = [sys.executable, "-m", "service.auth.bootstrap", foreign_redis.url]
+        checked = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
+        return checked.stdout.splitlines()[0]
+
+    assert verdict() == "ours"
     (tmp_path / "local-key").write_text("jk_0000_not-a-key\n")
-    checked = subprocess.run(
-        [sys.executable, "-m", "service.auth.bootstrap", foreign_redis.url],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert checked.stdout.splitlines()[0] == "foreign", checked.stdout
+    assert verdict() == "foreign"
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import httpx
@@ -13,8 +12,7 @@ from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.routes.jobs import MAX_SCANNED
 
-from .support.api import TENANT, bearer, finished, new_key, start_job
-from .support.servers import WebServer
+from .support.api import TENANT, finished, start_job
 
 pytestmark = pytest.mark.usefixtures("workers")
 
@@ -35,14 +33,6 @@ async def listed(client: httpx.AsyncClient, **params: str) -> list[dict]:
 
 def ids(jobs: list[dict]) -> list[str]:
     return [job["job_id"] for job in jobs]
-
-
-@pytest.fixture
-async def other_tenant(web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=web.base_url, timeout=30, headers=bearer(new_key(web, "rival"))
-    ) as http:
-        yield http
 
 
 async def test_filters_combine_and_search_finds_id_type_arguments_result_and_error(

@@ -187,26 +187,17 @@ class JobEvent:
         cls, namespace: str, entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
     ) -> JobEvent:
         """An entry of a namespace's log (its id is the event's ``tenant_entry``)."""
-        by_name = {text(k): text(v) for k, v in fields.items()}
-        return cls.parse(
-            by_name["job_id"],
-            by_name["event"],
-            by_name["snapshot"],
-            namespace=namespace,
-            tenant_entry=text(entry_id),
-        )
+        return cls._from_shared_log(fields, namespace=namespace, tenant_entry=text(entry_id))
 
     @classmethod
     def from_group_entry(
         cls, namespace: str, group: str, entry_id: bytes | str, fields: Mapping[bytes | str, bytes | str]
     ) -> JobEvent:
         """An entry of a group's log (its id is the event's ``group_entry``)."""
+        return cls._from_shared_log(fields, namespace=namespace, group=group, group_entry=text(entry_id))
+
+    @classmethod
+    def _from_shared_log(cls, fields: Mapping[bytes | str, bytes | str], **where: str) -> JobEvent:
+        """An entry of a log many jobs share: it names its job."""
         by_name = {text(k): text(v) for k, v in fields.items()}
-        return cls.parse(
-            by_name["job_id"],
-            by_name["event"],
-            by_name["snapshot"],
-            namespace=namespace,
-            group=group,
-            group_entry=text(entry_id),
-        )
+        return cls.parse(by_name["job_id"], by_name["event"], by_name["snapshot"], **where)
