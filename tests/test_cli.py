@@ -14,7 +14,7 @@ import redis
 
 from actors.contracts.documents import DocumentStore
 
-from .support.api import TENANT, new_key
+from .support.api import TENANT, as_stored, new_key
 from .support.contracts import LEASE
 from .support.jobs import gate_key
 from .support.servers import ADMIN_TOKEN, RedisServer, WebServer
@@ -54,7 +54,7 @@ def test_watch_with_json_prints_the_whole_snapshot_alone(web: WebServer) -> None
     snapshot = json.loads(done.stdout)  # nothing else on standard output
     assert snapshot["status"] == "SUCCESS" and snapshot["result"] == {"steps": 2, "result": "whole"}
     assert snapshot["job_id"] in done.stderr and "100.0%  SUCCESS" in done.stderr, "id and progress aside"
-    assert json.loads(jobctl(web, "status", snapshot["job_id"], "--json").stdout) == snapshot
+    assert as_stored(json.loads(jobctl(web, "status", snapshot["job_id"], "--json").stdout)) == snapshot
 
 
 def test_a_failing_job_exits_1_with_its_error(web: WebServer) -> None:

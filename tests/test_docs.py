@@ -16,7 +16,7 @@ from .support.api import bearer
 from .support.servers import WebServer
 
 #: The groups the docs page lists, in its order.
-TAGS = ["jobs", "streams", "workspaces", "session", "queues", "admin", "ops"]
+TAGS = ["jobs", "bulk", "streams", "workspaces", "session", "queues", "admin", "ops"]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_every_summary_is_a_short_whole_sentence(document: dict[str, Any]) -> No
 def test_every_description_is_the_whole_docstring_as_markdown(document: dict[str, Any]) -> None:
     get_job = operations(document)["GET /jobs/{job_id}"]["description"]
     # Its docstring's second and third lines, which the summary used to cut off.
-    assert get_job.endswith("with `?include=arguments` also the arguments it was started with.")
+    assert "with `?include=arguments` also the arguments it was started with" in get_job
     assert "`?wait=N&since=S` (long-poll) once `seq` passes S" in get_job, "lines joined, code as Markdown"
     upload = operations(document)["POST /workspaces/{workspace}/documents"]["description"]
     assert upload.startswith("Upload documents: stored at once, extracted by an `extract_documents` job. ")

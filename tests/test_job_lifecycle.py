@@ -6,7 +6,7 @@ import httpx
 import pytest
 import redis
 
-from .support.api import start_job, statuses, stream_to_end
+from .support.api import as_stored, start_job, statuses, stream_to_end
 from .support.jobs import gate_key
 from .support.servers import ServiceProcess, eventually
 from .support.sse import collect_events, messages
@@ -28,7 +28,7 @@ async def test_a_job_goes_pending_started_progress_success_in_order(client: http
 
     snapshot = (await client.get(f"/jobs/{job_id}")).json()
     assert snapshot["seq"] == events[-1].seq, "snapshot and stream agree on seq"
-    assert snapshot == events[-1].data
+    assert as_stored(snapshot) == events[-1].data
 
 
 async def test_a_stream_from_seq_0_sees_every_event_of_the_job(
@@ -142,7 +142,7 @@ async def test_a_client_arriving_after_the_end_gets_the_terminal_snapshot(client
     late = await stream_to_end(client, job_id)
     assert len(late) == 1
     assert late[0].data["status"] == "SUCCESS"
-    assert late[0].data == (await client.get(f"/jobs/{job_id}")).json()
+    assert late[0].data == as_stored((await client.get(f"/jobs/{job_id}")).json())
 
 
 async def test_a_client_that_has_the_terminal_event_is_told_to_stop(client: httpx.AsyncClient) -> None:

@@ -73,3 +73,12 @@ async def upload(client: httpx.AsyncClient, workspace: str, files: Any) -> dict[
     response = await client.post(f"/workspaces/{workspace}/documents", files=files)
     assert response.status_code == 202, response.text
     return await finished(client, response.json()["job_id"])
+
+
+#: What ``GET /jobs`` and ``GET /jobs/<id>`` add to a stored snapshot (the streams send it as stored).
+DERIVED_FIELDS = ("duration", "retryable")
+
+
+def as_stored(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot without the fields the REST reads derive, to compare with a stream's."""
+    return {name: value for name, value in snapshot.items() if name not in DERIVED_FIELDS}

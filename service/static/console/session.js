@@ -68,14 +68,19 @@ async function useKey(key, { fromLink = true } = {}) {
     }
   } catch (error) {
     const failure = error.response && error.response.data && error.response.data.error;
-    if (failure && failure.code === "session_conflict") return askToSwitch(key, failure.tenant, failure.current_tenant);
+    // The console of the live session shows behind the question (never "Checking workers…" while
+    // it waits for an answer).
+    if (failure && failure.code === "session_conflict") {
+      askToSwitch(key, failure.tenant, failure.current_tenant);
+      return;
+    }
     const where = session.shown ? "#link-error" : "#login-error";
     $(where).textContent = fromLink ? `⚠ That login link did not work: ${error.message}` : `⚠ ${error.message}`;
   }
 }
 
 /** "This link logs you in as tenant B. You are logged in as tenant A." Switch, or stay: nothing
- * changes until the user says so. The key stays in this closure only. Resolves once they stayed. */
+ * changes until the user says so. The key stays in this closure only. */
 function askToSwitch(key, tenant, current) {
   if (promptDone) promptDone.abort();
   const done = new AbortController();
@@ -86,25 +91,22 @@ function askToSwitch(key, tenant, current) {
   $("#link-switch").textContent = `Switch to ${tenant}`;
   $("#link-stay").textContent = `Stay as ${current}`;
   $("#link-switch").disabled = false;
-  return new Promise((resolve) => {
-    const on = (target, type, handler) => target.addEventListener(type, handler, { signal: done.signal });
-    done.signal.addEventListener("abort", resolve);
-    const stay = () => { done.abort(); if (dialog.open) dialog.close(); };
-    on($("#link-stay"), "click", stay);
-    on(dialog, "cancel", stay); // Escape
-    on($("#link-switch"), "click", async () => {
-      $("#link-switch").disabled = true;
-      try {
-        await login(key, { replace: true });
-        localStorage.setItem(TENANT_KEY, tenant); // the other tabs start over now, not after this one's reload
-        startClean();
-      } catch (error) {
-        $("#link-prompt-error").textContent = `⚠ ${error.message}`;
-        $("#link-switch").disabled = false; // a 503 passes; a revoked key says so again
-      }
-    });
-    if (!dialog.open) dialog.showModal();
+  const on = (target, type, handler) => target.addEventListener(type, handler, { signal: done.signal });
+  const stay = () => { done.abort(); if (dialog.open) dialog.close(); };
+  on($("#link-stay"), "click", stay);
+  on(dialog, "cancel", stay); // Escape
+  on($("#link-switch"), "click", async () => {
+    $("#link-switch").disabled = true;
+    try {
+      await login(key, { replace: true });
+      localStorage.setItem(TENANT_KEY, tenant); // the other tabs start over now, not after this one's reload
+      startClean();
+    } catch (error) {
+      $("#link-prompt-error").textContent = `⚠ ${error.message}`;
+      $("#link-switch").disabled = false; // a 503 passes; a revoked key says so again
+    }
   });
+  if (!dialog.open) dialog.showModal();
 }
 
 /** A login link pasted into this tab (the address changed only after its `#`): its key is used
