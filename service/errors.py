@@ -45,13 +45,13 @@ from actors.contracts.errors import (
     UnsupportedDocument,
 )
 from actors.jobs.errors import (
+    REDIS_UNAVAILABLE_ERRORS,
     IdempotencyKeyReused,
     InvalidPayload,
     JobError,
     StoreUnavailable,
     UnknownJobType,
 )
-from actors.jobs.events import REDIS_UNAVAILABLE_ERRORS
 
 logger = logging.getLogger("jobs.api")
 

@@ -12,6 +12,7 @@ import redis
 
 from actors.contracts.documents import DocumentStore
 from actors.jobs import keys
+from actors.jobs.ref import JobRef
 
 from .conftest import WORKSPACE
 from .support.api import ADMIN, TENANT, start_job, stream_to_end
@@ -202,7 +203,7 @@ async def test_an_oversized_body_is_413_before_any_of_it_is_read(web: WebServer,
 
 async def test_idle_streams_send_heartbeat_comments(client: httpx.AsyncClient, job_store) -> None:
     job_id = str(uuid.uuid4())
-    job_store.create(job_id, "score_contracts")  # a job nobody works on: the stream stays idle
+    job_store.create(JobRef(job_id), "score_contracts")  # a job nobody works on: the stream stays idle
     async with client.stream("GET", f"/jobs/{job_id}/events") as response:
         stream = messages(response)
         seen = [await anext(stream) for _ in range(3)]  # retry:, the snapshot, then a comment

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from actors.jobs.ref import JobRef
 from actors.jobs.store import JobStore
 
 from .conftest import WORKSPACE
@@ -72,7 +73,7 @@ async def test_a_workspace_is_deleted_with_its_documents_unless_a_job_of_it_runs
         client, workspace, [("file", ("nda.txt", NDA.encode())), ("file", ("lease.txt", LEASE.encode()))]
     )
     waiting = str(uuid.uuid4())
-    job_store.create(waiting, "score_contracts", group=workspace)  # never queued: it waits
+    job_store.create(JobRef(waiting, group=workspace), "score_contracts")  # never queued: it waits
     busy = await client.delete(f"/workspaces/{workspace}")
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "workspace_busy"
     assert waiting in busy.json()["error"]["message"]

@@ -8,6 +8,7 @@ import uuid
 import httpx
 import redis
 
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.settings import WebSettings
@@ -29,7 +30,7 @@ async def test_200_open_streams_share_one_pubsub_connection(
 ) -> None:
     job_ids = [str(uuid.uuid4()) for _ in range(4)]
     for job_id in job_ids:
-        job_store.create(job_id, "score_contracts")
+        job_store.create(JobRef(job_id), "score_contracts")
     opened = asyncio.Event()
     ready = 0
 
@@ -59,8 +60,8 @@ async def test_200_open_streams_share_one_pubsub_connection(
         )
 
         for job_id in job_ids:
-            job_store.transition(job_id, JobStatus.STARTED)
-            job_store.transition(job_id, JobStatus.SUCCESS, result={"job": job_id})
+            job_store.transition(JobRef(job_id), JobStatus.STARTED)
+            job_store.transition(JobRef(job_id), JobStatus.SUCCESS, result={"job": job_id})
         results = await asyncio.wait_for(asyncio.gather(*watchers), 60)
 
     for index, events in enumerate(results):

@@ -15,6 +15,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.jobs import keys
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
@@ -367,9 +368,13 @@ async def test_jobs_are_listed_newest_first_filtered_and_paginated(
     made = []
     for number in range(5):
         job_id = str(uuid.uuid4())
-        job_store.create(job_id, "score_contracts" if number % 2 else "audit_contracts", group=workspace)
+        job_store.create(
+            JobRef(job_id, group=workspace), "score_contracts" if number % 2 else "audit_contracts"
+        )
         made.append(job_id)
-    job_store.transition(made[1], JobStatus.SUCCESS, group=workspace, result={"scores": ["x" * 1000] * 20})
+    job_store.transition(
+        JobRef(made[1], group=workspace), JobStatus.SUCCESS, result={"scores": ["x" * 1000] * 20}
+    )
     page = (await client.get("/jobs", params={"workspace": workspace, "limit": 2})).json()
     assert [j["job_id"] for j in page["jobs"]] == [made[4], made[3]]
     rest = (
@@ -415,7 +420,7 @@ async def test_metrics_parse_and_move(client: httpx.AsyncClient, job_store: JobS
     events = await stream_to_end(client, job_id)
     assert events[-1].data["status"] == "SUCCESS"
     idle = str(uuid.uuid4())
-    job_store.create(idle, "score_contracts")  # never queued: its stream stays open
+    job_store.create(JobRef(idle), "score_contracts")  # never queued: its stream stays open
     async with client.stream("GET", f"/jobs/{idle}/events") as response:
         stream = messages(response)  # held: an abandoned reader would close the stream
         await take_events(stream, 1)

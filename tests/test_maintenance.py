@@ -19,6 +19,7 @@ import redis
 from actors.jobs import keys
 from actors.jobs.leases import LOST_RUNS_ALLOWED
 from actors.jobs.maintenance import MAINTENANCE_QUEUE
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
@@ -115,9 +116,9 @@ def orphan(store: JobStore, job_type: str, kwargs: dict, *, runs: int = 1) -> st
     message = dramatiq.Message(
         queue_name="default", actor_name=job_type, args=(), kwargs=kwargs, options={}, message_id=job_id
     )
-    store.create(job_id, job_type, message=message.encode())
+    store.create(JobRef(job_id), job_type, message=message.encode())
     for run in range(runs):
-        store.claim(job_id, f"a-run-that-died-{run}", lease=0, worker="ghost-worker-that-died")
+        store.claim(JobRef(job_id, run=f"a-run-that-died-{run}"), lease=0, worker="ghost-worker-that-died")
     return job_id
 
 
@@ -139,7 +140,7 @@ async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
     # max_retries=0, and it has lost as many runs as a job may (LOST_RUNS_ALLOWED): fails
     exhausted = orphan(store, "quick_steps", {"steps": 1}, runs=1 + LOST_RUNS_ALLOWED)
     ghost_log = str(uuid.uuid4())
-    store.create(ghost_log, "quick_steps")
+    store.create(JobRef(ghost_log), "quick_steps")
     client.delete(keys.job(ghost_log))  # the snapshot went; its log must not linger
     run_maintenance(redis_server, "clean_up")  # the reaper needs no tick: the worker's heartbeat runs it
     await eventually(

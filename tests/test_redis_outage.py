@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from actors.contracts.documents import DocumentStore
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 
 from .support.api import ADMIN, TENANT, bearer, new_key
@@ -66,7 +67,7 @@ async def test_503_while_redis_is_down_then_recovery_without_restart(
     store = engine_on(flaky_redis).store
     DocumentStore(client=flaky_redis.client()).add(TENANT, "w", [("nda.txt", NDA.encode())])
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts")
+    store.create(JobRef(job_id), "score_contracts")
     body = {"criterion": "c", "workspace_name": "w"}
 
     async with http.stream("GET", f"/jobs/{job_id}/events") as stream_response:
@@ -96,9 +97,9 @@ async def test_503_while_redis_is_down_then_recovery_without_restart(
         assert comment.comments == ["keepalive"]
 
         await asyncio.to_thread(flaky_redis.start)
-        store.transition(job_id, JobStatus.STARTED)
-        store.progress(job_id, 50, "half way")
-        store.transition(job_id, JobStatus.SUCCESS, result={"ok": True})
+        store.transition(JobRef(job_id), JobStatus.STARTED)
+        store.progress(JobRef(job_id), 50, "half way")
+        store.transition(JobRef(job_id), JobStatus.SUCCESS, result={"ok": True})
         events = await collect_events(stream)
     assert [e.seq for e in events] == [2, 3, 4], "every event after the outage, once, in order"
     assert events[-1].data["status"] == "SUCCESS"
@@ -118,8 +119,8 @@ async def test_every_open_stream_gets_the_full_sequence_across_a_redis_restart(
     store = engine_on(flaky_redis).store
     workspace = f"ws-{uuid.uuid4().hex[:8]}"
     job_id, other = str(uuid.uuid4()), str(uuid.uuid4())
-    store.create(job_id, "score_contracts", group=workspace)
-    store.create(other, "score_contracts")
+    store.create(JobRef(job_id, group=workspace), "score_contracts")
+    store.create(JobRef(other), "score_contracts")
 
     async def job_stream() -> list[int]:
         async with http.stream("GET", f"/jobs/{job_id}/events") as response:
@@ -146,12 +147,12 @@ async def test_every_open_stream_gets_the_full_sequence_across_a_redis_restart(
     await eventually(all_open, timeout=20, what="every stream to open")
 
     def outage_and_changes() -> None:
-        store.transition(job_id, JobStatus.STARTED, group=workspace)  # seq 2, before the outage
+        store.transition(JobRef(job_id, group=workspace), JobStatus.STARTED)  # seq 2, before the outage
         flaky_redis.stop()
         flaky_redis.start()
         for step in range(1, 4):  # seq 3-5, published while the hub may still be reconnecting
-            store.progress(job_id, 25 * step, group=workspace)
-        store.transition(job_id, JobStatus.SUCCESS, group=workspace, result={"ok": True})  # seq 6
+            store.progress(JobRef(job_id, group=workspace), 25 * step)
+        store.transition(JobRef(job_id, group=workspace), JobStatus.SUCCESS, result={"ok": True})  # seq 6
 
     await asyncio.to_thread(outage_and_changes)
     results = await asyncio.wait_for(asyncio.gather(*tasks), 60)

@@ -8,6 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.routes.jobs import MAX_SCANNED
@@ -123,12 +124,12 @@ async def test_a_search_looks_at_a_bounded_share_of_jobs_a_page_and_goes_on_from
     that stop at the cap, each with a cursor, until the last finds it."""
     mark = uuid.uuid4().hex
     oldest = str(uuid.uuid4())
-    job_store.create(oldest, "quick_steps", namespace=TENANT)
+    job_store.create(JobRef(oldest, namespace=TENANT), "quick_steps")
     job_store.transition(
-        oldest, JobStatus.FAILURE, namespace=TENANT, error={"type": "X", "message": f"needle {mark}"}
+        JobRef(oldest, namespace=TENANT), JobStatus.FAILURE, error={"type": "X", "message": f"needle {mark}"}
     )
     for _ in range(MAX_SCANNED + 10):
-        job_store.create(str(uuid.uuid4()), "quick_steps", namespace=TENANT)
+        job_store.create(JobRef(str(uuid.uuid4()), namespace=TENANT), "quick_steps")
     first = await client.get("/jobs", params={"q": f"needle {mark}"})
     assert first.status_code == 200
     assert first.json()["jobs"] == [] and first.json()["next_cursor"] is not None, "stopped at the cap"

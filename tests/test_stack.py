@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from actors.jobs.keys import WORKERS
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from deploy.stack import RESTART_RESET_AFTER_S, restart_delay
@@ -111,8 +112,8 @@ def test_the_plain_hypercorn_command_serves_the_app(
     redis_server: RedisServer, job_store: JobStore, api_key: str
 ) -> None:
     job_id = str(uuid.uuid4())
-    job_store.create(job_id, "score_contracts")
-    job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+    job_store.create(JobRef(job_id), "score_contracts")
+    job_store.transition(JobRef(job_id), JobStatus.SUCCESS, result=None)
     server = WebServer(redis_server, plain_hypercorn=True)
     try:
         url = f"{server.base_url}/jobs/{job_id}/events"

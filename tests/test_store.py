@@ -11,6 +11,7 @@ import redis
 
 from actors.jobs import keys
 from actors.jobs.events import JobEvent
+from actors.jobs.ref import JobRef
 from actors.jobs.states import DEFAULT_NAMESPACE, JobStatus
 from actors.jobs.store import JobStore
 
@@ -31,13 +32,13 @@ def log_entries(client: redis.Redis, job_id: str) -> list[tuple[str, dict]]:
 
 def test_create_writes_a_pending_snapshot_with_seq_1(job_store: JobStore) -> None:
     job_id = new_id()
-    snapshot = job_store.create(job_id, "score_contracts")
+    snapshot = job_store.create(JobRef(job_id), "score_contracts")
     assert snapshot is not None
     assert snapshot["status"] == "PENDING"
     assert snapshot["message"] == "Job queued, waiting to start..."
     assert (snapshot["seq"], snapshot["attempt"], snapshot["progress"]) == (1, 1, None)
     assert job_store.snapshot(job_id) == {**snapshot}
-    assert job_store.create(job_id, "score_contracts") is None, "a job is created once"
+    assert job_store.create(JobRef(job_id), "score_contracts") is None, "a job is created once"
 
 
 def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
@@ -48,10 +49,10 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
     pubsub.subscribe(keys.job_channel(job_id), keys.group_channel(DEFAULT_NAMESPACE, "team a"))
     assert [pubsub.get_message(timeout=5)["type"] for _ in range(2)] == ["subscribe", "subscribe"]
 
-    job_store.create(job_id, "t", group="team a")
-    job_store.transition(job_id, JobStatus.STARTED, group="team a")
-    job_store.progress(job_id, 40, "Scoring 2/5", group="team a")
-    final = job_store.transition(job_id, JobStatus.SUCCESS, group="team a", result={"score": [1, 2]})
+    job_store.create(JobRef(job_id, group="team a"), "t")
+    job_store.transition(JobRef(job_id, group="team a"), JobStatus.STARTED)
+    job_store.progress(JobRef(job_id, group="team a"), 40, "Scoring 2/5")
+    final = job_store.transition(JobRef(job_id, group="team a"), JobStatus.SUCCESS, result={"score": [1, 2]})
 
     assert final is not None and final["seq"] == 4
     assert final["result"] == {"score": [1, 2]}, "JSON values survive the Lua script untouched"
@@ -91,10 +92,10 @@ def test_a_job_in_a_group_is_logged_and_indexed_with_it_and_others_are_not(
 ) -> None:
     group, other = f"g-{new_id()}", f"g-{new_id()}"
     grouped, loose = new_id(), new_id()
-    snapshot = job_store.create(grouped, "t", group=group)
-    job_store.create(loose, "t")
-    job_store.transition(grouped, JobStatus.STARTED, group=group)
-    job_store.create(new_id(), "t", group=other)
+    snapshot = job_store.create(JobRef(grouped, group=group), "t")
+    job_store.create(JobRef(loose), "t")
+    job_store.transition(JobRef(grouped, group=group), JobStatus.STARTED)
+    job_store.create(JobRef(new_id(), group=other), "t")
     assert snapshot is not None and snapshot[job_store.group_field] == group
     assert [
         job_id.decode() for job_id in redis_client.zrange(keys.group_jobs(DEFAULT_NAMESPACE, group), 0, -1)
@@ -111,27 +112,27 @@ def test_a_job_in_a_group_is_logged_and_indexed_with_it_and_others_are_not(
 
 def test_a_change_that_names_another_group_fails_loudly_and_changes_nothing(job_store: JobStore) -> None:
     job_id = new_id()
-    job_store.create(job_id, "t", group="right")
+    job_store.create(JobRef(job_id, group="right"), "t")
     for wrong in ("wrong", None):
         with pytest.raises(redis.exceptions.ResponseError, match="is in"):
-            job_store.transition(job_id, JobStatus.STARTED, group=wrong)
+            job_store.transition(JobRef(job_id, group=wrong), JobStatus.STARTED)
     assert job_store.snapshot(job_id)["seq"] == 1
 
 
 def test_a_finished_job_refuses_further_changes(job_store: JobStore) -> None:
     job_id = new_id()
-    job_store.create(job_id, "t")
-    job_store.transition(job_id, JobStatus.FAILURE, error={"type": "ValueError", "message": "x"})
-    assert job_store.transition(job_id, JobStatus.STARTED) is None
-    assert job_store.progress(job_id, 50) is None
-    assert job_store.transition(job_id, JobStatus.SUCCESS) is None
+    job_store.create(JobRef(job_id), "t")
+    job_store.transition(JobRef(job_id), JobStatus.FAILURE, error={"type": "ValueError", "message": "x"})
+    assert job_store.transition(JobRef(job_id), JobStatus.STARTED) is None
+    assert job_store.progress(JobRef(job_id), 50) is None
+    assert job_store.transition(JobRef(job_id), JobStatus.SUCCESS) is None
     snapshot = job_store.snapshot(job_id)
     assert snapshot is not None and (snapshot["status"], snapshot["seq"]) == ("FAILURE", 2)
 
 
 def test_changes_to_an_unknown_job_are_refused(job_store: JobStore, redis_client: redis.Redis) -> None:
     job_id = new_id()
-    assert job_store.transition(job_id, JobStatus.STARTED) is None
+    assert job_store.transition(JobRef(job_id), JobStatus.STARTED) is None
     assert not redis_client.exists(keys.job(job_id), keys.job_log(job_id))
 
 
@@ -140,9 +141,9 @@ def test_finished_jobs_expire_after_the_result_ttl(
 ) -> None:
     store = engine_on(redis_server, result_ttl=120, pending_ttl=3600).store
     job_id = new_id()
-    store.create(job_id, "t")
+    store.create(JobRef(job_id), "t")
     assert 3500 < redis_client.ttl(keys.job(job_id)) <= 3600
-    store.transition(job_id, JobStatus.SUCCESS, result=None)
+    store.transition(JobRef(job_id), JobStatus.SUCCESS, result=None)
     assert 100 < redis_client.ttl(keys.job(job_id)) <= 120
     assert 100 < redis_client.ttl(keys.job_log(job_id)) <= 120
 
@@ -152,9 +153,9 @@ def test_the_log_is_trimmed_but_the_snapshot_keeps_counting(
 ) -> None:
     store = engine_on(redis_server, event_log_max=10).store
     job_id = new_id()
-    store.create(job_id, "t")
+    store.create(JobRef(job_id), "t")
     for i in range(300):
-        store.progress(job_id, i / 3)
+        store.progress(JobRef(job_id), i / 3)
     assert store.snapshot(job_id)["seq"] == 301
     assert redis_client.xlen(keys.job_log(job_id)) < 301
     assert redis_client.xrevrange(keys.job_log(job_id), count=1)[0][0] == b"301-0"
@@ -163,24 +164,24 @@ def test_the_log_is_trimmed_but_the_snapshot_keeps_counting(
 @pytest.mark.parametrize("bad", [float("nan"), "50", None, True])
 def test_progress_must_be_a_number(job_store: JobStore, bad: object) -> None:
     job_id = new_id()
-    job_store.create(job_id, "t")
+    job_store.create(JobRef(job_id), "t")
     with pytest.raises(ValueError):
-        job_store.progress(job_id, bad)  # type: ignore[arg-type]
+        job_store.progress(JobRef(job_id), bad)  # type: ignore[arg-type]
 
 
 def test_progress_is_clamped_to_0_100(job_store: JobStore) -> None:
     job_id = new_id()
-    job_store.create(job_id, "t")
-    assert job_store.progress(job_id, 250)["progress"] == 100
-    assert job_store.progress(job_id, -3)["progress"] == 0
+    job_store.create(JobRef(job_id), "t")
+    assert job_store.progress(JobRef(job_id), 250)["progress"] == 100
+    assert job_store.progress(JobRef(job_id), -3)["progress"] == 0
 
 
 def test_namespaces_keep_jobs_groups_and_listings_apart(
     job_store: JobStore, redis_client: redis.Redis
 ) -> None:
     mine, theirs = new_id(), new_id()
-    job_store.create(mine, "t", namespace="tenant-a", group="acme")
-    job_store.create(theirs, "t", namespace="tenant-b", group="acme")
+    job_store.create(JobRef(mine, namespace="tenant-a", group="acme"), "t")
+    job_store.create(JobRef(theirs, namespace="tenant-b", group="acme"), "t")
     assert job_store.snapshot(mine, namespace="tenant-a")["job_id"] == mine
     assert job_store.snapshot(mine, namespace="tenant-b") is None, "another namespace's job is not found"
     assert "_namespace" not in job_store.snapshot(mine, namespace="tenant-a"), (
@@ -192,7 +193,7 @@ def test_namespaces_keep_jobs_groups_and_listings_apart(
         [(_, fields)] = redis_client.xrange(keys.group_log(namespace, "acme"))
         assert "_namespace" not in json.loads(fields[b"snapshot"])
     with pytest.raises(redis.exceptions.ResponseError, match="is in"):
-        job_store.transition(mine, JobStatus.STARTED, namespace="tenant-b", group="acme")
+        job_store.transition(JobRef(mine, namespace="tenant-b", group="acme"), JobStatus.STARTED)
     assert job_store.request_cancel(mine, namespace="tenant-b") is None, "no cancelling across namespaces"
     assert not redis_client.exists(keys.cancel_flag(mine)), "nothing was flagged"
     assert job_store.snapshot(mine, namespace="tenant-a")["status"] == "PENDING"

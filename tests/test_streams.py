@@ -16,6 +16,7 @@ import httpx
 import pytest
 import redis
 
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
@@ -27,14 +28,14 @@ from .support.stack import engine_on
 
 def new_job(store: JobStore) -> str:
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts")
+    store.create(JobRef(job_id), "score_contracts")
     return job_id
 
 
 def finish(store: JobStore, job_id: str) -> None:
-    store.transition(job_id, JobStatus.STARTED)
-    store.progress(job_id, 50, "half way")
-    store.transition(job_id, JobStatus.SUCCESS, result={"job": job_id})
+    store.transition(JobRef(job_id), JobStatus.STARTED)
+    store.progress(JobRef(job_id), 50, "half way")
+    store.transition(JobRef(job_id), JobStatus.SUCCESS, result={"job": job_id})
 
 
 #: Progress events sent past a client that stopped reading.
@@ -54,8 +55,8 @@ async def test_one_stream_follows_several_jobs_and_ends_when_all_are_done(
         opening = await take_events(stream, 2)
         assert [(e.data["job_id"], e.id) for e in opening] == [(first, "1.0"), (second, "1.1")]
         finish(job_store, first)
-        job_store.transition(second, JobStatus.STARTED)
-        job_store.transition(second, JobStatus.FAILURE, error={"type": "E", "message": "m"})
+        job_store.transition(JobRef(second), JobStatus.STARTED)
+        job_store.transition(JobRef(second), JobStatus.FAILURE, error={"type": "E", "message": "m"})
         rest = await collect_events(stream)
     assert [e.id for e in rest] == ["2.1", "3.1", "4.1", "4.2", "4.3"]
     assert [(e.data["job_id"], e.data["status"]) for e in rest][-2:] == [
@@ -68,16 +69,16 @@ async def test_a_multiplexed_stream_resumes_from_its_last_event_id(
     client: httpx.AsyncClient, job_store: JobStore
 ) -> None:
     first, second = new_job(job_store), new_job(job_store)
-    job_store.transition(first, JobStatus.STARTED)  # first: seq 2, second: seq 1
+    job_store.transition(JobRef(first), JobStatus.STARTED)  # first: seq 2, second: seq 1
     # Missed while disconnected: first's progress (3) and end (4), second's start (2).
-    job_store.progress(first, 10)
-    job_store.transition(second, JobStatus.STARTED)
-    job_store.transition(first, JobStatus.SUCCESS, result=None)
+    job_store.progress(JobRef(first), 10)
+    job_store.transition(JobRef(second), JobStatus.STARTED)
+    job_store.transition(JobRef(first), JobStatus.SUCCESS, result=None)
     headers = {"Last-Event-ID": "2.1"}
     async with client.stream("GET", "/events", params={"job": [first, second]}, headers=headers) as response:
         stream = messages(response)
         missed = await take_events(stream, 3)
-        job_store.transition(second, JobStatus.SUCCESS, result=None)
+        job_store.transition(JobRef(second), JobStatus.SUCCESS, result=None)
         live = await collect_events(stream)
     assert [(e.data["job_id"], e.data["seq"]) for e in missed] == [(first, 3), (first, 4), (second, 2)]
     assert [e.id for e in missed] == ["3.1", "4.1", "4.2"]
@@ -106,7 +107,7 @@ async def test_long_poll_returns_as_soon_as_seq_moves(client: httpx.AsyncClient,
     poll = asyncio.create_task(client.get(f"/jobs/{job_id}", params={"wait": 30, "since": 1}))
     await asyncio.sleep(0)  # let the request go out; the change below may land before or after
     started = time.monotonic()
-    job_store.transition(job_id, JobStatus.STARTED)
+    job_store.transition(JobRef(job_id), JobStatus.STARTED)
     response = await poll
     assert response.status_code == 200
     assert (response.json()["seq"], response.json()["status"]) == (2, "STARTED")
@@ -170,7 +171,7 @@ async def test_streams_rotate_after_their_maximum_life_and_resume(
             blocks = [message async for message in messages(response)]
         assert blocks[-1].retry == 250 and "stream rotated" in blocks[-1].comments[0]
         last_id = [b for b in blocks if b.data_lines][-1].id
-        job_store.transition(job_id, JobStatus.STARTED)
+        job_store.transition(JobRef(job_id), JobStatus.STARTED)
         async with client.stream(
             "GET", f"/jobs/{job_id}/events", headers={"Last-Event-ID": last_id}
         ) as response:
@@ -192,8 +193,8 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_are_not(
     def publish() -> None:
         # ~10 MB of events: more than the kernel buffers between server and stalled client hold.
         for i in range(STALL_EVENTS):
-            job_store.progress(job_id, i / 4, "x" * 40_000)
-        job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+            job_store.progress(JobRef(job_id), i / 4, "x" * 40_000)
+        job_store.transition(JobRef(job_id), JobStatus.SUCCESS, result=None)
 
     async with httpx.AsyncClient(base_url=strict_web.base_url, timeout=30, headers=bearer(api_key)) as client:
         await eventually(
@@ -227,7 +228,7 @@ async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_proc
     web: WebServer, second_web: WebServer, job_store: JobStore, api_key: str
 ) -> None:
     job_id = new_job(job_store)
-    job_store.transition(job_id, JobStatus.STARTED)
+    job_store.transition(JobRef(job_id), JobStatus.STARTED)
     async with httpx.AsyncClient(timeout=30, headers=bearer(api_key)) as client:
         async with client.stream("GET", f"{second_web.base_url}/jobs/{job_id}/events") as response:
             stream = messages(response)
@@ -237,14 +238,14 @@ async def test_sigterm_closes_streams_cleanly_and_clients_resume_on_another_proc
         assert ending and ending[-1].retry == 250 and "shutting down" in ending[-1].comments[0]
         exited = await asyncio.to_thread(second_web.process.wait, 10)
         assert exited == 0, "the process exits once its streams are closed"
-        job_store.progress(job_id, 60)  # happens while the client is between processes
+        job_store.progress(JobRef(job_id), 60)  # happens while the client is between processes
         last_id = seen[-1].id
         async with client.stream(
             "GET", f"{web.base_url}/jobs/{job_id}/events", headers={"Last-Event-ID": last_id}
         ) as r:
             stream = messages(r)
             missed = await collect_events(stream, until_seq=3)
-            job_store.transition(job_id, JobStatus.SUCCESS, result=None)
+            job_store.transition(JobRef(job_id), JobStatus.SUCCESS, result=None)
             rest = await collect_events(stream)
     assert [e.seq for e in seen + missed + rest] == [2, 3, 4], "nothing lost, nothing twice"
 
@@ -255,8 +256,8 @@ async def test_sigterm_hand_off_repeats_and_loses_nothing_on_multiplexed_and_wor
     workspace = f"handoff-{uuid.uuid4().hex[:8]}"
     job_ids = [str(uuid.uuid4()) for _ in range(2)]
     for job_id in job_ids:
-        job_store.create(job_id, "score_contracts", group=workspace)
-        job_store.transition(job_id, JobStatus.STARTED, group=workspace)
+        job_store.create(JobRef(job_id, group=workspace), "score_contracts")
+        job_store.transition(JobRef(job_id, group=workspace), JobStatus.STARTED)
     paths = [f"/events?job={job_ids[0]}&job={job_ids[1]}", f"/workspaces/{workspace}/events"]
     seen: dict[str, list[tuple[str, int]]] = {path: [] for path in paths}
     last_ids: dict[str, str] = {}
@@ -281,15 +282,15 @@ async def test_sigterm_hand_off_repeats_and_loses_nothing_on_multiplexed_and_wor
 
         tasks = [asyncio.create_task(read(second_web.base_url, path)) for path in paths]
         await eventually(lambda: all(len(seen[p]) >= 2 for p in paths), timeout=20, what="the openings")
-        job_store.progress(job_ids[0], 10, group=workspace)
+        job_store.progress(JobRef(job_ids[0], group=workspace), 10)
         await eventually(lambda: all(len(seen[p]) >= 3 for p in paths), timeout=20, what="a live event")
         second_web.process.send_signal(signal.SIGTERM)
         await asyncio.gather(*tasks)  # each stream closed cleanly by the process going down
         assert await asyncio.to_thread(second_web.process.wait, 10) == 0
         for job_id in job_ids:  # while the clients are between processes
-            job_store.progress(job_id, 50, group=workspace)
+            job_store.progress(JobRef(job_id, group=workspace), 50)
         for job_id in job_ids:
-            ended = job_store.transition(job_id, JobStatus.SUCCESS, group=workspace, result=None)
+            ended = job_store.transition(JobRef(job_id, group=workspace), JobStatus.SUCCESS, result=None)
             final[job_id] = ended["seq"]
         await asyncio.gather(*(read(web.base_url, path) for path in paths))
     for path in paths:
@@ -357,14 +358,14 @@ async def test_when_history_is_gone_the_client_gets_one_full_snapshot(
 
     def overflow() -> None:
         for i in range(300):
-            short_log.progress(job_id, i / 3)  # the log keeps only the newest events
+            short_log.progress(JobRef(job_id), i / 3)  # the log keeps only the newest events
 
     await asyncio.to_thread(overflow)
     headers = {"Last-Event-ID": "5"}
     async with client.stream("GET", f"/jobs/{job_id}/events", headers=headers) as response:
         stream = messages(response)
         [first] = await take_events(stream, 1)
-        short_log.transition(job_id, JobStatus.SUCCESS, result=None)
+        short_log.transition(JobRef(job_id), JobStatus.SUCCESS, result=None)
         rest = await collect_events(stream)
     assert (first.event, first.seq) == ("snapshot", 301), "one full snapshot, not a partial replay"
     assert [(e.event, e.seq) for e in rest] == [("status", 302)]

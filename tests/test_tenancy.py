@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis
 
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
@@ -104,8 +105,8 @@ async def test_a_large_foreign_job_costs_what_a_missing_one_costs(
     # The tenant is checked before the record is read: alpha's 2.7 MB job never leaves Redis for
     # beta's request, so the answer takes no longer than a missing job's (the red team timed it).
     big = str(uuid.uuid4())
-    job_store.create(big, "quick_steps", namespace="alpha", message="{}")
-    job_store.transition(big, JobStatus.SUCCESS, namespace="alpha", result={"text": "x" * 2_700_000})
+    job_store.create(JobRef(big, namespace="alpha"), "quick_steps", message="{}")
+    job_store.transition(JobRef(big, namespace="alpha"), JobStatus.SUCCESS, result={"text": "x" * 2_700_000})
 
     def bytes_sent_by_redis() -> int:
         return int(redis_client.info("stats")["total_net_output_bytes"])
@@ -170,7 +171,7 @@ async def test_a_workspace_stream_shows_only_the_callers_jobs(
         score = await alpha.post("/score", json={"criterion": "payment", "workspace_name": SECRET_WORKSPACE})
         assert score.json()["status"] == "SUCCESS", "alpha's job ran to its end meanwhile"
         own = str(uuid.uuid4())  # then a job of beta's own, in a workspace of the same name
-        job_store.create(own, "score_contracts", namespace="beta", group=SECRET_WORKSPACE)
+        job_store.create(JobRef(own, namespace="beta", group=SECRET_WORKSPACE), "score_contracts")
         [first] = await take_events(stream, 1)
     assert first.data["job_id"] == own, "alpha's events never reached beta's stream"
 

@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from actors.jobs import keys
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.sse.tenant_stream import FLEET_INTERVAL_S
 
-from .support.api import ADMIN, TENANT, bearer, new_key, start_job
+from .support.api import ADMIN, TENANT, bearer, finished, new_key, start_job
 from .support.servers import RedisServer, WebServer
 from .support.sse import SSEMessage, messages
 from .support.stack import engine_on
@@ -26,13 +27,13 @@ OTHER_TENANT = "tenant-stream-other"
 
 def new_job(store: JobStore, *, namespace: str = TENANT, workspace: str | None = None) -> str:
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts", namespace=namespace, group=workspace)
+    store.create(JobRef(job_id, namespace=namespace, group=workspace), "score_contracts")
     return job_id
 
 
 def start(store: JobStore, job_id: str, *, namespace: str = TENANT, workspace: str | None = None) -> None:
     """The job STARTED as a run starts it, with a lease long enough that no reaper takes it."""
-    assert store.claim(job_id, str(uuid.uuid4()), lease=600, namespace=namespace, group=workspace)
+    assert store.claim(JobRef(job_id, namespace=namespace, group=workspace, run=str(uuid.uuid4())), lease=600)
 
 
 def entry(event_id: str | None) -> tuple[int, int]:
@@ -85,8 +86,8 @@ async def test_the_stream_opens_with_the_tenants_jobs_then_follows_every_change(
         new_job(job_store, namespace=OTHER_TENANT)  # another tenant's job never shows up here
         start(job_store, foreign, namespace=OTHER_TENANT)
         arrival = new_job(job_store)  # no workspace: it belongs to the tenant all the same
-        job_store.progress(arrival, 40, "a bit")
-        job_store.transition(grouped, JobStatus.SUCCESS, group="ws-tenant-a", result={"n": 1})
+        job_store.progress(JobRef(arrival), 40, "a bit")
+        job_store.transition(JobRef(grouped, group="ws-tenant-a"), JobStatus.SUCCESS, result={"n": 1})
         live = await next_job_events(stream, 3)
     snapshots = {e.data["job_id"]: (e.event, e.data["status"]) for e in opening}
     assert snapshots[loose] == ("snapshot", "STARTED") and snapshots[grouped] == ("snapshot", "PENDING")
@@ -122,6 +123,23 @@ async def test_a_job_started_through_the_api_appears_with_its_changes(
     assert theirs not in {e.data["job_id"] for e in seen}
 
 
+@pytest.mark.usefixtures("workers")
+async def test_a_retry_is_news_on_the_stream_of_the_job_it_runs_again(client: httpx.AsyncClient) -> None:
+    """``retried_by`` comes as an event of the finished job: no client has to fetch it again."""
+    failed = await start_job(client, "always_fails", reason="once")
+    assert (await finished(client, failed))["status"] == "FAILURE"
+    async with client.stream("GET", "/tenant/events") as response:
+        stream = messages(response)
+        await next_fleet(stream)
+        retried = await client.post(f"/jobs/{failed}/retry")
+        assert retried.status_code == 202, retried.text
+        async for message in stream:
+            if message.data_lines and message.event != "fleet" and message.data["job_id"] == failed:
+                break
+    assert message.event == "status"
+    assert (message.data["status"], message.data["retried_by"]) == ("FAILURE", retried.json()["job_id"])
+
+
 async def test_a_reconnection_gets_exactly_the_missed_events(
     client: httpx.AsyncClient, job_store: JobStore
 ) -> None:
@@ -133,7 +151,7 @@ async def test_a_reconnection_gets_exactly_the_missed_events(
         [seen] = await next_job_events(stream, 1)
     # Disconnected: these happen unseen.
     second = new_job(job_store, workspace="ws-tenant-b")
-    job_store.progress(first, 30, "a third")
+    job_store.progress(JobRef(first), 30, "a third")
     new_job(job_store, namespace=OTHER_TENANT)
     async with client.stream("GET", "/tenant/events", headers={"Last-Event-ID": seen.id or ""}) as response:
         stream = messages(response)
@@ -160,11 +178,11 @@ async def test_a_position_the_log_no_longer_reaches_gets_snapshots_again(
     async with client.stream("GET", "/tenant/events") as response:
         stream = messages(response)
         await next_fleet(stream)
-        short_log.progress(job_id, 1, "one")
+        short_log.progress(JobRef(job_id), 1, "one")
         [seen] = await next_job_events(stream, 1)
     # Far past what the log keeps (it is trimmed a node of 100 entries at a time).
     for step in range(2, 302):
-        short_log.progress(job_id, step / 4, "more")
+        short_log.progress(JobRef(job_id), step / 4, "more")
     async with client.stream("GET", "/tenant/events", headers={"Last-Event-ID": seen.id or ""}) as response:
         _, reopened = await next_fleet(messages(response))
     latest = [e for e in reopened if e.data["job_id"] == job_id]
@@ -244,7 +262,7 @@ def test_the_tenants_log_is_bounded_and_expires(redis_server: RedisServer) -> No
     namespace = f"bounded-{uuid.uuid4().hex[:8]}"
     job_id = new_job(store, namespace=namespace)
     for step in range(1, 301):  # progress renews no time to live, and the log keeps its own
-        store.progress(job_id, step / 3, "more", namespace=namespace)
+        store.progress(JobRef(job_id, namespace=namespace), step / 3, "more")
     log = keys.tenant_log(namespace)
     assert 0 < client.ttl(log) <= max(store.pending_ttl, store.result_ttl)
     assert client.xlen(log) <= 10 + 100, "trimmed (a node of 100 entries at a time)"

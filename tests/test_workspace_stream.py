@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
@@ -28,7 +29,7 @@ def new_workspace() -> str:
 
 def new_job(store: JobStore, workspace: str) -> str:
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts", group=workspace)
+    store.create(JobRef(job_id, group=workspace), "score_contracts")
     return job_id
 
 
@@ -43,15 +44,15 @@ async def test_a_workspace_stream_shows_its_jobs_then_new_ones(
 ) -> None:
     workspace, elsewhere = new_workspace(), new_workspace()
     older, newer = new_job(job_store, workspace), new_job(job_store, workspace)
-    job_store.transition(older, JobStatus.STARTED, group=workspace)
+    job_store.transition(JobRef(older, group=workspace), JobStatus.STARTED)
     async with client.stream("GET", f"/workspaces/{workspace}/events") as response:
         assert response.status_code == 200
         stream = messages(response)
         opening = await take_events(stream, 2)
         new_job(job_store, elsewhere)  # another workspace's job never shows up here
         arrival = new_job(job_store, workspace)
-        job_store.transition(arrival, JobStatus.STARTED, group=workspace)
-        job_store.transition(older, JobStatus.SUCCESS, group=workspace, result={"n": 1})
+        job_store.transition(JobRef(arrival, group=workspace), JobStatus.STARTED)
+        job_store.transition(JobRef(older, group=workspace), JobStatus.SUCCESS, result={"n": 1})
         live = await take_events(stream, 3)
     assert [(e.event, e.data["job_id"], e.data["status"]) for e in opening] == [
         ("snapshot", older, "STARTED"),
@@ -75,16 +76,16 @@ async def test_a_workspace_stream_resumes_with_exactly_the_missed_events(
     async with client.stream("GET", f"/workspaces/{workspace}/events") as response:
         stream = messages(response)
         await take_events(stream, 1)
-        job_store.transition(first, JobStatus.STARTED, group=workspace)
+        job_store.transition(JobRef(first, group=workspace), JobStatus.STARTED)
         [seen] = await take_events(stream, 1)
     # Disconnected: these happen unseen.
     second = new_job(job_store, workspace)
-    job_store.progress(first, 30, "a third", group=workspace)
+    job_store.progress(JobRef(first, group=workspace), 30, "a third")
     headers = {"Last-Event-ID": seen.id or ""}
     async with client.stream("GET", f"/workspaces/{workspace}/events", headers=headers) as response:
         stream = messages(response)
         missed = await take_events(stream, 2)
-        job_store.transition(second, JobStatus.STARTED, group=workspace)
+        job_store.transition(JobRef(second, group=workspace), JobStatus.STARTED)
         [live] = await take_events(stream, 1)
     assert [(e.data["job_id"], e.data["seq"]) for e in missed] == [(second, 1), (first, 3)]
     assert (live.data["job_id"], live.data["status"]) == (second, "STARTED")
@@ -147,7 +148,7 @@ async def test_100_workspace_clients_opening_and_resuming_at_once_see_0_duplicat
     # Finished before anyone looks, and the newest jobs, so the last snapshots of the opening: a
     # client that drops inside the opening only ever learns of them if it is not told to skip them.
     for job_id in [new_job(job_store, workspace) for _ in range(2)]:
-        settled = job_store.transition(job_id, JobStatus.SUCCESS, group=workspace, result={})
+        settled = job_store.transition(JobRef(job_id, group=workspace), JobStatus.SUCCESS, result={})
         assert settled is not None
         final[job_id] = settled
     opening = MOVING_JOBS + 2
@@ -184,13 +185,19 @@ async def test_100_workspace_clients_opening_and_resuming_at_once_see_0_duplicat
         while not all_reopened.is_set() and changes < MAX_CHANGES:
             if changes % JOINING_EVERY == JOINING_EVERY - 1:
                 moving.append(job_id := str(uuid.uuid4()))
-                await write(functools.partial(job_store.create, job_id, "score_contracts", group=workspace))
+                await write(
+                    functools.partial(job_store.create, JobRef(job_id, group=workspace), "score_contracts")
+                )
             else:
                 job_id = moving[changes % len(moving)]
-                await write(functools.partial(job_store.progress, job_id, changes % 100, group=workspace))
+                await write(
+                    functools.partial(job_store.progress, JobRef(job_id, group=workspace), changes % 100)
+                )
             changes += 1
         for job_id in moving:  # the last of these is the last change: the clients stop at it
-            finish = functools.partial(job_store.transition, job_id, JobStatus.SUCCESS, group=workspace)
+            finish = functools.partial(
+                job_store.transition, JobRef(job_id, group=workspace), JobStatus.SUCCESS
+            )
             await write(functools.partial(finish, result={"changes": changes}))
         return changes
 

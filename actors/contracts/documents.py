@@ -25,7 +25,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from actors.jobs.events import redis_errors_as_unavailable, text
+from actors.jobs.encoding import text
+from actors.jobs.errors import redis_errors_as_unavailable
 
 from . import keys
 from .errors import EmptyWorkspace, ExtractionPending, UnknownDocument, UnknownWorkspace

@@ -36,8 +36,9 @@ from typing import Any, BinaryIO
 
 import redis
 
-from actors.jobs.errors import InvalidPayload
-from actors.jobs.events import redis_errors_as_unavailable, text, utc_now
+from actors.jobs.clock import utc_now
+from actors.jobs.encoding import text
+from actors.jobs.errors import InvalidPayload, redis_errors_as_unavailable
 from extraction import ExtractedText
 
 from . import keys

@@ -7,12 +7,17 @@ streams of many jobs), retries, cancellation, time limits, heartbeats and mainte
     settings.py   JobSettings, and how every layer declares its settings
     keys.py       every Redis key and channel name
     states.py     JobStatus, default messages, snapshot fields
-    errors.py     the engine's exception tree
-    events.py     how snapshots and events are encoded in Redis (JobEvent)
+    errors.py     the engine's exception tree; Redis's "unreachable" errors turned into it
+    clock.py      the ISO 8601 timestamps every record and event carries
+    encoding.py   how a job's record is encoded in Redis (each field a JSON document)
+    ref.py        JobRef: a job, its namespace and group, and the run writing to it
+    events.py     JobEvent: one change, from a wake-up, a job's log or a shared log
     store.py      JobStore: each change applied atomically by one Lua script
+    scripts.py    the Lua scripts, one file an operation in lua/ (lua/change/: a job's changes)
+    dramatiq_adapter.py  every use of Dramatiq beyond its public API, each pinned by a test
     registry.py   @job: public job types, their parameters, checks and groups
     engine.py     JobEngine: client, store and broker, built once from the settings
-    middleware/   status, cancellation, heartbeat, log format
+    middleware/   status, run metrics, cancellation, heartbeat, log format
     progress.py   report_progress(percent, message), current_job()
     submit.py     submit_job(): validate, write the record, send the message
     metrics.py    run-time histograms kept in Redis

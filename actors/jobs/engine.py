@@ -20,7 +20,6 @@ from typing import Self
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import current_millis
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -36,6 +35,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from . import keys
+from .dramatiq_adapter import dispatch_qsize
 from .fairness import FairShare
 from .leases import RunLeases, reap, reap_if_first
 from .middleware import (
@@ -91,28 +91,11 @@ class JobsBroker(RedisBroker):
     """
 
     def keep_alive(self) -> None:
-        self._qsize(next(iter(self.get_declared_queues()), "default"), maintenance=False)
+        dispatch_qsize(self, next(iter(self.get_declared_queues()), "default"), maintenance=False)
 
     def redeliver(self) -> None:
         for queue_name in self.get_declared_queues():
-            self._qsize(queue_name, maintenance=True)
-
-    def _qsize(self, queue_name: str, *, maintenance: bool) -> None:
-        # Dramatiq's dispatch script, called as its own commands call it (argument 7 asks for
-        # maintenance); any command records this worker's heartbeat, and "qsize" changes nothing.
-        self.scripts["dispatch"](
-            keys=[self.namespace],
-            args=[
-                "qsize",
-                current_millis(),
-                queue_name,
-                self.broker_id,
-                self.heartbeat_timeout,
-                self.dead_message_ttl,
-                int(maintenance),
-                self._max_unpack_size(),
-            ],
-        )
+            dispatch_qsize(self, queue_name, maintenance=True)
 
 
 class JobEngine(BrokerContext):
@@ -127,8 +110,11 @@ class JobEngine(BrokerContext):
             retry=redis_retry(),
             retry_on_error=RETRY_ON,
         )
+        #: Counts this process's status changes in batches (started by workers; web: ``start``).
+        self.run_metrics = RunMetrics(client=self.client)
         self.store = JobStore(
             client=self.client,
+            counter=self.run_metrics,
             result_ttl=settings.result_ttl,
             pending_ttl=settings.pending_ttl,
             event_log_max=settings.event_log_max,
@@ -144,15 +130,12 @@ class JobEngine(BrokerContext):
             on_beat=self.reaper_round,
             settle=self.leases.lease + settings.lease_grace,
         )
-        #: Counts this process's status changes in batches (started by workers; web: ``start``).
-        self.run_metrics = RunMetrics(client=self.client)
         #: How this worker process shares its threads between namespaces (``fairness.py``).
         self.fair = FairShare(client=self.client, reserve=settings.fair_share_reserve)
         self.status = JobStatusMiddleware(
             store=self.store,
             leases=self.leases,
             heartbeat=heartbeat,
-            metrics=self.run_metrics,
             fair=self.fair,
             default_max_retries=settings.max_retries,
             outage_grace=settings.outage_grace,
@@ -168,12 +151,12 @@ class JobEngine(BrokerContext):
                 ShutdownNotifications(),
                 Callbacks(),
                 Pipelines(),
+                self.run_metrics,  # before the status middleware: its after_* hooks run after
                 self.status,
                 Retries(max_retries=settings.max_retries),
                 CurrentMessage(),
                 Cancellation(store=self.store, grace=settings.cancel_grace),
                 heartbeat,
-                self.run_metrics,
                 PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_DELAY_S),
                 LogFormat(log_format=settings.log_format),
                 self,

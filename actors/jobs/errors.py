@@ -10,6 +10,9 @@
     ├── JobCancelled            raised inside a running job that was asked to cancel
     └── LeaseLost               raised inside a run whose job was taken over by another run
 
+``redis_errors_as_unavailable`` turns redis-py's "cannot reach Redis" errors into
+``StoreUnavailable``, for every layer that talks to Redis.
+
 ``StoreUnavailable`` is also a Dramatiq ``MiddlewareError`` so that, raised from a
 ``before_enqueue`` hook, it stops the message from being sent: a job whose record could not be
 written must never reach the queue.
@@ -20,7 +23,14 @@ written must never reach the queue.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
 from dramatiq.middleware import Interrupt, MiddlewareError
+
+#: The redis-py errors that mean "Redis is not reachable right now".
+REDIS_UNAVAILABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 class JobError(Exception):
@@ -58,3 +68,12 @@ class LeaseLost(Interrupt):
 class JobCancelled(Interrupt):
     """Raised in a job's thread when it was asked to cancel: at its next progress report, or by the
     worker once the grace period is over. It is never retried."""
+
+
+@contextmanager
+def redis_errors_as_unavailable() -> Iterator[None]:
+    """Turn redis-py's "cannot reach Redis" errors into ``StoreUnavailable`` (sync or async code)."""
+    try:
+        yield
+    except REDIS_UNAVAILABLE_ERRORS as exc:
+        raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc

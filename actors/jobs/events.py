@@ -1,101 +1,24 @@
-"""How a job's snapshot and events are encoded in Redis, for the writer and the readers alike.
+"""``JobEvent``: one change of one job, as the readers get it.
 
-A snapshot is a Redis hash whose values are each a JSON document, so the store's Lua script can
-assemble the snapshot's JSON without decoding anything. An event is the snapshot as it stood
-right after the change, with its ``seq`` and its type; fields whose name starts with ``_`` are
-the engine's own (the job's namespace) and are in neither. An event reaches readers three ways,
-each parsed here: as a wake-up on ``keys.EVENTS_CHANNEL``, as an entry of the job's log, and as
-an entry of its group's log or its namespace's. The wake-up's lines are ``<job_id> <event>
-<previous group entry id> <group entry id> <previous namespace entry id> <namespace entry id>``
-(the group's are ``-`` for a job without a group), the job's namespace, its group's name as
-JSON, and the snapshot JSON (none of them can hold a newline).
+An event is the job's snapshot as it stood right after the change, with its ``seq`` and its SSE
+event name (``status`` or ``progress``). It reaches readers three ways, each parsed here: as a
+wake-up published by the store's scripts (one JSON document, see ``lua/change/_shared.lua``), as an
+entry of the job's own log, and as an entry of a log many jobs share (its group's, its
+namespace's), whose entry ids let a stream resume with no gap and no repeat.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import redis
+from .encoding import compact_json, text
+from .states import JobStatus
 
-from .errors import StoreUnavailable
-from .states import NAMESPACE_FIELD, JobStatus
-
-#: The redis-py errors that mean "Redis is not reachable right now".
-REDIS_UNAVAILABLE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-#: The id a group log's first entry follows.
+#: The id a shared log's first entry follows.
 GROUP_LOG_START = "0-0"
-
-#: The characters a job id may contain (Dramatiq's message ids are UUID4 strings).
-_JOB_ID_CHARS = frozenset("0123456789abcdefABCDEF-")
-_JOB_ID_MAX = 64
-
-
-@contextmanager
-def redis_errors_as_unavailable() -> Iterator[None]:
-    """Turn redis-py's "cannot reach Redis" errors into ``StoreUnavailable`` (sync or async code)."""
-    try:
-        yield
-    except REDIS_UNAVAILABLE_ERRORS as exc:
-        raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
-
-
-def is_valid_job_id(job_id: str) -> bool:
-    """True when ``job_id`` could name a job; anything else is answered "not found" at once."""
-    return 0 < len(job_id) <= _JOB_ID_MAX and set(job_id) <= _JOB_ID_CHARS
-
-
-def utc_now(offset_seconds: float = 0.0) -> str:
-    """An ISO 8601 UTC timestamp with milliseconds, ``offset_seconds`` from now."""
-    return iso_time(datetime.now(UTC).timestamp() + offset_seconds)
-
-
-def iso_time(unix_seconds: float) -> str:
-    """A unix time as an ISO 8601 UTC timestamp with milliseconds (the API's one format)."""
-    moment = datetime.fromtimestamp(unix_seconds, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-#: One encoder for every change (``json.dumps`` with options builds a new one per call).
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def compact_json(value: Any) -> str:
-    return _COMPACT(value.value if isinstance(value, JobStatus) else value)
-
-
-def text(value: bytes | str) -> str:
-    """A Redis reply as text (redis-py gives bytes unless told to decode)."""
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def encode_fields(fields: Mapping[str, Any]) -> list[str]:
-    """Flatten ``fields`` into HSET's ``field value ...`` arguments, each value JSON-encoded."""
-    flat: list[str] = []
-    for name, value in fields.items():
-        flat += [name, compact_json(value)]
-    return flat
-
-
-def decode_snapshot(raw: Mapping[bytes | str, bytes | str], fields: Sequence[str]) -> dict[str, Any] | None:
-    """Turn an HGETALL reply into a snapshot dict in the order of ``fields`` (the engine's own
-    ``_`` fields left out); None when empty."""
-    if not raw:
-        return None
-    decoded = {name: json.loads(v) for k, v in raw.items() if not (name := text(k)).startswith("_")}
-    ordered = {name: decoded.pop(name, None) for name in fields}
-    ordered.update(decoded)
-    return ordered
-
-
-def owned_by(raw: Mapping[bytes | str, bytes | str], namespace: str) -> bool:
-    """Whether an HGETALL reply is a job of ``namespace`` (an empty reply is nobody's)."""
-    stored = raw.get(NAMESPACE_FIELD.encode(), raw.get(NAMESPACE_FIELD))  # type: ignore[call-overload]
-    return stored is not None and json.loads(stored) == namespace
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,60 +44,45 @@ class JobEvent:
         return self.status.is_terminal
 
     @classmethod
-    def parse(
-        cls,
-        job_id: str,
-        event: str,
-        data: str,
-        *,
-        namespace: str | None = None,
-        group: str | None = None,
-        group_entry: str | None = None,
-        previous_group_entry: str | None = None,
-        tenant_entry: str | None = None,
-        previous_tenant_entry: str | None = None,
+    def parse(cls, job_id: str, event: str, data: str, **where: str | None) -> JobEvent:
+        """An event from its snapshot's JSON ``data``; ``where`` names its place in shared logs."""
+        return cls._of(job_id, event, json.loads(data), data, **where)
+
+    @classmethod
+    def _of(
+        cls, job_id: str, event: str, snapshot: Mapping[str, Any], data: str, **where: str | None
     ) -> JobEvent:
-        snapshot = json.loads(data)
         return cls(
-            job_id,
-            int(snapshot["seq"]),
-            event,
-            data,
-            JobStatus(snapshot["status"]),
-            namespace,
-            group,
-            group_entry,
-            previous_group_entry,
-            tenant_entry,
-            previous_tenant_entry,
+            job_id=job_id,
+            seq=int(snapshot["seq"]),
+            event=event,
+            data=data,
+            status=JobStatus(snapshot["status"]),
+            **where,
         )
 
     @classmethod
     def from_snapshot(cls, snapshot: Mapping[str, Any], event: str = "status") -> JobEvent:
-        return cls(
-            snapshot["job_id"],
-            int(snapshot["seq"]),
-            event,
-            compact_json(snapshot),
-            JobStatus(snapshot["status"]),
-        )
+        return cls._of(snapshot["job_id"], event, snapshot, compact_json(snapshot))
 
     @classmethod
     def from_wakeup(cls, payload: bytes | str) -> JobEvent:
-        """Parse a wake-up (see the module's docstring and ``scripts.APPLY_CHANGE``)."""
-        head, namespace, group_json, data = text(payload).split("\n", 3)
-        job_id, event, previous, entry, previous_in_tenant, in_tenant = head.split(" ")
-        grouped = entry != "-"
-        return cls.parse(
-            job_id,
-            event,
-            data,
-            namespace=namespace,
-            group=json.loads(group_json) if grouped else None,
-            group_entry=entry if grouped else None,
-            previous_group_entry=previous if grouped else None,
-            tenant_entry=in_tenant,
-            previous_tenant_entry=previous_in_tenant,
+        """Parse a wake-up: ``{"job_id", "event", "namespace", "group", "group_entry",
+        "tenant_entry", "snapshot"}``, where an entry is ``[previous id, this id]`` (the group's
+        is null for a job without a group)."""
+        wakeup = json.loads(payload)
+        grouped, in_tenant = wakeup["group_entry"], wakeup["tenant_entry"]
+        return cls._of(
+            wakeup["job_id"],
+            wakeup["event"],
+            snapshot := wakeup["snapshot"],
+            compact_json(snapshot),
+            namespace=wakeup["namespace"],
+            group=wakeup["group"] if grouped else None,
+            previous_group_entry=grouped[0] if grouped else None,
+            group_entry=grouped[1] if grouped else None,
+            previous_tenant_entry=in_tenant[0],
+            tenant_entry=in_tenant[1],
         )
 
     @classmethod

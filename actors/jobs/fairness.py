@@ -33,10 +33,9 @@ from collections import Counter
 import dramatiq
 import redis
 
-from . import keys
-from .errors import StoreUnavailable
-from .events import REDIS_UNAVAILABLE_ERRORS, text
-from .scripts import UNPARK
+from . import keys, scripts
+from .encoding import text
+from .errors import REDIS_UNAVAILABLE_ERRORS, StoreUnavailable
 
 logger = logging.getLogger("jobs.fairness")
 
@@ -63,7 +62,7 @@ class FairShare:
         self._running: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._any_parked = False  # whether any message may be parked (so that sending back is worth a look)
-        self._unpark = client.register_script(UNPARK)
+        self._unpark = client.register_script(scripts.sources()["unpark"])
 
     @property
     def keeping_reserve(self) -> bool:

@@ -18,7 +18,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from . import keys
-from .events import iso_time, redis_errors_as_unavailable, text, utc_now
+from .clock import iso_time, utc_now
+from .encoding import text
+from .errors import redis_errors_as_unavailable
 from .middleware import MISSED_BEATS_ALLOWED
 
 

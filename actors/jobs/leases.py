@@ -22,6 +22,7 @@ within lease + grace + one heartbeat of its last renewal: 35 s with the default 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -32,7 +33,8 @@ import redis
 
 from . import keys
 from .errors import StoreUnavailable
-from .states import JobStatus
+from .ref import JobRef
+from .states import MESSAGE_FIELD, JobStatus
 from .store import JobStore
 
 logger = logging.getLogger("jobs.leases")
@@ -46,29 +48,32 @@ LOST_RUNS_ALLOWED = 2
 
 
 class RunLeases:
-    """The runs this process holds (job id -> token), and their renewal; safe across threads."""
+    """The runs this process holds (job id -> the run's ``JobRef``), and their renewal; safe
+    across threads. A run's ref is what its later writes and progress reports name."""
 
     def __init__(self, *, store: JobStore, lease: float) -> None:
         self.store = store
         self.lease = lease
-        self._runs: dict[str, str] = {}
+        self._runs: dict[str, JobRef] = {}
         self._lock = threading.Lock()
 
-    def hold(self, job_id: str, token: str) -> None:
+    def hold(self, run: JobRef) -> None:
         with self._lock:
-            self._runs[job_id] = token
+            self._runs[run.job_id] = run
 
     def release(self, job_id: str) -> None:
         with self._lock:
             self._runs.pop(job_id, None)
 
-    def token(self, job_id: str) -> str | None:
+    def run_of(self, job_id: str) -> JobRef | None:
+        """The ref of the run this process holds of ``job_id``, if it holds one."""
         with self._lock:
             return self._runs.get(job_id)
 
     def held(self) -> dict[str, str]:
+        """Each held job's run token."""
         with self._lock:
-            return dict(self._runs)
+            return {job_id: run.run for job_id, run in self._runs.items()}
 
     def renew(self) -> set[str]:
         """Extend every held lease; returns the jobs whose run is not theirs any more."""
@@ -91,15 +96,15 @@ def reap(
         lapsed = store.lapsed_for(job_id)
         if lapsed < grace:
             continue  # a live run (the common case: one read), or one that may still renew
-        namespace = store.namespace_of(job_id)
-        snapshot = store.snapshot(job_id, namespace=namespace) if namespace is not None else None
-        if snapshot is None or snapshot["status"] != JobStatus.STARTED.value:
+        record = store.record(job_id)  # a lapsed one: read once, whole
+        ref = store.ref_of(job_id, record)
+        if ref is None or record.get("status") != b'"STARTED"':
             client.zrem(keys.ACTIVE, job_id)
             continue
-        encoded = store.message(job_id)
+        encoded = record.get(MESSAGE_FIELD)
         message = dramatiq.Message.decode(encoded) if encoded is not None else None
-        group = snapshot[store.group_field]
-        runs = snapshot.get("attempt") or 1
+        runs = json.loads(record.get("attempt") or b"1") or 1
+        worker = json.loads(record.get("worker") or b"null")
         why = lost_run(runs, lapsed if math.isfinite(lapsed) else None)
         allowed = max_retries(message) + LOST_RUNS_ALLOWED if message is not None else 0
         if message is not None and message.actor_name in broker.actors and runs <= allowed:
@@ -107,33 +112,25 @@ def reap(
             # the copy is claimed first (a takeover), the record stays the new run's; if sending
             # fails, the job is still STARTED and lapsed, and the next round tries again.
             broker.enqueue(message.copy(options={"retries": runs, REAPED_OPTION: True}))
-            store.transition(
-                job_id,
+            store.reap(
+                ref,
                 JobStatus.PENDING,
-                namespace=namespace,
-                group=group,
                 lapsed_for=grace,
                 message=f"{why}; attempt {runs + 1} will run",
                 attempt=runs + 1,
                 error={"type": "worker_lost", "message": why},
                 _run="",
             )
-            logger.warning(
-                "Job %s requeued: its run's lease lapsed (worker %s)", job_id, snapshot.get("worker")
-            )
+            logger.warning("Job %s requeued: its run's lease lapsed (worker %s)", job_id, worker)
             requeued += 1
-        elif store.transition(
-            job_id,
+        elif store.reap(
+            ref,
             JobStatus.FAILURE,
-            namespace=namespace,
-            group=group,
             lapsed_for=grace,
             message=f"{why}; no attempt is left",
             error={"type": "worker_lost", "message": f"{why}; no attempt is left"},
         ):
-            logger.warning(
-                "Job %s failed: its run's lease lapsed (worker %s)", job_id, snapshot.get("worker")
-            )
+            logger.warning("Job %s failed: its run's lease lapsed (worker %s)", job_id, worker)
             failed += 1
     return requeued, failed
 
@@ -141,7 +138,7 @@ def reap(
 def lost_run(attempt: int, lapsed_s: float | None) -> str:
     """Why a run was lost, for the job's timeline: its worker stopped renewing the lease (lapsed
     ``lapsed_s`` seconds ago; None when the run never held one). The store's script says the same
-    when a claim takes a job over (``scripts.APPLY_CHANGE``)."""
+    when a claim takes a job over (``lua/change/claim.lua``)."""
     reason = f"The worker running attempt {attempt} stopped answering"
     return reason if lapsed_s is None else f"{reason} (lease lapsed {int(lapsed_s)} s ago)"
 

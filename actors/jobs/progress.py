@@ -11,7 +11,7 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage
 
 from .engine import JobEngine
-from .errors import JobCancelled, LeaseLost
+from .errors import LeaseLost
 from .registry import JobContext, job_spec, namespace_of
 from .store import ride_out
 
@@ -43,20 +43,11 @@ def report_progress(percent: float, message: str | None = None) -> None:
     if spec is None:
         return
     engine = JobEngine.of(broker)
-    store, run = engine.store, engine.leases.token(current.message_id) or ""
+    run = engine.leases.run_of(current.message_id) or spec.ref(current)
+    grace = engine.settings.outage_grace
 
     def write() -> dict | None:
-        if store.cancel_requested([current.message_id]):
-            raise JobCancelled("the job was cancelled")
-        return store.progress(
-            current.message_id,
-            percent,
-            message,
-            namespace=namespace_of(current),
-            group=spec.group_of(current.kwargs),
-            run=run,
-        )
+        return engine.store.progress(run, percent, message)  # raises JobCancelled once asked to
 
-    grace = engine.settings.outage_grace
-    if ride_out(write, grace=grace, what=f"job {current.message_id}'s progress") is None and run:
+    if ride_out(write, grace=grace, what=f"job {current.message_id}'s progress") is None and run.run:
         raise LeaseLost("the job is no longer this run's: another run took it over, or it ended")

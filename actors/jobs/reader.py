@@ -3,7 +3,7 @@
 Writes happen only in ``store.py`` (one Lua script); this module reads what it wrote, turning
 Redis outages into ``StoreUnavailable`` so the API can answer 503. A reader reads within one
 namespace (``reader.within(namespace)``): a job of another namespace is not found, with the same
-answer, the same Redis round trips and the same work as a missing one (``scripts.READ_OWNED``
+answer, the same Redis round trips and the same work as a missing one (``lua/read_owned.lua``
 checks the namespace before it reads anything else).
 """
 
@@ -19,19 +19,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from . import keys
-from .errors import StoreUnavailable
-from .events import (
-    GROUP_LOG_START,
-    JobEvent,
-    decode_snapshot,
-    is_valid_job_id,
-    owned_by,
-    redis_errors_as_unavailable,
-    text,
-)
-from .scripts import READ_OWNED
-from .search import SEARCH_BATCH, JobFilter
+from . import keys, scripts
+from .encoding import decode_snapshot, owned_by, text
+from .errors import StoreUnavailable, redis_errors_as_unavailable
+from .events import GROUP_LOG_START, JobEvent
+from .ref import is_valid_job_id
+from .search import JobFilter
 from .states import MESSAGE_FIELD, TRACEBACK_FIELD, JobStatus, is_finished
 
 #: Index entries read per round trip while filling a page of a listing.
@@ -49,8 +42,9 @@ class JobReader:
         self.client = client
         self.fields = tuple(fields)
         self._namespace = namespace
-        self._read_owned = client.register_script(READ_OWNED)
-        self._search = client.register_script(SEARCH_BATCH)
+        lua = scripts.sources()
+        self._read_owned = client.register_script(lua["read_owned"])
+        self._search = client.register_script(lua["search_batch"])
 
     def within(self, namespace: str) -> JobReader:
         """This reader, reading in ``namespace`` (the same connection pool and scripts)."""
@@ -59,7 +53,7 @@ class JobReader:
         return reader
 
     async def _owned(self, what: str, job_keys: list[str], *args: str) -> Any:
-        """``READ_OWNED``'s answer for ``what`` (see scripts.py), within this reader's namespace."""
+        """``read_owned.lua``'s answer for ``what``, within this reader's namespace."""
         with redis_errors_as_unavailable():
             return await self._read_owned(keys=job_keys, args=[json.dumps(self.namespace), what, *args])
 

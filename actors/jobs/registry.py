@@ -27,6 +27,7 @@ import pydantic
 from dramatiq.middleware import TimeLimitExceeded
 
 from .errors import InvalidPayload, JobCancelled, LeaseLost, UnknownJobType
+from .ref import JobRef
 from .states import DEFAULT_NAMESPACE, NAMESPACE_OPTION
 
 PUBLIC_JOB_OPTION = "public_job"
@@ -90,6 +91,10 @@ class JobSpec:
     def group_of(self, arguments: Mapping[str, Any]) -> str | None:
         value = arguments.get(self.group_by) if self.group_by is not None else None
         return value if isinstance(value, str) and value else None
+
+    def ref(self, message: dramatiq.Message, *, run: str = "") -> JobRef:
+        """The ref of the job ``message`` carries (written to by ``run``, if given)."""
+        return JobRef(message.message_id, namespace_of(message), self.group_of(message.kwargs), run)
 
 
 def job(

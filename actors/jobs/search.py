@@ -1,5 +1,5 @@
 """Which jobs a listing shows: the filters a reader applies (``JobFilter``) and the Lua script that
-applies them inside Redis, a batch of index entries at a time.
+applies them inside Redis, a batch of index entries at a time (``lua/search_batch.lua``).
 
 Filtering and searching happen where the records are: shipping every record of a batch to the
 web process to look at it would move a job's whole result (tens of KB for a scoring job) for
@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .events import compact_json, iso_time
+from .clock import iso_time
+from .encoding import compact_json
 from .states import JobStatus
 
 #: How long after its ``created_at`` a job's index entry may be stamped (the same write, a moment
@@ -73,65 +74,3 @@ class JobFilter:
     def status_arg(self) -> str:
         """The statuses as the script compares them: JSON-quoted, comma-separated; empty for any."""
         return ",".join(sorted(json.dumps(status.value) for status in self.statuses or ()))
-
-
-# KEYS: job records, newest first (a batch of the index). ARGV: 1 the namespace (JSON, as the
-# record keeps it), 2 statuses (JSON-quoted, comma-separated; empty: any), 3 the job type (JSON;
-# empty: any), 4 the search text as JSON escapes it, lower-cased, 5 the same text unescaped (both
-# empty: no search), 6 how many matches to stop at, 7 and 8 the first and last creation time
-# (``created_at`` as the record keeps it, JSON; empty: unbounded), 9.. the fields to answer for
-# each match.
-# Returns {examined, {{values}, ...}}: how many records were looked at (the first ``examined`` of
-# KEYS, all of them unless the wanted matches were found first), and each match's fields asked
-# for, in the order of KEYS (false for a missing field).
-SEARCH_BATCH = """
-local namespace, statuses, job_type = ARGV[1], ARGV[2], ARGV[3]
-local needle, plain, wanted = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local created_from, created_to = ARGV[7], ARGV[8]
-local read = {}
-for i = 9, #ARGV do read[#read + 1] = ARGV[i] end
-local function contains(haystack, what)
-    return haystack and string.find(string.lower(haystack), what, 1, true) ~= nil
-end
-local function arguments(message)  -- the kwargs of a Dramatiq message (JSON): before its options
-    if not message then return nil end
-    local _, from = string.find(message, '"kwargs":', 1, true)
-    if not from then return nil end
-    local to, at = #message, from
-    while true do
-        local found = string.find(message, ',"options":', at + 1, true)
-        if not found then break end
-        to, at = found, found
-    end
-    return string.sub(message, from + 1, to)
-end
-local function error_text(raw)
-    if not raw or raw == 'null' then return nil end
-    local ok, decoded = pcall(cjson.decode, raw)
-    if not ok or type(decoded) ~= 'table' then return raw end
-    return tostring(decoded['type']) .. ': ' .. tostring(decoded['message'])
-end
-local function found_text(key, head)
-    if contains(head[1], needle) or contains(head[3], needle) then return true end
-    local rest = redis.call('HMGET', key, 'error', '_message', 'result')  -- the largest last
-    return contains(error_text(rest[1]), plain) or contains(arguments(rest[2]), needle)
-        or contains(rest[3], needle)
-end
-local matches, examined, count = {}, 0, 0
-for i, key in ipairs(KEYS) do
-    examined = i
-    local head = redis.call('HMGET', key, 'job_id', '_namespace', 'job_type', 'status', 'created_at')
-    local created = head[5] or ''
-    if head[2] == namespace
-        and (statuses == '' or (head[4] and string.find(statuses, head[4], 1, true)))
-        and (job_type == '' or head[3] == job_type)
-        and (created_from == '' or created >= created_from)
-        and (created_to == '' or created <= created_to)
-        and (needle == '' or found_text(key, head)) then
-        count = count + 1
-        matches[#matches + 1] = redis.call('HMGET', key, unpack(read))
-        if count >= wanted then break end
-    end
-end
-return {examined, matches}
-"""

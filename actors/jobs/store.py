@@ -1,20 +1,21 @@
 """The job store's write side: every change to a job, applied atomically in Redis.
 
-One Lua script (``scripts.APPLY_CHANGE``) does the whole of a change in one step (docs/design.md,
-invariants 1 and 2): it merges the new fields into the snapshot hash, takes the next per-job
-``seq``, appends the snapshot to the job's event log (a stream whose entry ids are ``<seq>-0``),
-to its namespace's log and, for a job in a group, to the group's log; it refreshes the keys'
-time to live and publishes a wake-up on the job's channel, its namespace's (and its group's).
-Once a job is terminal the script refuses further changes, so a late or duplicated hook can
-never move a finished job. A change costs one script call; inside it, the record is read once
-and written once, and its time to live is renewed only at the job's end or once half of it has
-passed.
+Each kind of change is one Lua script (``lua/change/``) that does the whole of it in one step
+(docs/design.md, invariants 1 and 2): it merges the new fields into the job's record, takes the
+next per-job ``seq``, appends the snapshot to the job's log (a stream whose entry ids are
+``<seq>-0``), to its namespace's log and, for a job in a group, to the group's log; it refreshes
+the keys' time to live and publishes a wake-up on the job's channel, its namespace's (and its
+group's). A finished job takes no change but the link to its retry, so a late or duplicated hook
+can never move it. A change costs one script call; inside it, the record is read once and
+written once.
 
-A job's namespace and group are named when it is created and written into its snapshot (the
-namespace in the engine's own ``_namespace`` field, never shown; the group under
-``group_field``). Every later change names them again, because the script is handed every key
-it touches; the script checks they agree and fails loudly when they do not. Reads ask in a
-namespace: a job of another namespace is not found, exactly as a missing one.
+Every write names its job by a ``JobRef`` (``ref.py``), made when the job is submitted or claimed,
+or read from the record (``find``) by those who start from an id: a cancel, a retry, the reaper.
+Reads ask in a namespace: a job of another namespace is not found, exactly as a missing one.
+
+Status changes are counted for the metrics by the script itself, unless a ``ChangeCounter``
+that is running counts them in the process (``middleware.run_metrics``): the store tells it each
+change it made.
 
 The store is synchronous: it runs in worker threads (Dramatiq hooks, actors reporting progress)
 and, for enqueueing and cancelling, in the web side's executor. Readers use ``reader.JobReader``.
@@ -26,28 +27,22 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import redis
 
 from . import keys, scripts
-from .errors import StoreUnavailable
-from .events import (
-    compact_json,
-    decode_snapshot,
-    encode_fields,
-    owned_by,
-    redis_errors_as_unavailable,
-    utc_now,
-)
+from .clock import utc_now
+from .encoding import compact_json, decode_snapshot, encode_fields, owned_by, text
+from .errors import JobCancelled, StoreUnavailable, redis_errors_as_unavailable
+from .ref import JobRef
 from .settings import JobSettings
 from .states import (
     DEFAULT_GROUP_FIELD,
     DEFAULT_NAMESPACE,
     MESSAGE_FIELD,
     NAMESPACE_FIELD,
-    TERMINAL_STATES,
     EventType,
     JobStatus,
     snapshot_fields,
@@ -62,8 +57,16 @@ CANCELLING_MESSAGE = "Cancellation requested, stopping..."
 MAX_OUTAGE_BACKOFF_S = 2.0
 #: What ``claim`` answers when another run holds the job's lease.
 HELD = "held"
+_CANCELLED = "cancelled"
 
-_TERMINAL_ARG = ",".join(json.dumps(status.value) for status in TERMINAL_STATES)
+
+class ChangeCounter(Protocol):
+    """Counts status changes in the process instead of the store's script, while ``running``."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def count(self, job_type: str, status: JobStatus, *, namespace: str, job_id: str) -> None: ...
 
 
 class JobStore:
@@ -77,40 +80,33 @@ class JobStore:
         pending_ttl: int = DEFAULTS.pending_ttl,
         event_log_max: int = DEFAULTS.event_log_max,
         group_field: str = DEFAULT_GROUP_FIELD,
+        counter: ChangeCounter | None = None,
     ) -> None:
         self.client = client
         self.result_ttl = result_ttl
         self.pending_ttl = pending_ttl
         self.event_log_max = event_log_max
         self.group_field = group_field
+        self.counter = counter
         #: The snapshot's fields, in the order the API shows them.
         self.fields = snapshot_fields(group_field)
-        self._apply = client.register_script(scripts.APPLY_CHANGE)
-        self._renew = client.register_script(scripts.RENEW_LEASES)
+        self._scripts = scripts.register(client)
 
     def create(
-        self,
-        job_id: str,
-        job_type: str,
-        *,
-        namespace: str = DEFAULT_NAMESPACE,
-        group: str | None = None,
-        message: bytes | None = None,
-        count_here: bool = True,
-        retry_of: str | None = None,
+        self, ref: JobRef, job_type: str, *, message: bytes | None = None, retry_of: str | None = None
     ) -> dict[str, Any] | None:
-        """Write a new job as PENDING in ``namespace``; None when a job with this id exists.
+        """Write a new job as PENDING; None when a job with this id exists.
 
-        A job in a ``group`` also appears in that group's event log and job index. ``message``
-        is its encoded Dramatiq message, kept in the record for the reaper (``leases.reap``);
-        ``retry_of`` the finished job it runs again (``submit.retry_job``).
+        A job in a group also appears in that group's log and job index. ``message`` is its
+        encoded Dramatiq message, kept in the record for the reaper (``leases.reap``) and for
+        ``submit.retry_job``; ``retry_of`` the finished job it runs again.
         """
         fields: dict[str, Any] = dict.fromkeys(self.fields)  # the hash keeps this order for the JSON
         fields.update(
             {
-                "job_id": job_id,
+                "job_id": ref.job_id,
                 "job_type": job_type,
-                self.group_field: group,
+                self.group_field: ref.group,
                 "status": JobStatus.PENDING,
                 "message": JobStatus.PENDING.default_message,
                 "seq": 0,
@@ -118,148 +114,91 @@ class JobStore:
                 "created_at": (now := utc_now()),
                 "updated_at": now,
                 "retry_of": retry_of,
-                NAMESPACE_FIELD: namespace,
             }
         )
-        return self._change(
-            job_id,
-            namespace,
-            group,
-            "create",
-            EventType.STATUS,
-            fields,
-            message=message,
-            count_here=count_here,
-        )
+        return self._decoded(self._change("create", ref, fields, message=message))
+
+    def claim(self, ref: JobRef, *, lease: float, **fields: Any) -> dict[str, Any] | str | None:
+        """Start a run of a job: STARTED under the run's new token (``ref.run``), with a lease of
+        ``lease`` seconds (renewed by ``renew``) and ``attempt`` counting its runs. Allowed from
+        PENDING, or from STARTED when the lease has lapsed (a takeover: the old run's writes are
+        refused from now on). Returns the snapshot, ``HELD`` when another run holds a live lease,
+        or None when the job is finished or unknown."""
+        fields = {"status": JobStatus.STARTED, "message": JobStatus.STARTED.default_message, **fields}
+        raw = self._change("claim", ref, fields, lease_ms=int(lease * 1000))
+        return HELD if text(raw or b"") == HELD else self._decoded(raw)
 
     def transition(
-        self,
-        job_id: str,
-        status: JobStatus,
-        *,
-        namespace: str = DEFAULT_NAMESPACE,
-        group: str | None = None,
-        only_from: JobStatus | None = None,
-        run: str = "",
-        lapsed_for: float | None = None,
-        count_here: bool = True,
-        **fields: Any,
+        self, ref: JobRef, status: JobStatus, *, only_from: JobStatus | None = None, **fields: Any
     ) -> dict[str, Any] | None:
-        """Move a job (of ``namespace`` and ``group``) to ``status``, only from ``only_from`` if
-        given, only as its current ``run`` if given (a fence: a run that lost its lease moves
-        nothing), only while its lease has been lapsed ``lapsed_for`` seconds if given (the
-        reaper's condition); ``message`` defaults to the status's own. The change is counted in
-        the status-change metrics in the same step, unless ``count_here`` is false (a worker
-        counts its own changes, in batches: ``middleware.run_metrics``). None if refused: the job
-        is unknown, finished, or not as asked."""
-        fields.setdefault("message", status.default_message)
-        if status.is_terminal:
-            fields.setdefault("finished_at", utc_now())
-            fields.setdefault("retry_at", None)
-        if lapsed_for is not None:
-            mode = f"lapsed:{int(lapsed_for * 1000)}"
-        else:
-            mode = "update" if only_from is None else f"if:{json.dumps(only_from.value)}"
-        changed = self._change(
-            job_id,
-            namespace,
-            group,
-            mode,
-            EventType.STATUS,
-            {"status": status, **fields},
-            run=run,
-            count_here=count_here,
-        )
-        return changed if changed != HELD else None
+        """Move a job to ``status`` (only from ``only_from`` if given); as the run ``ref.run`` names,
+        if it names one (a fence: a run that lost its lease moves nothing). ``message`` defaults to
+        the status's own. None if refused: the job is unknown, finished, or not as asked."""
+        extra = {"from": compact_json(only_from)} if only_from is not None else {}
+        return self._decoded(self._change("update", ref, self._status_fields(status, fields), **extra))
 
-    def claim(
-        self,
-        job_id: str,
-        run: str,
-        *,
-        lease: float,
-        namespace: str = DEFAULT_NAMESPACE,
-        group: str | None = None,
-        count_here: bool = True,
-        **fields: Any,
-    ) -> dict[str, Any] | str | None:
-        """Start a run of a job: STARTED under the new token ``run``, with a lease of ``lease``
-        seconds (renewed by ``renew``) and ``attempt`` counting its runs. Allowed from PENDING, or
-        from STARTED when the lease has lapsed (a takeover: the old run's writes are refused from
-        now on). Returns the snapshot, ``HELD`` when another run holds a live lease, or None when
-        the job is finished or unknown."""
-        fields.setdefault("message", JobStatus.STARTED.default_message)
-        mode = f"claim:{int(lease * 1000)}"
-        fields = {"status": JobStatus.STARTED, **fields}
-        return self._change(
-            job_id, namespace, group, mode, EventType.STATUS, fields, run=run, count_here=count_here
-        )
-
-    def renew(self, runs: dict[str, str], *, lease: float) -> set[str]:
-        """Extend the leases of ``runs`` (job id -> token) to ``lease`` seconds from now; returns
-        the job ids whose run is no longer the job's (taken over, or ended)."""
-        if not runs:
-            return set()
-        job_ids = list(runs)
-        with redis_errors_as_unavailable():
-            lost = self._renew(
-                keys=[keys.job(job_id) for job_id in job_ids],
-                args=[int(lease * 1000), *(json.dumps(runs[job_id]) for job_id in job_ids)],
-            )
-        return {job_ids[int(index) - 1] for index in lost}
-
-    def progress(
-        self,
-        job_id: str,
-        percent: float,
-        message: str | None = None,
-        *,
-        namespace: str = DEFAULT_NAMESPACE,
-        group: str | None = None,
-        run: str = "",
+    def reap(
+        self, ref: JobRef, status: JobStatus, *, lapsed_for: float, **fields: Any
     ) -> dict[str, Any] | None:
+        """The reaper's change: ``transition`` of a STARTED job whose lease lapsed ``lapsed_for``
+        seconds ago or more; None when its run renewed it meanwhile (or it is not STARTED)."""
+        fields = self._status_fields(status, fields)
+        return self._decoded(self._change("reap", ref, fields, lapsed_ms=int(lapsed_for * 1000)))
+
+    def progress(self, ref: JobRef, percent: float, message: str | None = None) -> dict[str, Any] | None:
         """Record a progress report (0-100 and an optional message) as a new ``progress`` event;
-        None when refused (the job is finished, or ``run`` is given and no longer its run)."""
+        None when refused (the job is finished, or no longer the run's). Raises ``JobCancelled``,
+        writing nothing, once the job was asked to cancel."""
         if not isinstance(percent, int | float) or isinstance(percent, bool) or not math.isfinite(percent):
             raise ValueError(f"progress must be a number from 0 to 100, not {percent!r}")
         clamped = round(min(max(float(percent), 0.0), 100.0), 2)
         fields: dict[str, Any] = {"progress": int(clamped) if clamped.is_integer() else clamped}
         if message is not None:
             fields["message"] = str(message)
-        return self._change(job_id, namespace, group, "update", EventType.PROGRESS, fields, run=run)
+        raw = self._change("progress", ref, fields, event=EventType.PROGRESS)
+        if text(raw or b"") == _CANCELLED:
+            raise JobCancelled("the job was cancelled")
+        return self._decoded(raw)
 
     def request_cancel(self, job_id: str, *, namespace: str) -> dict[str, Any] | None:
         """Cancel a job of ``namespace``: at once if it has not started, else by flagging it for
-        its worker.
+        its worker (its message says so until it stops).
 
         Returns the snapshot after the request (CANCELLED, or STARTED with a "Cancelling" message),
         the unchanged snapshot of a finished job, or None for an unknown one (or another
         namespace's: nothing is flagged then).
         """
-        snapshot = self.snapshot(job_id, namespace=namespace)
-        if snapshot is None or JobStatus(snapshot["status"]).is_terminal:
-            return snapshot
+        ref = self.find(job_id, namespace=namespace)
+        if ref is None:
+            return None
+        fields = self._status_fields(JobStatus.CANCELLED, {})
+        raw = self._change(
+            "cancel",
+            ref,
+            fields,
+            flag_ttl=self.pending_ttl,
+            pending_ttl=self.pending_ttl,
+            cancelling=compact_json(CANCELLING_MESSAGE),
+        )
+        return self._decoded(raw)
+
+    def link_retry(self, ref: JobRef, retried_by: str) -> dict[str, Any] | None:
+        """Name, in a finished job, the job that runs it again: a status event of its own (the
+        status unchanged, never counted), so every stream following the job sees the link."""
+        return self._decoded(self._change("link_retry", ref, {"retried_by": retried_by}, count=False))
+
+    def renew(self, runs: Mapping[str, str], *, lease: float) -> set[str]:
+        """Extend the leases of ``runs`` (job id -> token) to ``lease`` seconds from now; returns
+        the job ids whose run is no longer the job's (taken over, or ended)."""
+        if not runs:
+            return set()
+        job_ids = list(runs)
         with redis_errors_as_unavailable():
-            # The flag first: a worker that picks the job up from now on sees it and skips it.
-            self.client.set(keys.cancel_flag(job_id), utc_now(), ex=self.pending_ttl)
-        for _ in range(3):  # the job may move between our reads; each loop sees it further on
-            if snapshot is None or JobStatus(snapshot["status"]).is_terminal:
-                return snapshot
-            where = {"namespace": namespace, "group": snapshot[self.group_field]}
-            if snapshot["status"] == JobStatus.PENDING.value:
-                changed = self.transition(job_id, JobStatus.CANCELLED, only_from=JobStatus.PENDING, **where)
-            else:
-                changed = self.transition(
-                    job_id,
-                    JobStatus.STARTED,
-                    only_from=JobStatus.STARTED,
-                    message=CANCELLING_MESSAGE,
-                    **where,
-                )
-            if changed is not None:
-                return changed
-            snapshot = self.snapshot(job_id, namespace=namespace)
-        return snapshot
+            lost = self._scripts["renew_leases"](
+                keys=[keys.job(job_id) for job_id in job_ids],
+                args=[int(lease * 1000), *(json.dumps(runs[job_id]) for job_id in job_ids)],
+            )
+        return {job_ids[int(index) - 1] for index in lost}
 
     def cancel_requested(self, job_ids: list[str]) -> set[str]:
         """Which of ``job_ids`` have been asked to cancel."""
@@ -269,11 +208,26 @@ class JobStore:
             flags = self.client.mget([keys.cancel_flag(job_id) for job_id in job_ids])
         return {job_id for job_id, flag in zip(job_ids, flags, strict=True) if flag is not None}
 
-    def link_retry(self, job_id: str, retried_by: str) -> None:
-        """Name, in a finished job's record, the job that runs it again (not an event: the job
-        has ended; its snapshot shows the link)."""
+    def find(self, job_id: str, *, namespace: str | None = None) -> JobRef | None:
+        """The ref of an existing job (of ``namespace``, if given): for those who start from an id."""
         with redis_errors_as_unavailable():
-            self.client.hset(keys.job(job_id), "retried_by", compact_json(retried_by))
+            owner, group = self.client.hmget(keys.job(job_id), NAMESPACE_FIELD, self.group_field)
+        return self.ref_of(job_id, {NAMESPACE_FIELD: owner, self.group_field: group}, namespace=namespace)
+
+    def ref_of(
+        self, job_id: str, record: Mapping[str, bytes | None], *, namespace: str | None = None
+    ) -> JobRef | None:
+        """The ref of the job whose record (or some of its fields, by name) is ``record``; None
+        when it has none, or is not of ``namespace`` (if given)."""
+        owner, group = record.get(NAMESPACE_FIELD), record.get(self.group_field)
+        if owner is None or (namespace is not None and json.loads(owner) != namespace):
+            return None
+        return JobRef(job_id, json.loads(owner), json.loads(group) if group is not None else None)
+
+    def record(self, job_id: str) -> dict[str, bytes]:
+        """The job's whole record, the engine's own fields included, by field name (empty if none)."""
+        with redis_errors_as_unavailable():
+            return {text(name): value for name, value in self.client.hgetall(keys.job(job_id)).items()}
 
     def message(self, job_id: str) -> bytes | None:
         """The job's encoded Dramatiq message, as its creation kept it."""
@@ -291,70 +245,85 @@ class JobStore:
         never claimed)."""
         with redis_errors_as_unavailable():
             until = self.client.hget(keys.job(job_id), "_lease_until")
-        return time.time() - float(until) / 1000 if until is not None else math.inf
+        return lapsed_since(until)
 
-    def namespace_of(self, job_id: str) -> str | None:
-        """The namespace a job lives in (for maintenance, which works across namespaces)."""
-        with redis_errors_as_unavailable():
-            raw = self.client.hget(keys.job(job_id), NAMESPACE_FIELD)
-        return json.loads(raw) if raw is not None else None
+    @staticmethod
+    def _status_fields(status: JobStatus, fields: dict[str, Any]) -> dict[str, Any]:
+        fields = {"status": status, "message": status.default_message, **fields}
+        if status.is_terminal:
+            fields.setdefault("finished_at", utc_now())
+            fields.setdefault("retry_at", None)
+        return fields
 
     def _change(
         self,
-        job_id: str,
-        namespace: str,
-        group: str | None,
-        mode: str,
-        event: EventType,
+        script: str,
+        ref: JobRef,
         fields: dict[str, Any],
         *,
-        run: str = "",
-        count_here: bool = True,
+        event: EventType = EventType.STATUS,
+        count: bool = True,
         message: bytes | None = None,
-    ) -> dict[str, Any] | None:
-        """Apply one change (see ``scripts.APPLY_CHANGE`` for the arguments), stamped with its
-        time (``updated_at``: each event of the job's log carries when it happened)."""
-        if fields.get("updated_at") is None:
-            fields = {**fields, "updated_at": utc_now()}
+        **extra: Any,
+    ) -> Any:
+        """Run one of ``lua/change/``'s scripts (see ``_shared.lua`` for what it is handed), the
+        change stamped with its time (``updated_at``: each event of the log says when it
+        happened). Returns the script's raw answer."""
+        fields = {**fields, "updated_at": fields.get("updated_at") or utc_now()}
         status = fields.get("status")
-        ttl = self.result_ttl if isinstance(status, JobStatus) and status.is_terminal else self.pending_ttl
+        ends = isinstance(status, JobStatus) and status.is_terminal
+        counting = count and event is EventType.STATUS
+        # A cancel's status depends on the job's (CANCELLED or still STARTED): its script counts it.
+        in_process = counting and script != "cancel" and self.counter is not None and self.counter.running
         job_keys = [
-            keys.job(job_id),
-            keys.job_log(job_id),
-            keys.jobs_index(namespace),
+            keys.job(ref.job_id),
+            keys.job_log(ref.job_id),
+            keys.cancel_flag(ref.job_id),
+            keys.jobs_index(ref.namespace),
             keys.METRICS_TRANSITIONS,
             keys.ACTIVE,
             keys.NAMESPACES,
-            keys.tenant_log(namespace),
+            keys.tenant_log(ref.namespace),
         ]
-        if group is not None:
-            job_keys += [keys.group_log(namespace, group), keys.group_jobs(namespace, group)]
-        args: list[str | bytes | int] = [
-            job_id,
-            event.value,
-            ttl,
-            mode,
-            self.event_log_max,
-            _TERMINAL_ARG,
-            self.group_field,
-            compact_json(group),
-            max(self.pending_ttl, self.result_ttl),
-            namespace,
-            run,
-            "1" if count_here else "",
-            time.time_ns() // 1000,
-            keys.job_channel(job_id),
-            keys.group_channel(namespace, group) if group is not None else "",
-            keys.tenant_channel(namespace),
-            *encode_fields(fields),
-        ]
+        if ref.group is not None:
+            job_keys += [keys.group_log(ref.namespace, ref.group), keys.group_jobs(ref.namespace, ref.group)]
+        change = {
+            "job_id": ref.job_id,
+            "namespace": ref.namespace,
+            "group": ref.group,
+            "group_field": self.group_field,
+            "run": ref.run,
+            "event": event.value,
+            "now_us": str(time.time_ns() // 1000),
+            "ttl": self.result_ttl if ends else self.pending_ttl,
+            "log_ttl": max(self.pending_ttl, self.result_ttl),
+            "log_max": self.event_log_max,
+            "count": counting and not in_process,
+            "channels": [
+                keys.job_channel(ref.job_id),
+                keys.group_channel(ref.namespace, ref.group) if ref.group is not None else "",
+                keys.tenant_channel(ref.namespace),
+            ],
+            **extra,
+        }
+        args: list[str | bytes] = [compact_json(change), *encode_fields(fields)]
         if message is not None:
             args += [MESSAGE_FIELD, message]
         with redis_errors_as_unavailable():
-            raw = self._apply(keys=job_keys, args=args)
-        if raw in (HELD, HELD.encode()):
-            return HELD  # type: ignore[return-value]  # only claims can be held (see claim)
+            raw = self._scripts[script](keys=job_keys, args=args)
+        if in_process and raw and isinstance(status, JobStatus) and text(raw) not in (HELD, _CANCELLED):
+            job_type = fields.get("job_type") or json.loads(raw)["job_type"]
+            self.counter.count(job_type, status, namespace=ref.namespace, job_id=ref.job_id)  # type: ignore[union-attr]
+        return raw
+
+    @staticmethod
+    def _decoded(raw: Any) -> dict[str, Any] | None:
         return json.loads(raw) if raw else None
+
+
+def lapsed_since(lease_until: bytes | str | None) -> float:
+    """Seconds since a lease (``_lease_until``, unix ms) lapsed; infinite for none."""
+    return time.time() - float(lease_until) / 1000 if lease_until is not None else math.inf
 
 
 def ride_out(write: Callable[[], _T], *, grace: float, what: str) -> _T:

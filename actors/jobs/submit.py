@@ -18,13 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
-from dramatiq.message import generate_unique_id
 
 from . import keys
+from .dramatiq_adapter import new_message_id
 from .engine import JobEngine
-from .errors import IdempotencyKeyReused, JobError, StoreUnavailable
-from .events import REDIS_UNAVAILABLE_ERRORS, redis_errors_as_unavailable
-from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, job_spec, namespace_of, validate_payload
+from .errors import (
+    REDIS_UNAVAILABLE_ERRORS,
+    IdempotencyKeyReused,
+    JobError,
+    StoreUnavailable,
+    redis_errors_as_unavailable,
+)
+from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, job_spec, validate_payload
 from .states import (
     DEFAULT_NAMESPACE,
     MESSAGE_FIELD,
@@ -104,7 +109,7 @@ def submit_job(
 
 def new_job_id() -> str:
     """An id for a job not yet submitted (as the broker would make it): ``submit_job(job_id=...)``."""
-    return generate_unique_id()
+    return new_message_id()
 
 
 def retry_job(engine: JobEngine, job_id: str, *, namespace: str) -> Submitted | None:
@@ -128,12 +133,14 @@ def retry_jobs(
     ``StoreUnavailable`` when Redis cannot be reached (the jobs retried so far are retried)."""
     with redis_errors_as_unavailable(), engine.client.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
-            pipe.hmget(keys.job(job_id), MESSAGE_FIELD, NAMESPACE_FIELD)
+            pipe.hmget(keys.job(job_id), MESSAGE_FIELD, NAMESPACE_FIELD, engine.store.group_field)
         records = pipe.execute()
     outcomes: dict[str, Submitted | JobError | None] = {}
-    for job_id, (encoded, owner) in zip(job_ids, records, strict=True):
+    for job_id, (encoded, owner, group) in zip(job_ids, records, strict=True):
         outcomes[job_id] = None
-        if encoded is None or owner is None or json.loads(owner) != namespace:
+        fields = {NAMESPACE_FIELD: owner, engine.store.group_field: group}
+        ref = engine.store.ref_of(job_id, fields, namespace=namespace)
+        if encoded is None or ref is None:
             continue
         old = dramatiq.Message.decode(encoded)
         spec = job_spec(engine.broker, old.actor_name)
@@ -146,7 +153,7 @@ def retry_jobs(
         except JobError as exc:
             outcomes[job_id] = exc
             continue
-        engine.store.link_retry(job_id, submitted.job_id)
+        engine.store.link_retry(ref, submitted.job_id)
         outcomes[job_id] = submitted
     return outcomes
 
@@ -154,10 +161,8 @@ def retry_jobs(
 def _mark_unsent(engine: JobEngine, spec: JobSpec, message: dramatiq.Message) -> None:
     try:
         engine.store.transition(
-            message.message_id,
+            spec.ref(message),
             JobStatus.FAILURE,
-            namespace=namespace_of(message),
-            group=spec.group_of(message.kwargs),
             error={"type": "enqueue_failed", "message": "The job could not be queued"},
         )
     except StoreUnavailable:

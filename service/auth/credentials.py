@@ -39,7 +39,9 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from actors.jobs.events import redis_errors_as_unavailable, text, utc_now
+from actors.jobs.clock import utc_now
+from actors.jobs.encoding import text
+from actors.jobs.errors import redis_errors_as_unavailable
 from actors.jobs.fairness import namespace_noted
 
 PREFIX = "auth"

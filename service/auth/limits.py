@@ -17,7 +17,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from actors.jobs.events import redis_errors_as_unavailable
+from actors.jobs.errors import redis_errors_as_unavailable
 
 from .credentials import rate_state
 

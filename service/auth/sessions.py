@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from actors.jobs.events import redis_errors_as_unavailable, text
+from actors.jobs.encoding import text
+from actors.jobs.errors import redis_errors_as_unavailable
 
 from .credentials import MEMBER, REVOKED_CHANNEL, ApiKey, key_sessions, session_record
 

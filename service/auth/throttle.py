@@ -19,7 +19,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from actors.jobs.events import redis_errors_as_unavailable
+from actors.jobs.errors import redis_errors_as_unavailable
 
 from ..errors import TooManyRequests
 from .credentials import auth_failures

@@ -64,8 +64,8 @@ async def retry_dead_letter(queue: str, letter_id: str) -> tuple[Response, int, 
     job_id = await fleet.dead_letter_job(_declared(queue), letter_id)
     if job_id is None:
         raise NotFound(f"No dead letter {letter_id!r} in queue {queue!r}", code="dead_letter_not_found")
-    namespace = await run_sync(partial(engine.store.namespace_of, job_id))()
-    submitted = await run_sync(partial(retry_job, engine, job_id, namespace=namespace or ""))()
+    ref = await run_sync(partial(engine.store.find, job_id))()
+    submitted = await run_sync(partial(retry_job, engine, job_id, namespace=ref.namespace if ref else ""))()
     if submitted is None:
         message = f"Job {job_id} cannot be run again: its arguments are no longer kept"
         raise Conflict(message, code="job_not_retryable")

@@ -25,7 +25,8 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import redis.asyncio as aioredis
 
-from actors.jobs.events import REDIS_UNAVAILABLE_ERRORS, JobEvent
+from actors.jobs.errors import REDIS_UNAVAILABLE_ERRORS
+from actors.jobs.events import JobEvent
 from actors.jobs.keys import EVENTS_CHANNEL
 
 from .subscription import (

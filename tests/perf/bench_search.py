@@ -29,7 +29,8 @@ import dramatiq
 import httpx
 
 from actors import GROUP_FIELD
-from actors.jobs.events import iso_time
+from actors.jobs.clock import iso_time
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.routes.jobs import MAX_SCANNED
@@ -70,22 +71,24 @@ def fill(store: JobStore, jobs: int, rng: random.Random) -> list[str]:
             options={"namespace": TENANT},
         )
         store.create(
-            message.message_id, "score_contracts", namespace=TENANT, group=workspace, message=message.encode()
+            JobRef(message.message_id, namespace=TENANT, group=workspace),
+            "score_contracts",
+            message=message.encode(),
         )
-        where = {"namespace": TENANT, "group": workspace}
-        store.transition(message.message_id, JobStatus.STARTED, started_at=iso_time(time.time() - 5), **where)
+        ref = JobRef(message.message_id, namespace=TENANT, group=workspace)
+        store.transition(ref, JobStatus.STARTED, started_at=iso_time(time.time() - 5))
         roll = rng.random()
         if roll < 0.01:
             error = {"type": "OSError", "message": f"{RARE} /srv/{n}"}
-            store.transition(message.message_id, JobStatus.FAILURE, error=error, **where)
+            store.transition(ref, JobStatus.FAILURE, error=error)
         elif roll < 0.2:
             kind, text = rng.choice(ERRORS)
             error = {"type": kind, "message": text.format(w=workspace)}
-            store.transition(message.message_id, JobStatus.FAILURE, error=error, **where)
+            store.transition(ref, JobStatus.FAILURE, error=error)
         elif roll < 0.25:
-            store.transition(message.message_id, JobStatus.CANCELLED, **where)
+            store.transition(ref, JobStatus.CANCELLED)
         else:
-            store.transition(message.message_id, JobStatus.SUCCESS, result=_result(kwargs, rng), **where)
+            store.transition(ref, JobStatus.SUCCESS, result=_result(kwargs, rng))
         ids.append(message.message_id)
     return ids
 

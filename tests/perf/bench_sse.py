@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import redis
 
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.settings import WebSettings
@@ -162,7 +163,7 @@ async def close_streams(clients: list[StreamClient], tasks: list[asyncio.Task]) 
 async def push_latency(web: Web, store: JobStore, streams: int, jobs: int) -> dict[str, float]:
     job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
     for job_id in job_ids:
-        store.create(job_id, "score_contracts", namespace=web.namespace)
+        store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
     clients, tasks = await open_streams(web, job_ids, streams)
     changes = 5 * jobs
     loop = asyncio.get_running_loop()
@@ -170,7 +171,9 @@ async def push_latency(web: Web, store: JobStore, streams: int, jobs: int) -> di
         job_id = job_ids[i % jobs]
         await loop.run_in_executor(
             None,
-            lambda j=job_id, n=i: store.progress(j, n % 100, f"t={time.time():.6f}", namespace=web.namespace),
+            lambda j=job_id, n=i: store.progress(
+                JobRef(j, namespace=web.namespace), n % 100, f"t={time.time():.6f}"
+            ),
         )
         await asyncio.sleep(0.005)
     await asyncio.sleep(1.0)  # let the last deliveries land
@@ -195,7 +198,7 @@ async def poll_latency(
 ) -> dict[str, float]:
     job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
     for job_id in job_ids:
-        store.create(job_id, "score_contracts", namespace=web.namespace)
+        store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
     seen: dict[int, list[tuple[float, int]]] = {i: [] for i in range(pollers)}
     counter = [0]
     started = time.time()
@@ -211,7 +214,7 @@ async def poll_latency(
         job_id = random.choice(job_ids)
         at = time.time()
         snapshot = await loop.run_in_executor(
-            None, lambda j=job_id: store.progress(j, 50, namespace=web.namespace)
+            None, lambda j=job_id: store.progress(JobRef(j, namespace=web.namespace), 50)
         )
         changed[job_id].append((at, snapshot["seq"]))
         await asyncio.sleep(0.02)
@@ -237,7 +240,7 @@ async def poll_latency(
 async def idle_rss(web: Web, store: JobStore, count: int) -> float:
     """KiB of RSS per idle stream with ``count`` streams open on one job, in a fresh process."""
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts", namespace=web.namespace)
+    store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
     baseline = rss_kib(web.server.process.pid)
     clients, tasks = await open_streams(web, [job_id], count)
     await asyncio.sleep(1.0)
@@ -248,7 +251,7 @@ async def idle_rss(web: Web, store: JobStore, count: int) -> float:
 
 async def density_and_fanout(web: Web, store: JobStore, levels: list[int], client: redis.Redis) -> None:
     job_id = str(uuid.uuid4())
-    store.create(job_id, "score_contracts", namespace=web.namespace)
+    store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
     baseline = rss_kib(web.server.process.pid)
     connections_idle = web_redis_connections(client)
     pool_bound = WebSettings.defaults().redis_pool_size + 1
@@ -272,7 +275,7 @@ async def density_and_fanout(web: Web, store: JobStore, levels: list[int], clien
     for c in clients:
         c.received.clear()
     started = time.time()
-    store.transition(job_id, JobStatus.SUCCESS, result=None, namespace=web.namespace)
+    store.transition(JobRef(job_id, namespace=web.namespace), JobStatus.SUCCESS, result=None)
     await asyncio.wait_for(_all_received(clients), 120)
     last = max(c.received[0][0] for c in clients)
     took_ms = (last - started) * 1000

@@ -46,6 +46,7 @@ import redis.asyncio as aioredis
 
 from actors import GROUP_FIELD
 from actors.jobs.events import JobEvent
+from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from tests.support.api import ADMIN, new_key
@@ -90,7 +91,7 @@ def publisher(
     pool = [uuid.uuid4().hex for _ in range(PROGRESS_POOL)]
     fresh = [uuid.uuid4().hex for _ in range(math.ceil(rate * duration * share * 1.2) + 2)]
     for job_id in pool + fresh:
-        store.create(job_id, "quick_steps")
+        store.create(JobRef(job_id), "quick_steps")
     result = make_result()
     ready.put(len(pool) + len(fresh))
     go.wait()
@@ -104,10 +105,10 @@ def publisher(
         credit += share
         if credit >= 1 and fresh:
             credit -= 1
-            applied = store.transition(fresh.pop(), JobStatus.SUCCESS, result=result)
+            applied = store.transition(JobRef(fresh.pop()), JobStatus.SUCCESS, result=result)
             counts["status:SUCCESS"] += applied is not None
         else:
-            applied = store.progress(pool[i % len(pool)], i % 100, f"Scoring document {i} of many")
+            applied = store.progress(JobRef(pool[i % len(pool)]), i % 100, f"Scoring document {i} of many")
             counts["progress"] += applied is not None
         i += 1
     done.put((counts, time.monotonic() - start))
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         wait_until(subscribed.is_set, timeout=60, what="the baseline subscriber")
         web = WebServer(redis_server)
         job_id = uuid.uuid4().hex
-        engine_on(redis_server).store.create(job_id, "quick_steps")
+        engine_on(redis_server).store.create(JobRef(job_id), "quick_steps")
         sock, seen = open_stream(web, new_key(web), job_id)
         stats_url = f"{web.base_url}/events/stats"
         wait_until(
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"({row[8]:.1f} s incl. drain; baseline got {row[7]:,.0f})",
             )
         before = seen[0]  # is the hub alive? the watched job's own change must reach its stream
-        engine_on(redis_server).store.progress(job_id, 50, "the watched job's one change")
+        engine_on(redis_server).store.progress(JobRef(job_id), 50, "the watched job's one change")
         with contextlib.suppress(TimeoutError):
             wait_until(lambda: seen[0] > before, timeout=10, what="the watched job's event")
         print(f"the watched stream got its job's change: {'yes' if seen[0] > before else 'NO (hub broken?)'}")

@@ -26,8 +26,8 @@ import redis
 from dramatiq.middleware import Middleware
 
 from .. import keys
-from ..errors import StoreUnavailable
-from ..events import REDIS_UNAVAILABLE_ERRORS, utc_now
+from ..clock import utc_now
+from ..errors import REDIS_UNAVAILABLE_ERRORS, StoreUnavailable
 from ..leases import RunLeases
 from ..settings import JobSettings
 

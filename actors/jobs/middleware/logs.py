@@ -142,24 +142,3 @@ class LogFormat(Middleware):
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         configure_logging(self.log_format)
-
-
-class ResultsStoredHere(logging.Filter):
-    """Drops Dramatiq's warning that a return value is discarded without its Results middleware:
-    the status middleware stores it, as the job's ``result``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "haven't added the Results middleware" not in record.getMessage()
-
-
-class SkippedOnPurpose(logging.Filter):
-    """Drops Dramatiq's warning for the messages the status middleware skipped on purpose (a job
-    already ended, held by another run, or parked): it logs each of those itself, as what it is."""
-
-    def __init__(self, skipped: dict[int, str]) -> None:
-        super().__init__()
-        self.skipped = skipped
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        skipped_message = record.msg == "Message %s was skipped." and isinstance(record.args, tuple)
-        return not (skipped_message and id(record.args[0]) in self.skipped)  # type: ignore[index]

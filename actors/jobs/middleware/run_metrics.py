@@ -1,12 +1,18 @@
-"""A process's job metrics: counted in memory, written to Redis once a second.
+"""A process's job metrics, a middleware of its own: counted in memory, written to Redis once a
+second.
 
 The status-change counters and the run-time histogram (``metrics.py``) are the fleet's, kept in
 Redis. Counting each change there would cost six commands of every job's path (a counter at its
 creation and at its start; counter, bucket, sum and recent runs at its end). So a long-lived
-process (a worker, from its boot; a web process, from its start) counts the changes its status
-middleware makes here and writes them all in one transaction every ``flush_interval`` seconds,
-and when it stops. Other changes (a cancel, the reaper's, any change made before ``start`` or in
-a short script) are counted by the job store's script in the same step as the change.
+process (a worker, from its boot; a web process, from its start) is the job store's
+``ChangeCounter``: the store tells it each status change it made, and it writes them all in one
+transaction every ``flush_interval`` seconds, and when it stops. Other changes (a cancel, any
+change made before ``start`` or in a short script) are counted by the store's script in the same
+step as the change.
+
+Run times are Dramatiq's hooks': a run is timed from ``before_process_message`` to the change
+that ends its job. This middleware sits before the status middleware in the broker's list, so its
+``after_*`` hooks run after the status middleware has recorded the run's end.
 
 A process killed without warning loses at most its last interval's counts. Job records, events
 and wake-ups are never batched: only these figures are.
@@ -24,7 +30,7 @@ import redis
 from dramatiq.middleware import Middleware
 
 from .. import keys
-from ..events import REDIS_UNAVAILABLE_ERRORS
+from ..errors import REDIS_UNAVAILABLE_ERRORS
 from ..metrics import FIELD_SEPARATOR, RECENT_RUNS, bucket_of
 from ..states import JobStatus
 
@@ -51,15 +57,28 @@ class RunMetrics(Middleware):
         self._runs: Counter[str] = Counter()  # job type -> runs
         self._ended: Counter[tuple[str, int, str]] = Counter()  # (namespace, minute, status) -> jobs
         self._recent: defaultdict[str, list[float]] = defaultdict(list)  # job type -> run times, oldest first
+        self._run_started: dict[str, float] = {}  # message id -> monotonic start of its run here
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def count(self, job_type: str, status: JobStatus, *, namespace: str | None = None) -> None:
-        """A status change; one that ends a job of ``namespace`` also counts in its minute."""
+    def count(self, job_type: str, status: JobStatus, *, namespace: str, job_id: str) -> None:
+        """A status change of the job ``job_id``; one that ends it also counts in its namespace's
+        minute, and, for a run of this process, the run's time."""
         with self._lock:
             self._changes[f"{job_type}{FIELD_SEPARATOR}{status.value}"] += 1
-            if namespace is not None and status.is_terminal:
+            started = self._run_started.get(job_id) if status.is_terminal else None
+            if status.is_terminal:
                 self._ended[namespace, int(time.time() // 60), status.value] += 1
+        if started is not None:
+            self.observe(job_type, time.monotonic() - started)
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        self._run_started[message.message_id] = time.monotonic()
+
+    def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, **_: object) -> None:
+        self._run_started.pop(message.message_id, None)
+
+    after_skip_message = after_process_message
 
     def observe(self, job_type: str, seconds: float) -> None:
         """A run of ``job_type`` that took ``seconds`` (counted once, with the change that ends it)."""

@@ -19,10 +19,12 @@
 The middleware must sit *before* ``Retries`` in the broker's list: Dramatiq runs ``after_*`` hooks
 in reverse order, so Retries decides (and re-enqueues or fails the message) before we look.
 
-Every write a run makes is fenced by its token, and rides out a Redis outage of up to
-``outage_grace`` seconds (retried with backoff); a run's terminal status is retried until Redis
-answers, with its lease renewed meanwhile, so a finished run is recorded once Redis is back and
-never run again for want of its record.
+A job's ``JobRef`` is made when it is first sent, and again with the run's token when a run
+claims it; ``RunLeases`` keeps a run's ref for its later writes. Every write a run makes is
+fenced by its token, and rides out a Redis outage of up to ``outage_grace`` seconds (retried with
+backoff); a run's terminal status is retried until Redis answers, with its lease renewed
+meanwhile, so a finished run is recorded once Redis is back and never run again for want of its
+record.
 """
 
 from __future__ import annotations
@@ -37,18 +39,18 @@ from typing import Any, TypeVar
 import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
+from ..clock import utc_now
+from ..dramatiq_adapter import quiet_worker_warnings, retry_error
 from ..errors import JobCancelled, LeaseLost, StoreUnavailable
-from ..events import utc_now
-from ..failures import bounded_traceback, error_from_traceback, error_of
+from ..failures import bounded_traceback, error_of
 from ..fairness import PARKED_OPTION, FairShare
 from ..leases import REAPED_OPTION, RunLeases, lease_remaining
+from ..ref import JobRef
 from ..registry import CANCELLED_RUN, PUBLIC_JOB_OPTION, JobSpec, job_spec, namespace_of
 from ..settings import JobSettings
 from ..states import RETRY_OF_OPTION, TRACEBACK_FIELD, JobStatus
 from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
 from .heartbeat import WorkerHeartbeat
-from .logs import ResultsStoredHere, SkippedOnPurpose
-from .run_metrics import RunMetrics
 
 logger = logging.getLogger("jobs")
 DEFAULTS = JobSettings.defaults()
@@ -64,7 +66,6 @@ class JobStatusMiddleware(Middleware):
         store: JobStore,
         leases: RunLeases,
         heartbeat: WorkerHeartbeat | None = None,
-        metrics: RunMetrics | None = None,
         fair: FairShare | None = None,
         default_max_retries: int = DEFAULTS.max_retries,
         outage_grace: float = DEFAULTS.outage_grace,
@@ -72,47 +73,33 @@ class JobStatusMiddleware(Middleware):
         self.store = store
         self.leases = leases
         self.heartbeat = heartbeat  # whose worker id a STARTED job records
-        self.metrics = metrics  # counts this worker's changes in batches, once it runs
         self.fair = fair  # which namespace may take a thread of this process
         self.default_max_retries = default_max_retries
         self.outage_grace = outage_grace
-        self._started: dict[str, float] = {}  # message id -> monotonic start, for run-time metrics
-        self._skipped: dict[int, str] = {}  # id(message) -> why it was skipped without failing
+        self._started: dict[str, float] = {}  # message id -> monotonic start of a run admitted here
+        self._skipped: dict[str, str] = {}  # message id -> why it was skipped without failing
 
     @property
     def actor_options(self) -> set[str]:
         return {PUBLIC_JOB_OPTION}
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        # Dramatiq warns that a return value is discarded without its Results middleware; here
-        # the value is the job's ``result``, stored by this middleware.
-        worker_log = logging.getLogger("dramatiq.worker.WorkerThread")
-        worker_log.addFilter(ResultsStoredHere())
-        worker_log.addFilter(SkippedOnPurpose(self._skipped))
+        quiet_worker_warnings(self._skipped)  # this middleware says what they would, better
         if self.fair is not None:
             self.fair.threads = len(worker.workers)
 
     def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         spec = job_spec(broker, message.actor_name)
-        if spec is None:
-            return
-        retries = message.options.get("retries", 0)
-        if retries == 0:
-            count_here = self._count_here()
-            created = self.store.create(
-                message.message_id,
-                message.actor_name,
-                namespace=namespace_of(message),
-                group=spec.group_of(message.kwargs),
-                message=message.encode(),
-                count_here=count_here,
-                retry_of=message.options.get(RETRY_OF_OPTION),
-            )
-            if created is not None:
-                if not count_here:
-                    self._counted(message, JobStatus.PENDING)
-                _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
-            return
+        if spec is None or message.options.get("retries", 0):
+            return  # not a job, or a job sent again (a retry, a deferred or reaped copy)
+        created = self.store.create(
+            spec.ref(message),
+            message.actor_name,
+            message=message.encode(),
+            retry_of=message.options.get(RETRY_OF_OPTION),
+        )
+        if created is not None:
+            _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         spec = job_spec(broker, message.actor_name)
@@ -123,19 +110,16 @@ class JobStatusMiddleware(Middleware):
             return  # a copy put back for later, the reaper's, or parked: their senders wrote the record
         max_attempts = 1 + self.max_retries(broker, message)
         delay_s = (delay or 0) / 1000
-        error = error_from_traceback(message.options.get("traceback", ""))
+        error = retry_error(message)
         attempt_text = f"attempt {retries + 1} of {max_attempts}"
         # Written once the retry is queued (a retry that could not be sent leaves the job STARTED,
         # its lease lapses and the reaper requeues it), and only as the failed run (the fence).
-        count_here = self._count_here()
-        retrying = self._ride_out(
+        run = self._ref(spec, message)
+        self._ride_out(
             message,
-            lambda: self._transition(
-                spec,
-                message,
+            lambda: self.store.transition(
+                run,
                 JobStatus.PENDING,
-                run=self.leases.token(message.message_id) or "",
-                count_here=count_here,
                 attempt=retries + 1,
                 message=f"Retrying in {_seconds(delay_s)} ({attempt_text}): {error['message']}",
                 error=error,
@@ -143,8 +127,6 @@ class JobStatusMiddleware(Middleware):
                 _run="",
             ),
         )
-        if retrying is not None and not count_here:
-            self._counted(message, JobStatus.PENDING)
         _job_logger(message).info(
             "Job %s retrying type=%s attempt=%d/%d in %.1fs: %s",
             message.message_id,
@@ -161,10 +143,10 @@ class JobStatusMiddleware(Middleware):
             return
         namespace = namespace_of(message)
         if not self._admitted(message, namespace):
-            self._skipped[id(message)] = "parked"
+            self._skipped[message.message_id] = "parked"
             raise SkipMessage()
         try:
-            self._claim(broker, spec, message)
+            self._claim(broker, spec.ref(message, run=uuid.uuid4().hex), message)
         except BaseException:
             self._leave(broker, namespace, send_back=True)  # skipped, deferred or failed: not running
             raise
@@ -176,43 +158,20 @@ class JobStatusMiddleware(Middleware):
         if self.fair is not None:
             self.fair.leave(namespace, broker=broker if send_back else None)
 
-    def _claim(self, broker: dramatiq.Broker, spec: JobSpec, message: dramatiq.Message) -> None:
-        token = uuid.uuid4().hex
-        count_here = self._count_here()
+    def _claim(self, broker: dramatiq.Broker, run: JobRef, message: dramatiq.Message) -> None:
         started = self._ride_out(
             message,
             lambda: self.store.claim(
-                message.message_id,
-                token,
-                lease=self.leases.lease,
-                namespace=namespace_of(message),
-                group=spec.group_of(message.kwargs),
-                started_at=utc_now(),
-                retry_at=None,
-                worker=self._worker_id(),
-                count_here=count_here,
+                run, lease=self.leases.lease, started_at=utc_now(), retry_at=None, worker=self._worker_id()
             ),
         )
         if started == HELD:  # another run holds the job: look again when its lease would end
             wait = lease_remaining(self.store, message.message_id) + 1
             broker.enqueue(message.copy(options={DEFERRED_OPTION: True}), delay=int(wait * 1000))
-            _job_logger(message).info(
-                "Job %s deferred %.0fs type=%s: another run holds it",
-                message.message_id,
-                wait,
-                message.actor_name,
-            )
-            self._skipped[id(message)] = "deferred"
-            raise SkipMessage()
+            self._skip(message, "deferred", f"deferred {wait:.0f}s", "another run holds it")
         if not isinstance(started, dict):  # finished already (cancelled while queued), or gone
-            _job_logger(message).info(
-                "Job %s skipped type=%s: it is finished or unknown", message.message_id, message.actor_name
-            )
-            self._skipped[id(message)] = "finished"
-            raise SkipMessage()
-        self.leases.hold(message.message_id, token)
-        if not count_here:
-            self._counted(message, JobStatus.STARTED)
+            self._skip(message, "finished", "skipped", "it is finished or unknown")
+        self.leases.hold(run)
         # This copy is the job's run now: if it fails, its retry is an ordinary one.
         message.options.pop(DEFERRED_OPTION, None)
         message.options.pop(REAPED_OPTION, None)
@@ -223,6 +182,14 @@ class JobStatusMiddleware(Middleware):
         _job_logger(message).info(
             "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, started["attempt"]
         )
+
+    def _skip(self, message: dramatiq.Message, why: str, done: str, because: str) -> None:
+        """Skip ``message`` on purpose, saying so once (Dramatiq's own warning is dropped)."""
+        _job_logger(message).info(
+            "Job %s %s type=%s: %s", message.message_id, done, message.actor_name, because
+        )
+        self._skipped[message.message_id] = why
+        raise SkipMessage()
 
     def after_process_message(
         self,
@@ -275,7 +242,7 @@ class JobStatusMiddleware(Middleware):
         if self._started.pop(message.message_id, None) is not None:  # admitted, then skipped after us
             self.leases.release(message.message_id)
             self._leave(broker, namespace_of(message), send_back=True)
-        if self._skipped.pop(id(message), None) is not None or spec is None:
+        if self._skipped.pop(message.message_id, None) is not None or spec is None:
             return  # skipped by us: the job is finished, another run holds it, or it is parked
         self._fail(spec, message, {"type": "skipped", "message": "The job was skipped before it ran"})
 
@@ -313,18 +280,14 @@ class JobStatusMiddleware(Middleware):
             )
 
     def _end(self, spec: JobSpec, message: dramatiq.Message, status: JobStatus, /, **fields: Any) -> bool:
-        """Record the run's terminal ``status``, as the run (fenced by its token, when it ran):
-        retried until Redis answers, however long that takes, so a finished run is never lost."""
-        run = self.leases.token(message.message_id) or ""
-        started = self._started.get(message.message_id)
-        count_here = self._count_here()
+        """Record the job's terminal ``status``, as its run (fenced by its token, when it ran here):
+        retried until Redis answers, however long that takes, so a finished run is never lost.
+        ``fields`` are the snapshot's, ``message`` among them (hence the positional-only ones)."""
+        run = self._ref(spec, message)
         attempt = 0
         while True:
             try:
-                changed = self._transition(spec, message, status, run=run, count_here=count_here, **fields)
-                if changed is not None and not count_here:
-                    self._counted(message, status, run_started=started)
-                return changed is not None
+                return self.store.transition(run, status, **fields) is not None
             except StoreUnavailable:
                 attempt += 1
                 if attempt == 1 or attempt % 10 == 0:
@@ -335,42 +298,20 @@ class JobStatusMiddleware(Middleware):
                     )
                 time.sleep(min(MAX_OUTAGE_BACKOFF_S, 0.05 * 2**attempt))
 
+    def _ref(self, spec: JobSpec, message: dramatiq.Message) -> JobRef:
+        """The ref of this process's run of the job, if it runs it; else the job's (a job skipped,
+        dead-lettered or failed to send before any run of ours)."""
+        return self.leases.run_of(message.message_id) or spec.ref(message)
+
     def _ride_out(self, message: dramatiq.Message, write: Callable[[], _T]) -> _T:
         """``write()``, retried with backoff while Redis is unavailable, for up to ``outage_grace``
         seconds; then ``StoreUnavailable`` is raised as it came."""
         return ride_out(write, grace=self.outage_grace, what=f"job {message.message_id}")
 
-    def _transition(
-        self, spec: JobSpec, message: dramatiq.Message, status: JobStatus, /, **fields: Any
-    ) -> dict[str, Any] | None:
-        """Move the message's job (in its namespace and the group its arguments name) to
-        ``status``; ``fields`` are the snapshot's, ``message`` among them (hence the
-        positional-only parameters)."""
-        return self.store.transition(
-            message.message_id,
-            status,
-            namespace=namespace_of(message),
-            group=spec.group_of(message.kwargs),
-            **fields,
-        )
-
     def _took(self, message: dramatiq.Message) -> str:
         """`` in <seconds>s`` for a run of this process (empty for a job that did not run here)."""
         started = self._started.get(message.message_id)
         return "" if started is None else f" in {time.monotonic() - started:.3f}s"
-
-    def _count_here(self) -> bool:
-        """Whether the store's script counts a change in the metrics (else ``_counted`` does)."""
-        return self.metrics is None or not self.metrics.running
-
-    def _counted(
-        self, message: dramatiq.Message, status: JobStatus, *, run_started: float | None = None
-    ) -> None:
-        """Count a change made with ``count_here`` false, and the time of the run it ends."""
-        assert self.metrics is not None  # count_here is false only with metrics running
-        self.metrics.count(message.actor_name, status, namespace=namespace_of(message))
-        if run_started is not None:
-            self.metrics.observe(message.actor_name, time.monotonic() - run_started)
 
     def _worker_id(self) -> str | None:
         """The id under which this worker process beats, if it does."""

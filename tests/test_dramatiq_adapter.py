@@ -1,0 +1,133 @@
+"""Pins what the engine relies on in Dramatiq beyond its public API (``dramatiq_adapter.py``): each
+test fails when a Dramatiq release changes it, before any job notices. CI runs these on the
+lowest and the highest Dramatiq that ``pyproject.toml`` allows."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware, Retries, SkipMessage
+
+from actors.jobs import dramatiq_adapter
+from actors.jobs.dramatiq_adapter import dispatch_qsize, new_message_id, quiet_worker_warnings, retry_error
+
+from .support.servers import RedisServer
+
+
+@pytest.fixture
+def flushed(redis_client: redis.Redis) -> redis.Redis:
+    redis_client.flushall()
+    return redis_client
+
+
+def redis_broker(server: RedisServer, **options: int) -> RedisBroker:
+    broker = RedisBroker(client=server.client(), namespace=f"pin-{uuid.uuid4().hex[:6]}", **options)
+    broker.declare_queue("default")
+    return broker
+
+
+def test_dispatch_qsize_reports_the_worker_alive_and_changes_no_queue(
+    redis_server: RedisServer, flushed: redis.Redis
+) -> None:
+    broker = redis_broker(redis_server)
+    broker.enqueue(dramatiq.Message(queue_name="default", actor_name="a", args=(), kwargs={}, options={}))
+    dispatch_qsize(broker, "default", maintenance=False)
+    assert flushed.zscore(f"{broker.namespace}:__heartbeats__", broker.broker_id) is not None
+    assert flushed.llen(f"{broker.namespace}:default") == 1
+
+
+def test_dispatch_qsize_with_maintenance_sends_a_dead_workers_messages_back(
+    redis_server: RedisServer, flushed: redis.Redis
+) -> None:
+    dead = redis_broker(redis_server, heartbeat_timeout=1)
+    message = dramatiq.Message(queue_name="default", actor_name="a", args=(), kwargs={}, options={})
+    queued = dead.enqueue(message).options["redis_message_id"]  # what the queue holds
+    consumer = dead.consume("default", prefetch=1, timeout=100)
+    assert next(m for m in consumer if m is not None).message_id == message.message_id  # fetched, unacked
+    assert flushed.llen(f"{dead.namespace}:default") == 0
+    flushed.zadd(f"{dead.namespace}:__heartbeats__", {dead.broker_id: 0})  # its last beat: long ago
+    alive = RedisBroker(client=redis_server.client(), namespace=dead.namespace, heartbeat_timeout=1)
+    dispatch_qsize(alive, "default", maintenance=True)
+    assert flushed.lrange(f"{dead.namespace}:default", 0, -1) == [queued.encode()]
+
+
+class _Sent(Middleware):
+    """Keeps each message as it is sent (a retry carries what Retries kept of the failure)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dramatiq.Message] = []
+
+    def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
+        self.sent.append(message)
+
+
+class _Skips(Middleware):
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        if message.kwargs.get("skip"):
+            raise SkipMessage()
+
+
+@pytest.fixture
+def stub() -> Iterator[tuple[StubBroker, _Sent]]:
+    sent = _Sent()
+    broker = StubBroker(middleware=[_Skips(), Retries(max_retries=1, min_backoff=1, max_backoff=1), sent])
+    worker = dramatiq.Worker(broker, worker_timeout=50)
+    worker.start()
+    yield broker, sent
+    worker.stop()
+
+
+def test_a_retried_message_carries_its_failure_as_retry_error_reads_it(
+    stub: tuple[StubBroker, _Sent],
+) -> None:
+    broker, sent = stub
+
+    def fails() -> None:
+        raise ValueError("the ledger does not balance\nsecond line")
+
+    actor = dramatiq.actor(fails, broker=broker, actor_name=f"fails_{uuid.uuid4().hex[:6]}")
+    actor.send()
+    broker.join(actor.queue_name, fail_fast=False)
+    retry = next(message for message in sent.sent if message.options.get("retries"))
+    assert retry_error(retry) == {"type": "ValueError", "message": "the ledger does not balance\nsecond line"}
+
+
+def test_the_worker_warnings_the_engine_drops_are_still_worded_as_it_expects(
+    stub: tuple[StubBroker, _Sent], caplog: pytest.LogCaptureFixture
+) -> None:
+    broker, _ = stub
+
+    def answers(skip: bool = False) -> int:
+        return 42
+
+    actor = dramatiq.actor(answers, broker=broker, actor_name=f"answers_{uuid.uuid4().hex[:6]}")
+    with caplog.at_level(logging.WARNING, logger=dramatiq_adapter.WORKER_LOGGER):
+        actor.send()
+        skipped = actor.send(skip=True)
+        broker.join(actor.queue_name, fail_fast=False)
+    worker_warnings = [r for r in caplog.records if r.name == dramatiq_adapter.WORKER_LOGGER]
+    assert {"discarded", "skipped"} <= {_kind(record) for record in worker_warnings}
+    quiet = quiet_worker_warnings({skipped.message_id})
+    try:
+        assert not any(quiet.filter(record) for record in worker_warnings)
+        assert quiet.filter(logging.LogRecord("x", logging.WARNING, "", 0, "another warning", (), None))
+    finally:
+        logging.getLogger(dramatiq_adapter.WORKER_LOGGER).removeFilter(quiet)
+
+
+def _kind(record: logging.LogRecord) -> str:
+    if "Results middleware" in record.getMessage():
+        return "discarded"
+    return "skipped" if "was skipped" in record.getMessage() else "other"
+
+
+def test_a_new_message_id_is_one_dramatiq_would_make() -> None:
+    made = dramatiq.Message(queue_name="q", actor_name="a", args=(), kwargs={}, options={}).message_id
+    assert uuid.UUID(made).version == uuid.UUID(new_message_id()).version == 4
