@@ -3,8 +3,9 @@
 Importing ``actors`` builds the job engine and declares every job type (reading the engine's and
 the domain's settings once); the web process sends jobs on that engine's broker. The web's own
 settings are read here. Redis connections are made at start-up and closed at shutdown: a pool
-for reads, and the hub's own single pub/sub connection. Every request but the public ones is
-authenticated before its route runs (``auth.identity``) and counted against its key's rate.
+for reads, and the hub's own single pub/sub connection. Every request but those of the routes
+declared public (``service.endpoints``) is authenticated before its route runs
+(``auth.identity``) and counted against its key's rate.
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ from actors.jobs.settings import SettingsError
 from .auth.bootstrap import local_set_up
 from .auth.credentials import REVOKED_CHANNEL, Credentials
 from .auth.hosts import register_host_checks
-from .auth.identity import PUBLIC_ENDPOINTS, Authenticator
+from .auth.identity import Authenticator
 from .auth.limits import RateLimiter
 from .auth.sessions import Sessions
 from .auth.throttle import FailureThrottle
 from .context import EXTENSION_KEY, Services, services
 from .cors import register_cors
+from .endpoints import declare, declared, endpoint
 from .errors import ApiError, NotFound, TooManyRequests, UriTooLong, refuse_unread, register_error_handlers
 from .headers import secure_answers
 from .openapi import describe_api
 from .routes import register_routes
-from .routes.ops import WORKER_STATUS
 from .routes.params import BoundedRequest
 from .settings import WebSettings
 from .sse.admission import Admission
@@ -79,8 +80,12 @@ def create_app() -> Quart:
     register_host_checks(app, settings)  # before authentication: Host and (AUTH=false) Origin
 
     @app.get("/")
+    @endpoint(access="public", documented=False)
     async def dashboard() -> Response:
         return await app.send_static_file("index.html")
+
+    # The dashboard's files (those shipped only: ``_refuse_unknown_paths``).
+    declare(app, "static", access="public", documented=False)
 
     register_routes(app)
     describe_api(app, engine.broker)  # /openapi.json and /docs
@@ -99,13 +104,14 @@ def create_app() -> Quart:
 
     @app.before_request
     async def _authenticate() -> None:
-        if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+        route = declared(request.endpoint)
+        if request.endpoint is None or route.public or request.method == "OPTIONS":
             return  # unknown routes are 404 for everyone; preflights carry no credentials
         svc = services()
         try:
             g.identity = await svc.auth.identify()
         except StoreUnavailable:
-            if request.endpoint == WORKER_STATUS:
+            if route.answers_when_redis_down:
                 return  # it answers "down" (the seed's shape) without knowing who asks
             raise
         except ApiError as refused:  # 401, 403, 429: answered, not lost to a reset connection

@@ -1,15 +1,18 @@
 """The API described by OpenAPI 3.1, through quart-schema: ``/openapi.json`` and a docs page at ``/docs``.
 
 quart-schema builds the document from the routes and the models they declare (``service.schemas``).
-Two things it cannot know are added here:
+What it cannot know is added here, most of it from each route's declaration (``service.endpoints``):
 
 - one ``POST /jobs/<type>`` operation per public job type, whose request body is the job type's own
   arguments model (read from its actor's signature by ``actors.jobs.registry``): a new job type is
   documented the moment it is declared;
-- a ``default`` answer on every operation, the error envelope, so that a client (and the fuzzing
-  test) can hold every error to one shape;
-- for people reading ``/docs``: each operation's summary, a short whole sentence (``SUMMARIES``,
-  else the docstring's first clause), and its description, the route's whole docstring as
+- every status each operation answers: its 204, a 200 that is not JSON (an event stream,
+  Prometheus' text), and each error status, with the error envelope as its body (``error_statuses``:
+  those the route declares, and those its kind answers), so that a client (and the fuzzing test)
+  can hold every answer to the document; no other status is ever answered (but a 500: a bug);
+- who may call it: no security for a public route, a stream token where one is taken;
+- for people reading ``/docs``: each operation's summary, a short whole sentence (the declared
+  one, else the docstring's first clause), and its description, the route's whole docstring as
   Markdown (reST's double backquotes made single, lines joined into paragraphs); a tag per
   blueprint (``TAGS``: jobs, streams, workspaces, session, queues, admin, ops), so a route added to
   a blueprint is grouped with its kin without being named here.
@@ -29,13 +32,14 @@ from importlib import metadata
 from typing import Any
 
 from quart import Quart, current_app, render_template_string
+from quart.typing import ResponseReturnValue
 from quart_schema import QuartSchema, hide
 from quart_schema.openapi import APIKeySecurityScheme, HttpSecurityScheme, OpenAPIProvider
 from werkzeug.routing import Rule
 
 from actors.jobs.registry import job_spec, public_jobs
 
-from .auth.identity import PUBLIC_ENDPOINTS, STREAM_ENDPOINTS
+from .endpoints import Endpoint, RawAnswer, declared, endpoint
 from .routes.jobs import LEGACY_ROUTES
 from .schemas import ErrorBody
 
@@ -46,8 +50,6 @@ TITLE = "Job service"
 DISTRIBUTION = "jobservice"
 _GENERIC_JOB_PATH = "/jobs/{job_type}"
 _REF_ROOT = "#/components/schemas/"
-#: Pages for people, not API.
-_UNDOCUMENTED = frozenset({"dashboard", "redoc_ui"})
 #: What the docs page may load: this server's script and the spec, Redoc's own blobs and styles
 #: (``service.headers`` sends it, with ``frame-ancestors 'none'``). Redoc draws its maker's logo
 #: from the maker's server; the page loads nothing from elsewhere, so the browser blocks it.
@@ -55,16 +57,21 @@ DOCS_PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' blob:; worker-src blob:; connect-src 'self'"
 )
-_PROMETHEUS_TEXT = {
-    "description": "Prometheus' text format",
-    "content": {"text/plain": {"schema": {"type": "string"}}},
+#: What each error status means, for every route that answers it (the envelope says exactly what).
+ERROR_STATUSES = {
+    400: "A parameter, the body or the Host is not understood (`invalid_parameter`, `invalid_json`, ...)",
+    401: "No credential, or one that is not valid (wrong, revoked, expired)",
+    403: "This caller may not do this (the admin's route, a viewer's change, another site's page, ...)",
+    404: "Nothing of this name (or not the caller's)",
+    409: "Not now: the state of what it names does not allow it",
+    413: "Too large: the body, a file, or the workspace's quota",
+    414: "The path is too long",
+    415: "A body of a type this route does not take",
+    422: "Well-formed, but not valid (the arguments, the body's fields, a document)",
+    429: "Too many requests, streams or failed logins: retry after `Retry-After` seconds",
+    503: "Redis is unavailable",
 }
-#: The routes that answer 204 when they succeed.
-_NO_CONTENT = frozenset({"session.logout", "workspaces.delete_document", "admin.revoke_key"})
-_EVENT_STREAM = {
-    "description": "Server-Sent Events: `status` and `progress` events, each a job snapshot as JSON",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
-}
+_CHANGES = frozenset({"post", "put", "patch", "delete"})
 
 
 #: The tags, in the order the docs page lists them: blueprint -> (tag, what it groups).
@@ -77,45 +84,6 @@ TAGS = {
     "queues": ("queues", "The queues' dead letters (the admin's)."),
     "admin": ("admin", "Tenants and their API keys (the admin's)."),
     "ops": ("ops", "Health, readiness, workers, metrics and counts of ended jobs."),
-}
-#: Each route's summary: a whole short sentence (a route not named here gets its docstring's
-#: first clause). The description under it is the route's whole docstring.
-SUMMARIES = {
-    "jobs.list_jobs": "List jobs, newest first.",
-    "jobs.get_job": "Read a job's snapshot, or wait for its next change.",
-    "jobs.cancel_job": "Cancel a job.",
-    "jobs.retry_job_route": "Run a finished job again, as a new job.",
-    "jobs.score": "Score contracts (the seed's route).",
-    "jobs.audit": "Audit contracts (the seed's route).",
-    "bulk.bulk_retry": "Retry every finished job a filter matches.",
-    "bulk.bulk_cancel": "Cancel every unfinished job a filter matches.",
-    "events.job_events": "Follow one job's events.",
-    "events.multiplexed_events": "Follow several jobs' events on one stream.",
-    "events.workspace_events": "Follow every job of a workspace.",
-    "events.tenant_events": "Follow every job of the caller's tenant, and the fleet's counts.",
-    "events.stream_stats": "Count this process's open streams.",
-    "workspaces.upload_documents": "Upload documents into a workspace.",
-    "workspaces.list_documents": "List a workspace's documents.",
-    "workspaces.get_document": "Read a document and its text.",
-    "workspaces.delete_document": "Delete a document.",
-    "workspaces.delete_workspace": "Delete a workspace.",
-    "workspaces.list_workspaces": "List the caller's workspaces.",
-    "session.login": "Log in with a key.",
-    "session.who_am_i": "Say who the caller is.",
-    "session.logout": "Log out.",
-    "session.stream_token": "Make a stream token.",
-    "queues.list_dead_letters": "List a queue's dead letters.",
-    "queues.retry_dead_letter": "Run a dead letter's job again.",
-    "queues.drop_dead_letter": "Forget a dead letter.",
-    "admin.list_tenants": "List every tenant.",
-    "admin.create_key": "Make a key for a tenant.",
-    "admin.list_keys": "List a tenant's keys.",
-    "admin.revoke_key": "Revoke a key.",
-    "ops.healthz": "Check that the process answers.",
-    "ops.readyz": "Check that the process and Redis answer.",
-    "ops.ended_per_minute": "Count the jobs that ended, minute by minute.",
-    "ops.metrics": "Read the Prometheus metrics.",
-    "ops.worker_status": "Read the workers' status.",
 }
 #: The docs page: Redoc in a page with a language, a character set and a viewport.
 DOCS_PAGE = """<!DOCTYPE html>
@@ -137,42 +105,37 @@ DOCS_PAGE = """<!DOCTYPE html>
 MAX_SUMMARY_CHARS = 60
 _REST_LITERAL = re.compile(r"``(.+?)``", re.S)
 _FIRST_CLAUSE = re.compile(r"^(.+?)(?:[.;:](?:\s|$)|$)", re.S)
-#: The tenant's stream: Server-Sent Events too, for a key or a session (no stream token).
-_TENANT_STREAM = "events.tenant_events"
-_TENANT_EVENT_STREAM = {
-    "description": (
-        "Server-Sent Events: a `snapshot` per job, then `status` and `progress` events (each a job"
-        " snapshot as JSON, with an `id` to resume from), and `fleet` events (the body of"
-        " `GET /worker/status`, without an `id`)"
-    ),
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
-}
 
 
 class JobsOpenAPIProvider(OpenAPIProvider):
     def generate_rules(self) -> Iterable[Rule]:
-        return (rule for rule in super().generate_rules() if rule.endpoint not in _UNDOCUMENTED)
+        return (rule for rule in super().generate_rules() if declared(rule.endpoint, self._app).documented)
 
     def build_paths(self, rule: Rule) -> tuple[dict, dict]:
         paths, components = super().build_paths(rule)
+        route = declared(rule.endpoint, self._app)
         docstring = inspect.getdoc(self._app.view_functions[rule.endpoint]) or ""
         blueprint = rule.endpoint.partition(".")[0]
-        for operation in (op for path in paths.values() for op in path.values()):
-            operation["summary"] = SUMMARIES.get(rule.endpoint) or first_clause(docstring)
+        for method, operation in ((m, op) for path in paths.values() for m, op in path.items()):
+            operation["summary"] = route.summary or first_clause(docstring)
             operation["description"] = as_markdown(docstring)
             operation["tags"] = [TAGS.get(blueprint, (blueprint, ""))[0]]
-            if rule.endpoint in PUBLIC_ENDPOINTS:
+            if route.public:
                 operation["security"] = []  # no key needed
-            if rule.endpoint == "ops.metrics":
-                operation["responses"]["200"] = _PROMETHEUS_TEXT
-            if rule.endpoint in _NO_CONTENT:
-                operation["responses"]["204"] = {"description": "Done; no content"}
-            if rule.endpoint in STREAM_ENDPOINTS:
+            if route.stream_token:
                 operation["security"] = [*self._extension.security, {"streamToken": []}]
-                operation["responses"]["200"] = _EVENT_STREAM
-                operation["responses"]["204"] = {"description": "Nothing left to send: stop reconnecting"}
-            if rule.endpoint == _TENANT_STREAM:
-                operation["responses"]["200"] = _TENANT_EVENT_STREAM
+            # quart-schema keys its answers by number; JSON, and this document, by text
+            responses = operation["responses"] = {
+                str(status): r for status, r in operation["responses"].items()
+            }
+            if route.raw_answer is not None:
+                responses["200"] = _raw(route.raw_answer)
+            if route.no_content:
+                done = "Nothing left to send: stop reconnecting" if route.streams else "Done; no content"
+                responses["204"] = {"description": done}
+            for status in error_statuses(route, rule, method):
+                responses.setdefault(str(status), _error(status))  # a model declared for it stays
+            operation["responses"] = dict(sorted(responses.items()))
         return paths, components
 
     def schema(self) -> dict[str, Any]:
@@ -203,24 +166,22 @@ class JobsOpenAPIProvider(OpenAPIProvider):
                 requestBody=_json_body(spec.arguments),
             )
             document["paths"][f"/jobs/{name}"] = {"post": operation}
-        for path in document["paths"].values():
-            for operation in path.values():
-                operation["responses"].setdefault(
-                    "default",
-                    {
-                        "description": "An error: the envelope, with a code and a message",
-                        "content": {"application/json": {"schema": _ref(ErrorBody)}},
-                    },
-                )
         document["tags"] = [{"name": tag, "description": text} for tag, text in TAGS.values()]
         _markdown_everywhere(document)
         return document
 
 
 class JobsSchema(QuartSchema):
-    """quart-schema with our docs page (``DOCS_PAGE``) in place of its own."""
+    """quart-schema with our docs page (``DOCS_PAGE``) in place of its own; the document and the
+    page need a key, as the API they describe does."""
 
     @hide
+    @endpoint(documented=False)
+    async def openapi(self) -> ResponseReturnValue:
+        return await super().openapi()
+
+    @hide
+    @endpoint(documented=False)
     async def redoc_ui(self) -> str:
         return await render_template_string(
             DOCS_PAGE,
@@ -237,8 +198,7 @@ def as_markdown(docstring: str) -> str:
 
 
 def first_clause(docstring: str) -> str:
-    """A summary for a route ``SUMMARIES`` does not name: its docstring's first clause, as a
-    sentence."""
+    """A summary for a route that declares none: its docstring's first clause, as a sentence."""
     found = _FIRST_CLAUSE.match(as_markdown(docstring))
     clause = found.group(1).strip() if found else ""
     if len(clause) > MAX_SUMMARY_CHARS:  # still long: its first phrase
@@ -291,6 +251,32 @@ def describe_api(app: Quart, broker: Any) -> QuartSchema:
         conversion_preference="pydantic",
         openapi_provider_class=JobsOpenAPIProvider,
     )
+
+
+def error_statuses(route: Endpoint, rule: Rule, method: str) -> set[int]:
+    """Every error status the operation ``method`` of ``rule`` answers: those its route declares,
+    and those every route of its kind does (the checks before any route runs)."""
+    statuses = set(route.errors)
+    if not route.any_host:
+        statuses.add(400)  # a Host off ALLOWED_HOSTS (and the parameters each route reads)
+    if rule.arguments:
+        statuses.add(414)  # a name in the path makes it longer than MAX_PATH_CHARS
+    if not route.public:
+        # No credential or a wrong one; another's route, a viewer's change; too many requests
+        # (or failed authentications); Redis down as the credential is looked up.
+        statuses |= {401, 403, 429, 503}
+    if method in _CHANGES:
+        statuses.add(403)  # a change from another site's page (a session's cookie, AUTH=false)
+    return statuses
+
+
+def _error(status: int) -> dict[str, Any]:
+    envelope = {"application/json": {"schema": _ref(ErrorBody)}}
+    return {"description": ERROR_STATUSES[status], "content": envelope}
+
+
+def _raw(answer: RawAnswer) -> dict[str, Any]:
+    return {"description": answer.description, "content": {answer.media_type: {"schema": {"type": "string"}}}}
 
 
 def _component(model: Any) -> dict[str, Any]:

@@ -85,6 +85,26 @@ def test_operations_are_grouped_by_tags(document: dict[str, Any]) -> None:
     assert {tags[0] for tags in tagged.values()} == set(TAGS), "every group holds something"
 
 
+def test_every_status_an_operation_answers_is_listed_errors_with_the_envelope(
+    document: dict[str, Any],
+) -> None:
+    """No catch-all ``default``: the fuzzer (test_fuzz) holds each answer's status to this list."""
+    envelope = {"$ref": "#/components/schemas/ErrorBody"}
+    for name, operation in operations(document).items():
+        responses = operation["responses"]
+        assert "default" not in responses, name
+        assert any(status.startswith("2") for status in responses), name
+        for status, answer in responses.items():
+            if status >= "400" and name != "GET /worker/status":  # its 503 is its own body, "down"
+                assert answer["content"]["application/json"]["schema"] == envelope, f"{name} {status}"
+    found = operations(document)
+    for deletion in (name for name in found if name.startswith("DELETE ")):
+        assert "204" in found[deletion]["responses"], f"{deletion} answers 204"
+    assert {"401", "403", "429"} <= set(found["GET /jobs"]["responses"])
+    assert {"401", "403"}.isdisjoint(found["GET /healthz"]["responses"]), "public, and answers any Host"
+    assert found["GET /metrics"]["responses"]["200"]["content"].keys() == {"text/plain"}
+
+
 def test_the_docs_page_lays_out_on_a_phone(web: WebServer, api_key: str) -> None:
     page = httpx.get(f"{web.base_url}/docs", headers=bearer(api_key), timeout=30)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

@@ -10,6 +10,6 @@
                     Origin of AUTH=false changes (cross-site forms, DNS rebinding), no redirects
 
 Every route but the health checks, the dashboard's files and the login needs a key or a session
-(``identity.PUBLIC_ENDPOINTS``); another tenant's job, workspace or document answers 404 exactly
-as a missing one does, because each read asks within the caller's tenant.
+(each route declares which: ``service.endpoints``); another tenant's job, workspace or document
+answers 404 exactly as a missing one does, because each read asks within the caller's tenant.
 """

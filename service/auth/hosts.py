@@ -18,9 +18,10 @@ machines out but not other sites: the browser on the same machine reaches the se
   cross-site change, and ``Sec-Fetch-Site`` when it has none. A request with a bearer key
   passes: no page can add one to another site's request without passing CORS first.
 
-The health checks answer whatever the Host: load balancers and Kubernetes probe by address
-(``Host: 10.0.3.7:8000``) and a probe that fails takes the server out of service, while what they
-answer (up, Redis reachable) tells a rebinding page nothing.
+The health checks (declared ``any_host``: ``service.endpoints``) answer whatever the Host: load
+balancers and Kubernetes probe by address (``Host: 10.0.3.7:8000``) and a probe that fails takes
+the server out of service, while what they answer (up, Redis reachable) tells a rebinding page
+nothing.
 
 The app also answers no redirect: werkzeug builds a redirect's ``Location`` from the request's
 Host (``/jobs//x`` was a 308 to ``http://<any Host>/jobs/x``). A path with doubled slashes is now
@@ -34,14 +35,13 @@ from collections.abc import Iterable
 
 from quart import Quart, request
 
+from ..endpoints import declared
 from ..errors import BadRequest, refuse_unread
 from ..settings import WebSettings
 from .identity import Forbidden
 
 #: The hosts an ``AUTH=false`` server answers to when ``ALLOWED_HOSTS`` is empty, on any port.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-#: Answered whatever the Host (load balancers' and Kubernetes' probes name an address).
-HEALTH_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz"})
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: A Host header: a name or IPv4 address, or a bracketed IPv6 address, and an optional port.
 _HOST = re.compile(r"(?P<name>[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?", re.ASCII | re.IGNORECASE)
@@ -80,7 +80,7 @@ def register_host_checks(app: Quart, settings: WebSettings) -> None:
 
     @app.before_request
     async def _check_host_and_origin() -> None:
-        if request.endpoint in HEALTH_ENDPOINTS:
+        if declared(request.endpoint).any_host:
             return
         header = request.headers.get("Host")
         if allowed and not host_allowed(host_name(header), allowed):

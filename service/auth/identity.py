@@ -16,10 +16,15 @@ revoked key stops at once; a session is looked up too, so one logged out stops a
 cookie-authenticated request that changes something must come from the service's own origin (or
 an allowed one): its ``Origin`` header is checked (CSRF).
 
+What each route needs is declared on the route (``service.endpoints``): public or not, the
+admin's alone, a stream token taken. A route the admin's alone is refused to any other caller
+with 403 ``forbidden``, before it runs.
+
 A viewer key (``credentials.ROLES``), and a session or stream token made from one, only reads:
 every request that may change something (POST, PUT, PATCH, DELETE) is refused here with 403
-``read_only_key``, for every route at once, those added later included, but logging out and
-asking for a stream token (which a viewer needs to follow its jobs). Logging in is public.
+``read_only_key``, for every route at once, those added later included, but those declared
+``viewer_may`` (logging out, asking for a stream token, which a viewer needs to follow its jobs).
+Logging in is public.
 """
 
 from __future__ import annotations
@@ -33,20 +38,15 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from quart import g, request
 from quart_auth import current_user
 
+from ..endpoints import Endpoint, declared
 from ..errors import ApiError
 from .credentials import MEMBER, VIEWER, ApiKey, Credentials
 from .sessions import Session, Sessions
 from .throttle import FailureThrottle
 
-#: The routes anyone may call: health, the dashboard's page and files, and logging in.
-PUBLIC_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "static", "dashboard", "session.login"})
-#: The routes that accept a stream token (``?token=``) in place of a key.
-STREAM_ENDPOINTS = frozenset({"events.job_events", "events.multiplexed_events", "events.workspace_events"})
 #: The tenant AUTH=off acts as, and the local set-up creates a key for.
 LOCAL_TENANT = "local"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: The changes a viewer may make: they change no tenant's data (a session's end, a stream token).
-VIEWER_MAY_CHANGE = frozenset({"session.logout", "session.stream_token"})
 #: What ``GET /session`` reports of the admin token, which has no key and so no key's role.
 ADMIN_ROLE = "admin"
 _TOKEN_SALT = "stream-token"
@@ -119,15 +119,20 @@ class Authenticator:
 
     async def identify(self) -> Identity:
         """The current request's caller, or ``Unauthenticated``; a client past its failed
-        authentications for the minute is refused (429) before its credentials are looked at."""
+        authentications for the minute is refused (429) before its credentials are looked at.
+        A caller the route does not take is refused (403): a viewer's change, anyone but the
+        admin on the admin's routes."""
         address = request.remote_addr or "unknown"
         self.throttle.check(address)
+        route = declared(request.endpoint)
         try:
-            who = await self._identify()
+            who = await self._identify(route)
         except WrongCredentials:
             await self.throttle.failed(address)
             raise
-        _check_role(who)
+        _check_role(who, route)
+        if route.admin_only and not who.is_admin:
+            raise Forbidden("This needs the admin token")
         return who
 
     async def verify_login(self, presented: str) -> ApiKey:
@@ -140,7 +145,7 @@ class Authenticator:
             raise WrongCredentials("This key is not valid (wrong, or revoked)")
         return key
 
-    async def _identify(self) -> Identity:
+    async def _identify(self, route: Endpoint) -> Identity:
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() == "bearer" and presented.strip():
@@ -151,7 +156,7 @@ class Authenticator:
             if key is None:
                 raise WrongCredentials("This key is not valid (wrong, or revoked)")
             return Identity(key.tenant, key.key_id, "bearer", role=key.role)
-        if "token" in request.args and request.endpoint in STREAM_ENDPOINTS:
+        if "token" in request.args and route.stream_token:
             return await self._from_stream_token(request.args["token"])
         if current_user.auth_id is not None:
             session = await self.current_session()
@@ -226,10 +231,10 @@ class Authenticator:
             )
 
 
-def _check_role(who: Identity) -> None:
+def _check_role(who: Identity, route: Endpoint) -> None:
     """A viewer's request that may change something is refused, whatever its route (by method:
-    a route added later is covered the day it is added)."""
-    if who.read_only and request.method in _UNSAFE_METHODS and request.endpoint not in VIEWER_MAY_CHANGE:
+    a route added later is covered the day it is added), but on a route declared ``viewer_may``."""
+    if who.read_only and request.method in _UNSAFE_METHODS and not route.viewer_may:
         route = request.url_rule.rule if request.url_rule is not None else "this route"  # not the raw path
         raise ReadOnlyKey(
             f"This key may only read: it is a viewer key of tenant {who.tenant!r}, and "
@@ -252,18 +257,6 @@ def tenant() -> str:
     if who.tenant is None:
         raise Forbidden("The admin token manages keys and reads metrics; use a tenant's key for this")
     return who.tenant
-
-
-def require_admin() -> None:
-    if not identity().is_admin:
-        raise Forbidden("This needs the admin token")
-
-
-async def admin_only() -> None:
-    """``before_request`` of a blueprint of the admin's routes (a CORS preflight carries no
-    credentials, so it is let through)."""
-    if request.method != "OPTIONS":
-        require_admin()
 
 
 def check_stream_scope(*, jobs: list[str] | None = None, workspace: str | None = None) -> None:

@@ -15,8 +15,8 @@ from quart_schema import document_request, document_response
 
 from actors.jobs.states import is_valid_namespace
 
-from ..auth.identity import admin_only
 from ..context import services
+from ..endpoints import endpoint
 from ..errors import BadRequest, NotFound
 from ..schemas import KeyCreated, KeyList, KeyRequest, TenantList
 from .params import body_as
@@ -24,10 +24,8 @@ from .params import body_as
 blueprint = Blueprint("admin", __name__)
 
 
-blueprint.before_request(admin_only)
-
-
 @blueprint.get("/admin/tenants")
+@endpoint(access="admin", summary="List every tenant.")
 @document_response(TenantList)
 async def list_tenants() -> Response:
     """Every tenant (the admin's)."""
@@ -35,6 +33,7 @@ async def list_tenants() -> Response:
 
 
 @blueprint.post("/admin/tenants/<tenant>/keys")
+@endpoint(access="admin", errors=(413, 415, 422), summary="Make a key for a tenant.")
 @document_request(KeyRequest)
 @document_response(KeyCreated, 201)
 async def create_key(tenant: str) -> tuple[Response, int]:
@@ -47,6 +46,7 @@ async def create_key(tenant: str) -> tuple[Response, int]:
 
 
 @blueprint.get("/admin/tenants/<tenant>/keys")
+@endpoint(access="admin", summary="List a tenant's keys.")
 @document_response(KeyList)
 async def list_keys(tenant: str) -> Response:
     """The tenant's keys, without secrets (the admin's)."""
@@ -55,6 +55,7 @@ async def list_keys(tenant: str) -> Response:
 
 
 @blueprint.delete("/admin/tenants/<tenant>/keys/<key_id>")
+@endpoint(access="admin", no_content=True, errors=(404,), summary="Revoke a key.")
 async def revoke_key(tenant: str, key_id: str) -> Response:
     """Revoke a key: its requests and streams end at once (the admin's)."""
     if not await services().auth.credentials.revoke(tenant, key_id):

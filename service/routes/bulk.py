@@ -32,6 +32,7 @@ from actors.jobs.submit import retry_jobs
 
 from ..auth.identity import tenant
 from ..context import services
+from ..endpoints import endpoint
 from ..errors import BadRequest
 from ..schemas import BulkOutcome, BulkRequest
 from .jobs import logger
@@ -46,6 +47,7 @@ _NOT_FINISHED = frozenset({JobStatus.PENDING, JobStatus.STARTED})
 
 
 @blueprint.post("/bulk/retry")
+@endpoint(errors=(413, 415), summary="Retry every finished job a filter matches.")
 @document_request(BulkRequest)
 @document_response(BulkOutcome, 200)
 async def bulk_retry() -> Response:
@@ -76,6 +78,7 @@ async def bulk_retry() -> Response:
 
 
 @blueprint.post("/bulk/cancel")
+@endpoint(errors=(413, 415), summary="Cancel every unfinished job a filter matches.")
 @document_request(BulkRequest)
 @document_response(BulkOutcome, 200)
 async def bulk_cancel() -> Response:

@@ -31,8 +31,9 @@ from quart_schema import document_querystring, document_response
 
 from actors.jobs.states import is_finished
 
-from ..auth.identity import check_stream_scope, identity, require_admin, tenant
+from ..auth.identity import check_stream_scope, identity, tenant
 from ..context import services
+from ..endpoints import EVENT_STREAM, RawAnswer, endpoint
 from ..errors import BadRequest, NotFound, TooManyRequests
 from ..schemas import MAX_JOBS_PER_STREAM, MultiplexQuery, StreamQuery, StreamStats, TenantStreamQuery
 from ..sse.admission import LimitReached, Slot
@@ -47,9 +48,27 @@ blueprint = Blueprint("events", __name__)
 MAX_WORKSPACE_NAME = 200
 #: Seconds a client refused for too many streams is asked to wait (it polls meanwhile).
 STREAMS_RETRY_AFTER_S = 30
+#: What the job and workspace streams send.
+JOB_EVENTS = RawAnswer(
+    EVENT_STREAM, "Server-Sent Events: `status` and `progress` events, each a job snapshot as JSON"
+)
+#: What the tenant's stream sends.
+TENANT_EVENTS = RawAnswer(
+    EVENT_STREAM,
+    "Server-Sent Events: a `snapshot` per job, then `status` and `progress` events (each a job"
+    " snapshot as JSON, with an `id` to resume from), and `fleet` events (the body of"
+    " `GET /worker/status`, without an `id`)",
+)
 
 
 @blueprint.get("/jobs/<job_id>/events")
+@endpoint(
+    stream_token=True,
+    raw_answer=JOB_EVENTS,
+    no_content=True,  # the client is told to stop reconnecting: nothing is left to send
+    errors=(404,),
+    summary="Follow one job's events.",
+)
 @document_querystring(StreamQuery)
 async def job_events(job_id: str) -> Response:
     """One job's events (text/event-stream); resume with `Last-Event-ID` or `?since=`."""
@@ -58,6 +77,13 @@ async def job_events(job_id: str) -> Response:
 
 
 @blueprint.get("/events")
+@endpoint(
+    stream_token=True,
+    raw_answer=JOB_EVENTS,
+    no_content=True,
+    errors=(404,),
+    summary="Follow several jobs' events on one stream.",
+)
 @document_querystring(MultiplexQuery)
 async def multiplexed_events() -> Response:
     """Several jobs' events on one stream (text/event-stream)."""
@@ -71,6 +97,7 @@ async def multiplexed_events() -> Response:
 
 
 @blueprint.get("/workspaces/<workspace>/events")
+@endpoint(stream_token=True, raw_answer=JOB_EVENTS, summary="Follow every job of a workspace.")
 @document_querystring(StreamQuery)
 async def workspace_events(workspace: str) -> Response:
     """Every job of a workspace, new ones included (text/event-stream)."""
@@ -83,6 +110,9 @@ async def workspace_events(workspace: str) -> Response:
 
 
 @blueprint.get("/tenant/events")
+@endpoint(
+    raw_answer=TENANT_EVENTS, summary="Follow every job of the caller's tenant, and the fleet's counts."
+)
 @document_querystring(TenantStreamQuery)
 async def tenant_events() -> Response:
     """Every job of the caller's tenant, new ones included, and the live worker status (`fleet`
@@ -98,10 +128,10 @@ async def tenant_events() -> Response:
 
 
 @blueprint.get("/events/stats")
+@endpoint(access="admin", summary="Count this process's open streams.")
 @document_response(StreamStats)
 async def stream_stats() -> Response:
     """Open streams (subscriptions), watched jobs and workspaces, drops, the process's task count."""
-    require_admin()
     stats = services().hub.stats()
     stats["watched_workspaces"] = stats.pop("watched_groups")  # a workspace is a group of jobs
     return jsonify({**stats, "asyncio_tasks": len(asyncio.all_tasks())})

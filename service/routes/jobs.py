@@ -28,6 +28,7 @@ from actors.jobs.submit import Submitted, retry_job, submit_job
 
 from ..auth.identity import Forbidden, Unauthenticated, identity, tenant
 from ..context import services
+from ..endpoints import endpoint
 from ..errors import BadRequest, Conflict, NotFound, TooManyRequests
 from ..schemas import JobAccepted, JobListQuery, JobPage, JobSnapshot, LongPollQuery, SyncQuery
 from ..sse.streams import Revoked, wait_for
@@ -50,6 +51,7 @@ LEGACY_ROUTES = {"/score": "score_contracts", "/audit": "audit_contracts"}
 
 
 @blueprint.post("/jobs/<job_type>")
+@endpoint(errors=(404, 413, 415, 422))
 @document_response(JobAccepted, 202)
 @document_response(JobAccepted, 200)
 async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
@@ -59,6 +61,7 @@ async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
 
 
 @blueprint.get("/jobs")
+@endpoint(summary="List jobs, newest first.")
 @document_querystring(JobListQuery)
 @document_response(JobPage)
 async def list_jobs() -> Response:
@@ -97,6 +100,7 @@ async def list_jobs() -> Response:
 
 
 @blueprint.get("/jobs/<job_id>")
+@endpoint(errors=(404,), summary="Read a job's snapshot, or wait for its next change.")
 @document_querystring(LongPollQuery)
 @document_response(JobSnapshot)
 async def get_job(job_id: str) -> Response:
@@ -136,6 +140,7 @@ def rerunnable(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.post("/jobs/<job_id>/cancel")
+@endpoint(errors=(404, 409), summary="Cancel a job.")
 @document_response(JobSnapshot, 200)
 @document_response(JobSnapshot, 202)
 async def cancel_job(job_id: str) -> tuple[Response, int]:
@@ -153,6 +158,7 @@ async def cancel_job(job_id: str) -> tuple[Response, int]:
 
 
 @blueprint.post("/jobs/<job_id>/retry")
+@endpoint(errors=(404, 409, 422), summary="Run a finished job again, as a new job.")
 @document_response(JobAccepted, 202)
 async def retry_job_route(job_id: str) -> tuple[Response, int, dict[str, str]]:
     """The finished job again: a new job of its type with its arguments (202, checked again as any
@@ -175,6 +181,7 @@ async def retry_job_route(job_id: str) -> tuple[Response, int, dict[str, str]]:
 
 
 @blueprint.post("/score")
+@endpoint(errors=(404, 409, 413, 415, 422), summary="Score contracts (the seed's route).")
 @document_querystring(SyncQuery)
 @document_response(JobSnapshot, 200)
 @document_response(JobAccepted, 202)
@@ -184,6 +191,7 @@ async def score() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]
 
 
 @blueprint.post("/audit")
+@endpoint(errors=(404, 409, 413, 415, 422), summary="Audit contracts (the seed's route).")
 @document_querystring(SyncQuery)
 @document_response(JobSnapshot, 200)
 @document_response(JobAccepted, 202)

@@ -18,17 +18,21 @@ from quart_schema import document_querystring, document_response
 from actors.jobs.errors import StoreUnavailable
 from actors.jobs.fleet import Fleet
 
-from ..auth.identity import identity, require_admin, tenant
+from ..auth.identity import identity, tenant
 from ..context import services
+from ..endpoints import RawAnswer, endpoint
 from ..errors import BadRequest, ServiceUnavailable
 from ..metrics import render_metrics
 from ..schemas import EndedPerMinute, EndedQuery, Health, WorkerStatus
 from .params import number_arg
 
 blueprint = Blueprint("ops", __name__)
+#: What ``/metrics`` answers.
+PROMETHEUS_TEXT = RawAnswer("text/plain", "Prometheus' text format")
 
 
 @blueprint.get("/healthz")
+@endpoint(access="public", any_host=True, summary="Check that the process answers.")
 @document_response(Health)
 async def healthz() -> Response:
     """Liveness: the process answers (public)."""
@@ -36,6 +40,7 @@ async def healthz() -> Response:
 
 
 @blueprint.get("/readyz")
+@endpoint(access="public", any_host=True, errors=(503,), summary="Check that the process and Redis answer.")
 @document_response(Health)
 async def readyz() -> Response:
     """Readiness: Redis answers too (public; 503 when it does not)."""
@@ -44,6 +49,7 @@ async def readyz() -> Response:
 
 
 @blueprint.get("/stats/ended")
+@endpoint(summary="Count the jobs that ended, minute by minute.")
 @document_querystring(EndedQuery)
 @document_response(EndedPerMinute)
 async def ended_per_minute() -> Response:
@@ -61,18 +67,16 @@ async def ended_per_minute() -> Response:
 
 
 @blueprint.get("/metrics")
+@endpoint(access="admin", raw_answer=PROMETHEUS_TEXT, summary="Read the Prometheus metrics.")
 async def metrics() -> Response:
     """Prometheus metrics (the admin's)."""
-    require_admin()
     return Response(await render_metrics(services()), content_type=CONTENT_TYPE_LATEST)
 
 
-#: While Redis is down this route answers "down" to anyone: nobody can be told apart then, and
-#: the answer holds nothing of anybody's.
-WORKER_STATUS = "ops.worker_status"
-
-
 @blueprint.get("/worker/status")
+# While Redis is down this route answers "down" to anyone: nobody can be told apart then, and
+# the answer holds nothing of anybody's.
+@endpoint(answers_when_redis_down=True, summary="Read the workers' status.")
 @document_response(WorkerStatus)
 @document_response(WorkerStatus, 503)
 async def worker_status() -> tuple[Response, int]:

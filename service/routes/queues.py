@@ -27,8 +27,8 @@ from quart_schema import document_querystring, document_response
 
 from actors.jobs.submit import retry_job
 
-from ..auth.identity import admin_only
 from ..context import services
+from ..endpoints import endpoint
 from ..errors import Conflict, NotFound
 from ..schemas import DeadLetterQuery, DeadLetters, JobAccepted
 from .jobs import accepted
@@ -38,10 +38,8 @@ blueprint = Blueprint("queues", __name__)
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
 
-blueprint.before_request(admin_only)
-
-
 @blueprint.get("/queues/<queue>/dead-letters")
+@endpoint(access="admin", errors=(404,), summary="List a queue's dead letters.")
 @document_querystring(DeadLetterQuery)
 @document_response(DeadLetters)
 async def list_dead_letters(queue: str) -> Response:
@@ -57,6 +55,7 @@ async def list_dead_letters(queue: str) -> Response:
 
 
 @blueprint.post("/queues/<queue>/dead-letters/<letter_id>/retry")
+@endpoint(access="admin", errors=(404, 409, 422), summary="Run a dead letter's job again.")
 @document_response(JobAccepted, 202)
 async def retry_dead_letter(queue: str, letter_id: str) -> tuple[Response, int, dict[str, str]]:
     """Run a dead letter's job again, as a new job, and forget the letter (the admin's)."""
@@ -74,6 +73,7 @@ async def retry_dead_letter(queue: str, letter_id: str) -> tuple[Response, int, 
 
 
 @blueprint.delete("/queues/<queue>/dead-letters/<letter_id>")
+@endpoint(access="admin", no_content=True, errors=(404,), summary="Forget a dead letter.")
 async def drop_dead_letter(queue: str, letter_id: str) -> Response:
     """Forget a dead letter (the admin's)."""
     if not await services().fleet.drop_dead_letter(_declared(queue), letter_id):

@@ -21,6 +21,7 @@ from quart_schema import document_request, document_response
 
 from ..auth.identity import Forbidden, identity, tenant
 from ..context import services
+from ..endpoints import endpoint
 from ..errors import Conflict, NotFound
 from ..schemas import Login, SessionInfo, StreamToken, StreamTokenRequest
 from .params import body_as
@@ -29,6 +30,7 @@ blueprint = Blueprint("session", __name__)
 
 
 @blueprint.post("/session")
+@endpoint(access="public", errors=(401, 409, 413, 415, 422, 429, 503), summary="Log in with a key.")
 @document_request(Login)
 @document_response(SessionInfo)
 async def login() -> Response:
@@ -53,6 +55,7 @@ async def login() -> Response:
 
 
 @blueprint.get("/session")
+@endpoint(summary="Say who the caller is.")
 @document_response(SessionInfo)
 async def who_am_i() -> Response:
     """Who the caller is: tenant, key id, by what (key, session, token), and the key's role
@@ -62,6 +65,7 @@ async def who_am_i() -> Response:
 
 
 @blueprint.delete("/session")
+@endpoint(viewer_may=True, no_content=True, summary="Log out.")
 async def logout() -> Response:
     """Log out: the session ends everywhere (a replayed cookie gets 401) and its cookie is cleared."""
     auth = services().auth
@@ -73,6 +77,7 @@ async def logout() -> Response:
 
 
 @blueprint.post("/stream-tokens")
+@endpoint(viewer_may=True, errors=(404, 413, 415, 422), summary="Make a stream token.")
 @document_request(StreamTokenRequest)
 @document_response(StreamToken)
 async def stream_token() -> Response:

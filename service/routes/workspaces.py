@@ -31,6 +31,7 @@ from actors.jobs.states import JobStatus
 
 from ..auth.identity import tenant
 from ..context import services
+from ..endpoints import endpoint
 from ..errors import Conflict
 from ..schemas import DocumentList, DocumentText, Upload, UploadOfDuplicates, WorkspaceList
 from ..uploads import received_files
@@ -43,6 +44,7 @@ class UploadForm(BaseModel):
 
 
 @blueprint.post("/workspaces/<workspace>/documents")
+@endpoint(errors=(413, 415, 422), summary="Upload documents into a workspace.")
 @document_request(UploadForm, source=DataSource.FORM_MULTIPART)
 @document_response(Upload, 202)
 @document_response(UploadOfDuplicates, 200)
@@ -75,6 +77,7 @@ async def upload_documents(workspace: str) -> tuple[Response, int, dict[str, str
 
 
 @blueprint.get("/workspaces/<workspace>/documents")
+@endpoint(errors=(404,), summary="List a workspace's documents.")
 @document_response(DocumentList)
 async def list_documents(workspace: str) -> Response:
     """The workspace's documents, and the uploaded files still being extracted."""
@@ -85,6 +88,7 @@ async def list_documents(workspace: str) -> Response:
 
 
 @blueprint.get("/workspaces/<workspace>/documents/<doc_id>")
+@endpoint(errors=(404, 409), summary="Read a document and its text.")
 @document_response(DocumentText)
 async def get_document(workspace: str, doc_id: str) -> Response:
     """A document: its metadata and its extracted text (409 ``extraction_pending`` while it is read)."""
@@ -94,6 +98,7 @@ async def get_document(workspace: str, doc_id: str) -> Response:
 
 
 @blueprint.delete("/workspaces/<workspace>/documents/<doc_id>")
+@endpoint(no_content=True, errors=(404,), summary="Delete a document.")
 async def delete_document(workspace: str, doc_id: str) -> Response:
     """Delete a document (or a file still being extracted)."""
     await run_sync(partial(services().documents.delete, tenant(), workspace, doc_id))()
@@ -101,9 +106,10 @@ async def delete_document(workspace: str, doc_id: str) -> Response:
 
 
 @blueprint.delete("/workspaces/<workspace>")
+@endpoint(no_content=True, errors=(404, 409), summary="Delete a workspace.")
 async def delete_workspace(workspace: str) -> Response:
-    """Delete a workspace and its documents (204); 409 while any of its jobs has not finished
-    (an upload being read among them). The jobs' records stay, as history."""
+    """Delete a workspace and its documents (204; 404 if it has none); 409 while any of its jobs
+    has not finished (an upload being read among them). The jobs' records stay, as history."""
     reader = services().reader.within(tenant())
     for status in (JobStatus.PENDING, JobStatus.STARTED):
         busy, _ = await reader.list_jobs(limit=1, status=status.value, group=workspace)
@@ -118,6 +124,7 @@ async def delete_workspace(workspace: str) -> Response:
 
 
 @blueprint.get("/workspaces")
+@endpoint(summary="List the caller's workspaces.")
 @document_response(WorkspaceList)
 async def list_workspaces() -> Response:
     """The caller's workspaces, each with its number of documents."""
