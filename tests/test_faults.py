@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import dramatiq
 import httpx
@@ -24,8 +23,9 @@ import redis
 from actors.jobs import keys
 
 from .support.api import bearer, finished, new_key, start_job
+from .support.fixtures import StackOptions, WorkerPool
 from .support.jobs import gate_key
-from .support.servers import RedisServer, ServiceProcess, WebServer, eventually, redis_running, start_workers
+from .support.servers import RedisServer, ServiceProcess, WebServer, eventually
 from .support.sse import messages
 from .support.stack import engine_on
 
@@ -39,29 +39,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with redis_running(persistent=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def web(redis_server: RedisServer) -> Iterator[WebServer]:
-    server = WebServer(redis_server, **FAST_RECOVERY)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def http(web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=web.base_url, timeout=60, headers=bearer(new_key(web))) as client:
-        yield client
-
-
-@pytest.fixture
-async def worker(redis_server: RedisServer) -> AsyncIterator[ServiceProcess]:
-    started = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-    yield started
-    await asyncio.to_thread(started.stop)
+def stack_options() -> StackOptions:
+    """A persistent Redis, fast recovery for the web server and every worker, and a key per test:
+    a hundred jobs and their long-polls spend much of a key's minute of requests."""
+    return StackOptions(persistent_redis=True, settings=FAST_RECOVERY, key_per_test=True)
 
 
 def history(client: redis.Redis, job_id: str) -> list[dict]:
@@ -87,113 +68,104 @@ def assert_one_run_at_a_time(events: list[dict]) -> None:
 
 
 async def test_a_second_copy_of_a_running_job_waits_and_never_runs_beside_it(
-    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+    redis_server: RedisServer, redis_client: redis.Redis, client: httpx.AsyncClient, worker: ServiceProcess
 ) -> None:
-    client = redis_server.client()
     gate = f"copy-{uuid.uuid4()}"
-    job_id = await start_job(http, "gated_steps", gate=gate, steps=2)
-    client.rpush(gate_key(gate), 1)
-    await eventually(lambda: history(client, job_id)[-1]["message"] == "Step 1/2", what="step 1", timeout=30)
+    job_id = await start_job(client, "gated_steps", gate=gate, steps=2)
+    redis_client.rpush(gate_key(gate), 1)
+    await eventually(
+        lambda: history(redis_client, job_id)[-1]["message"] == "Step 1/2", what="step 1", timeout=30
+    )
     # What Dramatiq's redelivery does when it takes a busy worker for a dead one: a second copy.
     copy = dramatiq.Message.decode(engine_on(redis_server).store.message(job_id))
     engine_on(redis_server).broker.enqueue(copy)
     await eventually(
         lambda: "deferred" in worker.log_path.read_text(), what="the copy to be deferred", timeout=30
     )
-    client.rpush(gate_key(gate), 1)
-    assert (await finished(http, job_id))["status"] == "SUCCESS"
-    events = history(client, job_id)
+    redis_client.rpush(gate_key(gate), 1)
+    assert (await finished(client, job_id))["status"] == "SUCCESS"
+    events = history(redis_client, job_id)
     assert_one_run_at_a_time(events)
     assert events[-1]["attempt"] == 1, "the copy never ran"
     assert [e["message"] for e in events if e["message"].startswith("Step")] == ["Step 1/2", "Step 2/2"]
 
 
 async def test_a_draining_worker_keeps_beating_and_no_second_copy_runs(
-    redis_server: RedisServer, http: httpx.AsyncClient
+    redis_client: redis.Redis, client: httpx.AsyncClient, worker_pool: WorkerPool
 ) -> None:
-    client = redis_server.client()
-    draining = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-    other: ServiceProcess | None = None
-    try:
-        gate = f"drain-{uuid.uuid4()}"
-        job_id = await start_job(http, "gated_steps", gate=gate, steps=2)
-        client.rpush(gate_key(gate), 1)
-        await eventually(
-            lambda: history(client, job_id)[-1]["message"] == "Step 1/2", what="step 1", timeout=30
-        )
-        held_by = history(client, job_id)[-1]["worker"]
-        # Another worker, whose heartbeat runs the reaper and whose broker redelivers messages.
-        other = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-        os.kill(draining.process.pid, signal.SIGTERM)  # to the main process, which tells its children once
-        await eventually(
-            lambda: client.hget(keys.worker(held_by), "state") == b"draining", what="the drain", timeout=30
-        )
-        beat = float(client.hget(keys.worker(held_by), "last_heartbeat"))
-        # The drain outlasts a lease and its grace several times over: the worker beats on.
-        await eventually(
-            lambda: float(client.hget(keys.worker(held_by), "last_heartbeat") or 0) > beat + 8,
-            timeout=30,
-            what="eight seconds of heartbeats while draining",
-        )
-        status = (await http.get("/worker/status")).json()
-        states = sorted(w["state"] for w in status["workers"])
-        assert states == ["draining", "running"] and status["status"] == "running", status
-        client.rpush(gate_key(gate), 1)
-        assert (await finished(http, job_id))["status"] == "SUCCESS"
-        await asyncio.to_thread(draining.process.wait, 30)
-    finally:
-        await asyncio.to_thread(draining.stop)
-        if other is not None:
-            await asyncio.to_thread(other.stop)
-    events = history(client, job_id)
+    draining = await worker_pool.start()
+    gate = f"drain-{uuid.uuid4()}"
+    job_id = await start_job(client, "gated_steps", gate=gate, steps=2)
+    redis_client.rpush(gate_key(gate), 1)
+    await eventually(
+        lambda: history(redis_client, job_id)[-1]["message"] == "Step 1/2", what="step 1", timeout=30
+    )
+    held_by = history(redis_client, job_id)[-1]["worker"]
+    # Another worker, whose heartbeat runs the reaper and whose broker redelivers messages.
+    other = await worker_pool.start()
+    os.kill(draining.process.pid, signal.SIGTERM)  # to the main process, which tells its children once
+    await eventually(
+        lambda: redis_client.hget(keys.worker(held_by), "state") == b"draining", what="the drain", timeout=30
+    )
+    beat = float(redis_client.hget(keys.worker(held_by), "last_heartbeat"))
+    # The drain outlasts a lease and its grace several times over: the worker beats on.
+    await eventually(
+        lambda: float(redis_client.hget(keys.worker(held_by), "last_heartbeat") or 0) > beat + 8,
+        timeout=30,
+        what="eight seconds of heartbeats while draining",
+    )
+    status = (await client.get("/worker/status")).json()
+    states = sorted(w["state"] for w in status["workers"])
+    assert states == ["draining", "running"] and status["status"] == "running", status
+    redis_client.rpush(gate_key(gate), 1)
+    assert (await finished(client, job_id))["status"] == "SUCCESS"
+    await asyncio.to_thread(draining.process.wait, 30)
+    await worker_pool.stop()  # the log read below is then the other worker's whole life
+    events = history(redis_client, job_id)
     assert_one_run_at_a_time(events)
     assert events[-1]["attempt"] == 1 and events[-1]["worker"] == held_by, "the draining worker finished it"
     assert "requeued" not in other.log_path.read_text()
 
 
 async def test_jobs_of_a_worker_killed_mid_run_all_finish_one_run_at_a_time(
-    redis_server: RedisServer, http: httpx.AsyncClient
+    redis_client: redis.Redis, client: httpx.AsyncClient, worker_pool: WorkerPool
 ) -> None:
     """100 jobs: four running on the worker killed, more fetched by it and not started."""
-    client = redis_server.client()
     JOBS = 100
-    doomed = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-    survivor: ServiceProcess | None = None
-    try:
-        gate = f"kill-{uuid.uuid4()}"
-        job_ids = [await start_job(http, "gated_steps", gate=f"{gate}-{n}", steps=2) for n in range(JOBS)]
-        for n in range(JOBS):
-            client.rpush(gate_key(f"{gate}-{n}"), 1)
-        running = lambda: [j for j in job_ids if history(client, j)[-1]["message"] == "Step 1/2"]  # noqa: E731
-        await eventually(
-            lambda: len(running()) == 4, what="four jobs half way (the worker's threads)", timeout=30
-        )
-        halfway = running()
-        os.killpg(doomed.process.pid, signal.SIGKILL)  # no drain, no ack, no goodbye
-        await asyncio.to_thread(doomed.process.wait)
-        survivor = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-        for n in range(JOBS):
-            client.rpush(gate_key(f"{gate}-{n}"), 1, 1)
-        results = [await finished(http, job_id) for job_id in job_ids]
-    finally:
-        await asyncio.to_thread(doomed.stop)
-        if survivor is not None:
-            await asyncio.to_thread(survivor.stop)
+    doomed = await worker_pool.start()
+    gate = f"kill-{uuid.uuid4()}"
+    job_ids = [await start_job(client, "gated_steps", gate=f"{gate}-{n}", steps=2) for n in range(JOBS)]
+    for n in range(JOBS):
+        redis_client.rpush(gate_key(f"{gate}-{n}"), 1)
+    running = lambda: [j for j in job_ids if history(redis_client, j)[-1]["message"] == "Step 1/2"]  # noqa: E731
+    await eventually(
+        lambda: len(running()) == 4, what="four jobs half way (the worker's threads)", timeout=30
+    )
+    halfway = running()
+    await worker_pool.kill(doomed)
+    await worker_pool.start()  # the survivor
+    for n in range(JOBS):
+        redis_client.rpush(gate_key(f"{gate}-{n}"), 1, 1)
+    results = [await finished(client, job_id) for job_id in job_ids]
+    await worker_pool.stop()
     assert [r["status"] for r in results] == ["SUCCESS"] * JOBS, [r["error"] for r in results]
     for job_id in job_ids:
-        assert_one_run_at_a_time(history(client, job_id))
+        assert_one_run_at_a_time(history(redis_client, job_id))
     for job_id in halfway:  # the timeline says why a second run began (defect 12)
-        taken = next(e for e in history(client, job_id) if e["attempt"] == 2)
+        taken = next(e for e in history(redis_client, job_id) if e["attempt"] == 2)
         assert taken["message"].startswith("The worker running attempt 1 stopped answering (lease lapsed")
-    assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
+    assert not redis_client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
 
 
 async def test_a_redis_restart_under_200_streams_fails_no_job_and_loses_no_event(
-    redis_server: RedisServer, web: WebServer, http: httpx.AsyncClient
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    web: WebServer,
+    client: httpx.AsyncClient,
+    worker_pool: WorkerPool,
 ) -> None:
-    client = redis_server.client()
     # Queued before any worker runs, so that every stream is open before the jobs start.
-    job_ids = [await start_job(http, "paced_steps", steps=10, pause=0.3) for _ in range(4)]
+    job_ids = [await start_job(client, "paced_steps", steps=10, pause=0.3) for _ in range(4)]
     keys_ = [new_key(web), new_key(web)]  # a key holds at most 200 streams
     limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
     opened = asyncio.Semaphore(0)
@@ -214,17 +186,15 @@ async def test_a_redis_restart_under_200_streams_fails_no_job_and_loses_no_event
     watchers = [asyncio.create_task(watch(job_id, keys_[n % 2])) for n in range(50) for job_id in job_ids]
     for _ in watchers:
         await opened.acquire()  # every stream has its first event
-    worker = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-    try:
-        await eventually(
-            lambda: all(len(history(client, j)) >= 3 for j in job_ids), timeout=30, what="the jobs running"
-        )
-        redis_server.stop()  # killed outright, as a crash: the workers' next writes meet a dead socket
-        await asyncio.to_thread(redis_server.start)
-        seen = await asyncio.gather(*watchers)
-        results = [await finished(http, job_id) for job_id in job_ids]
-    finally:
-        await asyncio.to_thread(worker.stop)
+    await worker_pool.start()
+    await eventually(
+        lambda: all(len(history(redis_client, j)) >= 3 for j in job_ids), timeout=30, what="the jobs running"
+    )
+    redis_server.stop()  # killed outright, as a crash: the workers' next writes meet a dead socket
+    await asyncio.to_thread(redis_server.start)
+    seen = await asyncio.gather(*watchers)
+    results = [await finished(client, job_id) for job_id in job_ids]
+    await worker_pool.stop()
     assert [(r["status"], r["attempt"]) for r in results] == [("SUCCESS", 1)] * 4, results
     final = {r["job_id"]: r["seq"] for r in results}
     for (n, job_id), seqs in zip(((n, j) for n in range(50) for j in job_ids), seen, strict=True):
@@ -232,28 +202,28 @@ async def test_a_redis_restart_under_200_streams_fails_no_job_and_loses_no_event
 
 
 async def test_a_job_that_ends_while_redis_is_down_is_recorded_when_it_returns(
-    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+    redis_server: RedisServer, redis_client: redis.Redis, client: httpx.AsyncClient, worker: ServiceProcess
 ) -> None:
-    client = redis_server.client()
-    job_id = await start_job(http, "sleepy", seconds=2)
-    await eventually(lambda: history(client, job_id)[-1]["status"] == "STARTED", timeout=30, what="the start")
+    job_id = await start_job(client, "sleepy", seconds=2)
+    await eventually(
+        lambda: history(redis_client, job_id)[-1]["status"] == "STARTED", timeout=30, what="the start"
+    )
     redis_server.stop()
     # Down until the job has finished its work and met the outage with its result in hand.
     await eventually(
         lambda: "cannot be recorded yet" in worker.log_path.read_text(), timeout=30, what="the run to end"
     )
     await asyncio.to_thread(redis_server.start)
-    result = await finished(http, job_id)
+    result = await finished(client, job_id)
     assert (result["status"], result["attempt"], result["result"]) == ("SUCCESS", 1, {"slept": 2})
-    assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "nothing left STARTED"
+    assert not redis_client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "nothing left STARTED"
 
 
 async def test_progress_reported_during_an_outage_waits_for_redis_and_the_job_goes_on(
-    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+    redis_server: RedisServer, redis_client: redis.Redis, client: httpx.AsyncClient, worker: ServiceProcess
 ) -> None:
-    client = redis_server.client()
-    job_id = await start_job(http, "paced_steps", steps=4, pause=0.5)
-    await eventually(lambda: len(history(client, job_id)) >= 3, timeout=30, what="the first step")
+    job_id = await start_job(client, "paced_steps", steps=4, pause=0.5)
+    await eventually(lambda: len(history(redis_client, job_id)) >= 3, timeout=30, what="the first step")
     redis_server.stop()
     await eventually(
         lambda: f"writing job {job_id}'s progress; retrying" in worker.log_path.read_text(),
@@ -261,7 +231,7 @@ async def test_progress_reported_during_an_outage_waits_for_redis_and_the_job_go
         what="a progress report to meet the outage",
     )
     await asyncio.to_thread(redis_server.start)
-    result = await finished(http, job_id)
+    result = await finished(client, job_id)
     assert (result["status"], result["attempt"]) == ("SUCCESS", 1), result
-    steps = [e["message"] for e in history(client, job_id) if e["message"].startswith("Step")]
+    steps = [e["message"] for e in history(redis_client, job_id) if e["message"].startswith("Step")]
     assert steps == [f"Step {n}/4" for n in range(1, 5)], "every report, once, in order"

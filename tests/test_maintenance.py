@@ -4,12 +4,9 @@ seconds instead of a minute, and a STARTED job counts as orphaned as soon as its
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import dramatiq
 import httpx
@@ -23,17 +20,10 @@ from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 
-from .support.api import TENANT, bearer, new_key, start_job
+from .support.api import TENANT, start_job
+from .support.fixtures import StackOptions, WorkerPool
 from .support.jobs import gate_key
-from .support.servers import (
-    RedisServer,
-    ServiceProcess,
-    WebServer,
-    eventually,
-    periodiq_command,
-    service_env,
-    start_workers,
-)
+from .support.servers import RedisServer, ServiceProcess, eventually, periodiq_command, service_env
 from .support.sse import messages
 from .support.stack import engine_on
 
@@ -44,25 +34,10 @@ SCHEDULE_WAIT_S = 90
 
 
 @pytest.fixture(scope="module")
-def own_web(redis_server: RedisServer) -> Iterator[WebServer]:
-    server = WebServer(redis_server, **FAST_RECOVERY)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def http(own_web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=own_web.base_url, timeout=60, headers=bearer(new_key(own_web))
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def worker(redis_server: RedisServer) -> AsyncIterator[ServiceProcess]:
-    started = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-    yield started
-    await asyncio.to_thread(started.stop)
+def stack_options() -> StackOptions:
+    """Fast recovery for the web server and every worker; a Redis that forgets, as no test here
+    restarts it."""
+    return StackOptions(settings=FAST_RECOVERY)
 
 
 async def watch_until(client: httpx.AsyncClient, job_id: str, done) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -78,26 +53,19 @@ async def watch_until(client: httpx.AsyncClient, job_id: str, done) -> list[dict
 
 @pytest.mark.slow
 async def test_a_job_whose_worker_is_killed_is_redelivered_and_finishes(
-    redis_server: RedisServer, http: httpx.AsyncClient
+    redis_client: redis.Redis, client: httpx.AsyncClient, worker_pool: WorkerPool
 ) -> None:
-    client = redis_server.client()
-    first = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-    second: ServiceProcess | None = None
-    try:
-        gate = f"crash-{uuid.uuid4()}"
-        job_id = await start_job(http, "gated_steps", gate=gate, steps=2)
-        client.rpush(gate_key(gate), 1)
-        progress = await watch_until(http, job_id, lambda s: s["message"] == "Step 1/2")
-        doomed = progress[-1]["worker"]
-        os.killpg(first.process.pid, signal.SIGKILL)  # no clean shutdown, no ack
-        await asyncio.to_thread(first.process.wait)
-        second = await asyncio.to_thread(start_workers, redis_server, **FAST_RECOVERY)
-        client.rpush(gate_key(gate), 1, 1)
-        history = await watch_until(http, job_id, lambda s: JobStatus(s["status"]).is_terminal)
-    finally:
-        await asyncio.to_thread(first.stop)
-        if second is not None:
-            await asyncio.to_thread(second.stop)
+    first = await worker_pool.start()
+    gate = f"crash-{uuid.uuid4()}"
+    job_id = await start_job(client, "gated_steps", gate=gate, steps=2)
+    redis_client.rpush(gate_key(gate), 1)
+    progress = await watch_until(client, job_id, lambda s: s["message"] == "Step 1/2")
+    doomed = progress[-1]["worker"]
+    await worker_pool.kill(first)
+    await worker_pool.start()  # another worker, to pick the job up
+    redis_client.rpush(gate_key(gate), 1, 1)
+    history = await watch_until(client, job_id, lambda s: JobStatus(s["status"]).is_terminal)
+    await worker_pool.stop()
     final = history[-1]
     assert final["status"] == "SUCCESS", history
     run_by = {s["attempt"]: s["worker"] for s in history if s["status"] == "STARTED"}
@@ -132,23 +100,22 @@ def run_maintenance(redis_server: RedisServer, *actor_names: str) -> None:
 
 
 async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
-    redis_server: RedisServer, http: httpx.AsyncClient, worker: ServiceProcess
+    redis_server: RedisServer, redis_client: redis.Redis, client: httpx.AsyncClient, worker: ServiceProcess
 ) -> None:
-    client: redis.Redis = redis_server.client()
     store = engine_on(redis_server).store
     retried = orphan(store, "flaky", {"failures": 0})  # has retries left: requeued, then runs
     # max_retries=0, and it has lost as many runs as a job may (LOST_RUNS_ALLOWED): fails
     exhausted = orphan(store, "quick_steps", {"steps": 1}, runs=1 + LOST_RUNS_ALLOWED)
     ghost_log = str(uuid.uuid4())
     store.create(JobRef(ghost_log), "quick_steps")
-    client.delete(keys.job(ghost_log))  # the snapshot went; its log must not linger
+    redis_client.delete(keys.job(ghost_log))  # the snapshot went; its log must not linger
     run_maintenance(redis_server, "clean_up")  # the reaper needs no tick: the worker's heartbeat runs it
     await eventually(
         lambda: "Maintenance: cleanup removed 1 orphaned logs" in worker.log_path.read_text(),
         timeout=30,
         what="the cleanup to run",
     )
-    history = await watch_until(http, retried, lambda s: JobStatus(s["status"]).is_terminal)
+    history = await watch_until(client, retried, lambda s: JobStatus(s["status"]).is_terminal)
     assert [(s["status"], s["attempt"]) for s in history][-3:] == [
         ("PENDING", 2),
         ("STARTED", 2),
@@ -158,16 +125,16 @@ async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
     assert requeued.startswith("The worker running attempt 1 stopped answering (lease lapsed ")
     assert requeued.endswith(" s ago); attempt 2 will run"), requeued
     # Its lease lapsed a moment after the other's: the reaper may end it one round later.
-    await watch_until(http, exhausted, lambda s: JobStatus(s["status"]).is_terminal)
+    await watch_until(client, exhausted, lambda s: JobStatus(s["status"]).is_terminal)
     failed = store.snapshot(exhausted)
     assert failed["status"] == "FAILURE" and failed["error"]["type"] == "worker_lost"
     last_attempt = 1 + LOST_RUNS_ALLOWED
     assert failed["message"].startswith(f"The worker running attempt {last_attempt} stopped answering")
     assert failed["message"].endswith("no attempt is left")
     assert failed["error"]["message"] == failed["message"]
-    assert not client.exists(keys.job_log(ghost_log))
-    assert client.zscore(keys.jobs_index(TENANT), ghost_log) is None
-    assert not client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
+    assert not redis_client.exists(keys.job_log(ghost_log))
+    assert redis_client.zscore(keys.jobs_index(TENANT), ghost_log) is None
+    assert not redis_client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
 
 
 @pytest.fixture

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from ..support.api import bearer, new_key
+from ..support.api import bearer
 from ..support.contracts import LEASE, NDA
-from ..support.servers import RedisServer, ServiceProcess, WebServer, redis_running, start_workers
+from ..support.fixtures import StackOptions
+from ..support.servers import RedisServer, ServiceProcess, WebServer, start_workers
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 60_000
@@ -24,16 +24,9 @@ REDIS_DOWN_S = 3.0
 
 
 @pytest.fixture(scope="module")
-def restartable_redis() -> Iterator[RedisServer]:
-    with redis_running(persistent=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def seed_web(restartable_redis: RedisServer, page_origin: str) -> Iterator[WebServer]:
-    server = WebServer(restartable_redis, CORS_ORIGINS=page_origin)
-    yield server
-    server.stop()
+def stack_options(page_origin: str) -> StackOptions:
+    """A persistent Redis (the job outlives the restart), and the pages' origin allowed (CORS)."""
+    return StackOptions(persistent_redis=True, settings={"CORS_ORIGINS": page_origin})
 
 
 def workspace_with_contracts(web: WebServer, redis_server: RedisServer, key: str) -> str:
@@ -64,20 +57,19 @@ def open_seed_page(browser: Browser, web: WebServer, page_origin: str, key: str,
 
 
 def test_the_guides_score_then_poll_succeeds_across_a_redis_restart(
-    browser: Browser, restartable_redis: RedisServer, seed_web: WebServer, page_origin: str
+    browser: Browser, redis_server: RedisServer, web: WebServer, api_key: str, page_origin: str
 ) -> None:
-    key = new_key(seed_web)
     page = open_seed_page(
-        browser, seed_web, page_origin, key, workspace_with_contracts(seed_web, restartable_redis, key)
+        browser, web, page_origin, api_key, workspace_with_contracts(web, redis_server, api_key)
     )
     page.click("#score")
     expect(page.locator("#seen")).to_have_text("PENDING")  # no worker runs: it waits
     assert "/jobs/" in (page.locator("#location").text_content() or ""), "headers['location'], as axios gives"
 
-    restartable_redis.stop()
+    redis_server.stop()
     time.sleep(REDIS_DOWN_S)  # the outage itself; every poll meanwhile fails (503 or no answer)
-    restartable_redis.start()
-    worker: ServiceProcess = start_workers(restartable_redis, threads=1)
+    redis_server.start()
+    worker: ServiceProcess = start_workers(redis_server, threads=1)
     try:
         expect(page.locator("#result")).to_have_text("2 contract(s) scored")
     finally:
@@ -91,17 +83,16 @@ def test_the_guides_score_then_poll_succeeds_across_a_redis_restart(
 
 
 def test_a_cancelled_job_reaches_the_guides_on_error_as_job_cancelled(
-    browser: Browser, restartable_redis: RedisServer, seed_web: WebServer, page_origin: str
+    browser: Browser, redis_server: RedisServer, web: WebServer, api_key: str, page_origin: str
 ) -> None:
-    key = new_key(seed_web)
     page = open_seed_page(
-        browser, seed_web, page_origin, key, workspace_with_contracts(seed_web, restartable_redis, key)
+        browser, web, page_origin, api_key, workspace_with_contracts(web, redis_server, api_key)
     )
     page.click("#score")  # no worker runs: the job waits, and is cancelled while it does
     expect(page.locator("#location")).to_contain_text("/jobs/")
     job_path = page.locator("#location").text_content() or ""
-    job_url = job_path if job_path.startswith("http") else f"{seed_web.base_url}{job_path}"
-    cancelled = httpx.post(f"{job_url}/cancel", headers=bearer(key), timeout=30)
+    job_url = job_path if job_path.startswith("http") else f"{web.base_url}{job_path}"
+    cancelled = httpx.post(f"{job_url}/cancel", headers=bearer(api_key), timeout=30)
     assert cancelled.status_code == 200, cancelled.text
     expect(page.locator("#error")).to_have_text("Job cancelled")
     assert page.locator("#result").text_content() == ""

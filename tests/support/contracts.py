@@ -86,3 +86,13 @@ def make_docx(text: str) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+#: A workspace every test may score or audit: a PDF, a DOCX and a text contract. Here rather than
+#: in a fixture module, so that ``tests/conftest.py`` can offer it without importing ``actors``.
+WORKSPACE = "acme"
+WORKSPACE_FILES = [
+    ("lease.pdf", make_pdf(LEASE)),
+    ("supply.docx", make_docx(SUPPLY)),
+    ("nda.txt", NDA.encode()),
+]
