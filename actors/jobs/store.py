@@ -114,6 +114,7 @@ class JobStore:
                 "created_at": (now := utc_now()),
                 "updated_at": now,
                 "retry_of": retry_of,
+                NAMESPACE_FIELD: ref.namespace,
             }
         )
         return self._decoded(self._change("create", ref, fields, message=message))
@@ -287,11 +288,12 @@ class JobStore:
         ]
         if ref.group is not None:
             job_keys += [keys.group_log(ref.namespace, ref.group), keys.group_jobs(ref.namespace, ref.group)]
+        where = {"job_id": ref.job_id, "event": event.value, "namespace": ref.namespace, "group": ref.group}
         change = {
             "job_id": ref.job_id,
             "namespace": ref.namespace,
-            "group": ref.group,
-            "group_field": self.group_field,
+            "grouped": ref.group is not None,
+            "held": {NAMESPACE_FIELD: compact_json(ref.namespace), self.group_field: compact_json(ref.group)},
             "run": ref.run,
             "event": event.value,
             "now_us": str(time.time_ns() // 1000),
@@ -304,6 +306,7 @@ class JobStore:
                 keys.group_channel(ref.namespace, ref.group) if ref.group is not None else "",
                 keys.tenant_channel(ref.namespace),
             ],
+            "wakeup": compact_json(where)[:-1],  # the script adds the logs' entry ids and the snapshot
             **extra,
         }
         args: list[str | bytes] = [compact_json(change), *encode_fields(fields)]

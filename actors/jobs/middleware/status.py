@@ -34,7 +34,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
@@ -183,7 +183,7 @@ class JobStatusMiddleware(Middleware):
             "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, started["attempt"]
         )
 
-    def _skip(self, message: dramatiq.Message, why: str, done: str, because: str) -> None:
+    def _skip(self, message: dramatiq.Message, why: str, done: str, because: str) -> NoReturn:
         """Skip ``message`` on purpose, saying so once (Dramatiq's own warning is dropped)."""
         _job_logger(message).info(
             "Job %s %s type=%s: %s", message.message_id, done, message.actor_name, because

@@ -7,12 +7,14 @@
 --   7 the namespaces by their last creation   8 the namespace's log (every job of it)
 --   for a job in a group: 9 the group's log, 10 the group's job index
 -- ARGV[1] the change, one JSON object:
---   job_id, namespace, group (a string or null), group_field (what the record calls the group),
+--   job_id, namespace, grouped (whether the job is in a group: KEYS 9 and 10), held (the fields
+--   that say where the job lives, as the record keeps them: a record whose differ is an error),
 --   run (the writing run's token, "" for none: a fence), event ("status" | "progress"),
 --   now_us (the caller's clock, unix µs, as a string: creation order, time to live), ttl (s, the
 --   record's from now), log_ttl (s, the shared logs'), log_max (entries kept per log), count
 --   (true: count a status change in KEYS[5] here, else the caller counts it), channels (the
---   job's, its group's or "", its namespace's), and what the script's own header names.
+--   job's, its group's or "", its namespace's), wakeup (the wake-up's first members, JSON
+--   without its closing brace), and what the script's own header names.
 -- ARGV[2..] field/value pairs merged into the record (each value JSON).
 --
 -- A change reads the record once (HGETALL) and writes it once (HSET). It publishes a wake-up on
@@ -22,6 +24,7 @@
 -- shared log (group_entry is null for a job without a group): events.JobEvent.from_wakeup.
 
 local change = cjson.decode(ARGV[1])
+local run_json = cjson.encode(change.run)  -- as the record keeps it
 local TERMINAL = {['"SUCCESS"'] = true, ['"FAILURE"'] = true, ['"CANCELLED"'] = true}
 local now_s = math.floor(tonumber(change.now_us) / 1000000)
 local order, values, writes = {}, {}, {}  -- the record's fields in order, their values, what to HSET
@@ -49,19 +52,19 @@ local function lapsed_ms()
 end
 
 local function is_this_run()
-    return values['_run'] == cjson.encode(change.run)
+    return values['_run'] == run_json
 end
 
--- Reads the record: false when there is none. A record of another namespace or group than the
--- change names is an error: the caller's ref is wrong, and nothing is written.
+-- Reads the record: false when there is none. A record held elsewhere (another namespace or
+-- group) than the change says is an error: the caller's ref is wrong, and nothing is written.
 local function load()
     local flat = redis.call('HGETALL', KEYS[1])
     if #flat == 0 then return false end
     for i = 1, #flat, 2 do set(flat[i], flat[i + 1]) end
-    local namespace, group = cjson.decode(values['_namespace']), cjson.decode(values[change.group_field])
-    if namespace ~= change.namespace or group ~= change.group then
-        error('job ' .. change.job_id .. ' is in ' .. values['_namespace'] .. ' ' .. values[change.group_field]
-            .. ', not ' .. cjson.encode(change.namespace) .. ' ' .. cjson.encode(change.group))
+    for field, value in pairs(change.held) do
+        if values[field] ~= value then
+            error('job ' .. change.job_id .. ' is in ' .. field .. ' ' .. tostring(values[field]) .. ', not ' .. value)
+        end
     end
     return true
 end
@@ -80,14 +83,15 @@ local function snapshot()
     return '{' .. table.concat(parts, ',') .. '}'
 end
 
--- Appends to a log of many jobs (bounded, expiring); the ids of its entry before, and of this one.
+-- Appends to a log of many jobs (bounded, expiring); the ids of its entry before, and of this
+-- one, as the wake-up carries them (JSON: entry ids need no escaping).
 local function append(log, data, renew)
     local newest = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
     local before = newest[1] and newest[1][1] or '0-0'
     local added = redis.call('XADD', log, 'MAXLEN', '~', change.log_max, '*',
         'job_id', change.job_id, 'event', change.event, 'snapshot', data)
     if renew then redis.call('EXPIRE', log, change.log_ttl) end
-    return {before, added}
+    return '["' .. before .. '","' .. added .. '"]'
 end
 
 -- Applies the change: ARGV's fields, the next seq, the logs, the indexes and the wake-ups.
@@ -137,17 +141,15 @@ local function commit(creating, overrides)
     -- The namespace's log is renewed (to the longest ttl) whenever the record is: it outlives
     -- every job of the namespace, so most changes cost it no EXPIRE.
     local tenant_entry = append(KEYS[8], data, expire)
-    local group_entry = cjson.null
-    if change.group ~= cjson.null then
+    local group_entry = 'null'
+    if change.grouped then
         group_entry = append(KEYS[9], data, true)
         if creating then
             redis.call('ZADD', KEYS[10], change.now_us, change.job_id)
             redis.call('EXPIRE', KEYS[10], change.log_ttl)
         end
     end
-    local wakeup = '{"job_id":' .. cjson.encode(change.job_id) .. ',"event":' .. cjson.encode(change.event)
-        .. ',"namespace":' .. cjson.encode(change.namespace) .. ',"group":' .. cjson.encode(change.group)
-        .. ',"group_entry":' .. cjson.encode(group_entry) .. ',"tenant_entry":' .. cjson.encode(tenant_entry)
+    local wakeup = change.wakeup .. ',"group_entry":' .. group_entry .. ',"tenant_entry":' .. tenant_entry
         .. ',"snapshot":' .. data .. '}'
     local job_channel, group_channel, tenant_channel = unpack(change.channels)
     if not creating then redis.call('PUBLISH', job_channel, wakeup) end

@@ -6,7 +6,7 @@
 -- Returns the snapshot after the request, the unchanged snapshot of a finished job, or false for
 -- a job unknown here (another namespace's, say: nothing is flagged then).
 local known = redis.call('HGET', KEYS[1], '_namespace')
-if not known or cjson.decode(known) ~= change.namespace then return false end
+if known ~= change.held['_namespace'] then return false end
 load()
 if is_terminal() then return snapshot() end
 redis.call('SET', KEYS[3], change.now_us, 'EX', change.flag_ttl)

@@ -19,7 +19,7 @@ if takeover then
     end
     overrides = {'message', cjson.encode(reason .. '; attempt ' .. runs .. ' runs now')}
 end
-write('_run', cjson.encode(change.run))
+write('_run', run_json)
 write('_lease_until', math.floor(tonumber(change.now_us) / 1000) + change.lease_ms)
 write('_runs', runs)
 write('attempt', runs)
