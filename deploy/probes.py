@@ -92,7 +92,7 @@ def key_command(args: argparse.Namespace, state_dir: Path) -> str:
     jobctl = Path(sys.executable).parent / "jobctl"
     shown = jobctl.relative_to(REPO_ROOT) if jobctl.is_relative_to(REPO_ROOT) else jobctl
     return (
-        f'{shown} --url http://{url_host(args.host)}:{args.port} keys create local --admin-token "$(cat '
+        f'{shown} --url http://{url_host(args.host)}:{args.port} keys create local --admin-token="$(cat '
         f'{state_dir / "admin-token"})" | sed -n 1p > {state_dir / "local-key"}'
     )
 

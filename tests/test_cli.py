@@ -101,6 +101,13 @@ def test_keys_are_made_listed_and_revoked_with_the_admin_token(web: WebServer) -
     )
 
 
+def test_a_token_that_starts_with_a_dash_is_taken_in_the_printed_commands_form(web: WebServer) -> None:
+    """Made tokens are URL-safe base64, which may start with ``-``: the README's and the stack's
+    ``--admin-token="$(cat …)"`` hands it over as a value, not as an option."""
+    wrong = jobctl(web, "keys", "list", "cli-tenant", "--admin-token=-not-the-token")
+    assert wrong.returncode == 2 and "401" in wrong.stderr, wrong.stderr
+
+
 def test_usage_and_api_errors_exit_2(web: WebServer) -> None:
     unknown = jobctl(web, "submit", "no_such_job")
     assert unknown.returncode == 2 and "404 unknown_job_type" in unknown.stderr
