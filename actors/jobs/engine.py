@@ -35,6 +35,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from . import keys
+from .connections import redis_client
 from .dramatiq_adapter import dispatch_qsize
 from .fairness import FairShare
 from .leases import RunLeases, reap, reap_if_first
@@ -102,8 +103,8 @@ class JobEngine(BrokerContext):
     def __init__(self, settings: JobSettings, *, group_field: str = DEFAULT_GROUP_FIELD) -> None:
         """``group_field`` is what snapshots call a job's group (the name clients know it by)."""
         self.settings = settings
-        self.client = redis.Redis.from_url(
-            settings.redis_url,
+        self.client = redis_client(
+            settings,
             socket_connect_timeout=settings.redis_timeout,
             socket_timeout=settings.redis_timeout,
             health_check_interval=30,
@@ -119,6 +120,8 @@ class JobEngine(BrokerContext):
             pending_ttl=settings.pending_ttl,
             event_log_max=settings.event_log_max,
             group_field=group_field,
+            durable_writes=settings.durable_writes,
+            durable_timeout=settings.redis_timeout / 2,  # WAIT answers before the read times out
         )
         interval = settings.worker_heartbeat_interval
         self.leases = RunLeases(store=self.store, lease=interval * MISSED_BEATS_ALLOWED)

@@ -58,6 +58,14 @@ def _pairs(raw: str, shape: str) -> dict[str, str]:
     return pairs
 
 
+def _host_port(entry: str) -> tuple[str, int]:
+    """``"host:port"`` (``"[::1]:26379"`` for IPv6) -> ``("host", port)``."""
+    host, colon, port = entry.strip().rpartition(":")
+    if not (host and colon and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"entry {entry.strip()!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
 class RetryPolicy(NamedTuple):
     retries: NonNegativeInt
     first_backoff: Annotated[float, Field(gt=0)]
@@ -114,6 +122,16 @@ class JobSettings(EnvSettings):
     """The engine: Redis, job records, retries and limits, workers and maintenance, logs."""
 
     redis_url: str = setting("redis://localhost:6379/0", "Redis for the broker, the job store and pub/sub")
+    redis_sentinels: Annotated[tuple[tuple[str, int], ...], NoDecode, comma_separated(_host_port)] = setting(
+        (),
+        "`host:port,…`: Redis Sentinels to ask for the primary (wins over `REDIS_URL`'s host; its "
+        "database and password still apply)",
+    )
+    redis_sentinel_service: str = setting("mymaster", "the primary's name among the Sentinels")
+    redis_sentinel_password: SecretStr = setting(SecretStr(""), "the Sentinels' own password, if any")
+    durable_writes: bool = setting(
+        False, "`true`: each terminal change waits for one replica to acknowledge it (`WAIT`)"
+    )
     redis_timeout: NonNegativeFloat = setting(
         5.0, "how long a Redis connect or command may take before the API answers 503", unit="s"
     )

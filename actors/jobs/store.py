@@ -58,6 +58,8 @@ MAX_OUTAGE_BACKOFF_S = 2.0
 #: What ``claim`` answers when another run holds the job's lease.
 HELD = "held"
 _CANCELLED = "cancelled"
+#: Scripts whose change may end a job though the caller names no terminal status.
+TERMINAL_SCRIPTS = frozenset({"cancel"})
 
 
 class ChangeCounter(Protocol):
@@ -81,13 +83,19 @@ class JobStore:
         event_log_max: int = DEFAULTS.event_log_max,
         group_field: str = DEFAULT_GROUP_FIELD,
         counter: ChangeCounter | None = None,
+        durable_writes: bool = DEFAULTS.durable_writes,
+        durable_timeout: float = DEFAULTS.redis_timeout,
     ) -> None:
+        """``durable_writes``: a terminal change is answered only once a replica holds it (or
+        ``durable_timeout`` seconds passed: then it is logged as held by the primary alone)."""
         self.client = client
         self.result_ttl = result_ttl
         self.pending_ttl = pending_ttl
         self.event_log_max = event_log_max
         self.group_field = group_field
         self.counter = counter
+        self.durable_writes = durable_writes
+        self.durable_timeout = durable_timeout
         #: The snapshot's fields, in the order the API shows them.
         self.fields = snapshot_fields(group_field)
         self._scripts = scripts.register(client)
@@ -313,10 +321,28 @@ class JobStore:
         if message is not None:
             args += [MESSAGE_FIELD, message]
         with redis_errors_as_unavailable():
-            raw = self._scripts[script](keys=job_keys, args=args)
+            if self.durable_writes and (ends or script in TERMINAL_SCRIPTS):
+                raw = self._replicated(script, ref, job_keys, args)
+            else:
+                raw = self._scripts[script](keys=job_keys, args=args)
         if in_process and raw and isinstance(status, JobStatus) and text(raw) not in (HELD, _CANCELLED):
             job_type = fields.get("job_type") or json.loads(raw)["job_type"]
             self.counter.count(job_type, status, namespace=ref.namespace, job_id=ref.job_id)  # type: ignore[union-attr]
+        return raw
+
+    def _replicated(self, script: str, ref: JobRef, job_keys: list[str], args: list[str | bytes]) -> Any:
+        """The change, then ``WAIT`` for one replica, on one connection (``WAIT`` waits for what
+        its own connection wrote): a primary lost after the answer keeps the change on a replica."""
+        pipe = self.client.pipeline(transaction=False)
+        self._scripts[script](keys=job_keys, args=args, client=pipe)
+        pipe.execute_command("WAIT", 1, int(self.durable_timeout * 1000))
+        raw, replicas = pipe.execute()
+        if not replicas:
+            logger.warning(
+                "Job %s: its change is on the primary only (no replica acknowledged it within %gs)",
+                ref.job_id,
+                self.durable_timeout,
+            )
         return raw
 
     @staticmethod

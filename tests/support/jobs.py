@@ -6,7 +6,9 @@ pushes to the job's gate list, so no test needs to sleep and hope the job got so
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
@@ -104,3 +106,20 @@ def paced_steps(*, steps: int = 5, pause: float = 0.2) -> dict:
         time.sleep(pause)
         report_progress(100 * step / steps, f"Step {step}/{steps}")
     return {"steps": steps}
+
+
+@job(max_retries=3, min_backoff=50, max_backoff=200)
+def exclusive_steps(*, marks: str, steps: int = 10, pause: float = 0.2) -> dict:
+    """``paced_steps`` that notes, in the folder ``marks``, a run of the job that began while
+    another run of it had not ended (a file ``<job id>.overlap``): two runs at once."""
+    job_id = CurrentMessage.get_current_message().message_id
+    running = Path(marks) / f"{job_id}.running"
+    try:
+        os.close(os.open(running, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        (Path(marks) / f"{job_id}.overlap").touch()
+        raise
+    try:
+        return paced_steps.fn(steps=steps, pause=pause)
+    finally:
+        running.unlink()
