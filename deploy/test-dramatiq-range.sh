@@ -32,6 +32,7 @@ engine_tests=(
   tests/test_faults.py             # leases (no second copy), draining, kills and Redis restarts under jobs
   tests/test_fairness.py           # fair share between tenants on one worker
   tests/test_redis_outage.py       # the web's Redis retries on the lowest redis-py
+  tests/test_replication.py        # Sentinel clients and the blocking Sentinel pool (connections.py)
 )
 # Left to the whole suite, to keep this run under 3 minutes: two that measure the web more than
 # the engine (200 streams across a Redis restart; the queue estimate's accuracy), 18 s between them.
