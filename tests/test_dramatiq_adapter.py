@@ -4,21 +4,34 @@ lowest and the highest Dramatiq that ``pyproject.toml`` allows."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 
 import dramatiq
 import pytest
 import redis
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Middleware, Retries, SkipMessage
+from dramatiq.worker import ConsumerThread
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from actors.jobs import dramatiq_adapter
-from actors.jobs.dramatiq_adapter import dispatch_qsize, new_message_id, quiet_worker_warnings, retry_error
+from actors.jobs.dramatiq_adapter import (
+    dispatch_qsize,
+    new_message_id,
+    quiet_worker_warnings,
+    retry_error,
+    stoppable_consumer,
+)
 
-from .support.servers import RedisServer
+from .support.servers import RedisServer, free_port
 
 
 @pytest.fixture
@@ -131,3 +144,44 @@ def _kind(record: logging.LogRecord) -> str:
 def test_a_new_message_id_is_one_dramatiq_would_make() -> None:
     made = dramatiq.Message(queue_name="q", actor_name="a", args=(), kwargs={}, options={}).message_id
     assert uuid.UUID(made).version == uuid.UUID(new_message_id()).version == 4
+
+
+def test_a_stoppable_consumer_fetches_and_acks_as_the_brokers_own(
+    redis_server: RedisServer, flushed: redis.Redis
+) -> None:
+    broker = redis_broker(redis_server)
+    message = broker.enqueue(
+        dramatiq.Message(queue_name="default", actor_name="a", args=(), kwargs={}, options={})
+    )
+    consumer = stoppable_consumer(broker, "default", 1, 100, stopping=threading.Event())
+    fetched = next(m for m in consumer if m is not None)
+    assert fetched.message_id == message.message_id
+    acks = f"{broker.namespace}:__acks__.{broker.broker_id}.default"
+    assert flushed.scard(acks) == 1, "fetched: held in this worker's acks until acknowledged"
+    consumer.ack(fetched)
+    assert flushed.scard(acks) == 0
+
+
+def test_a_stoppable_consumer_gives_up_an_ack_only_once_the_worker_stops() -> None:
+    """While the worker runs, an ack Redis cannot take raises what Dramatiq's worker threads retry
+    until Redis answers; once it stops, the ack is given up. A requeue raises what ``Worker.stop``
+    logs and goes past, a ``BrokerConnectionError``."""
+    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    broker = RedisBroker(client=unreachable, namespace="pin-gone")
+    stopping = threading.Event()
+    consumer = stoppable_consumer(broker, "default", 1, 100, stopping=stopping)
+    message = MessageProxy(
+        dramatiq.Message(
+            queue_name="default", actor_name="a", args=(), kwargs={}, options={"redis_message_id": "m"}
+        )
+    )
+    for settle in (consumer.ack, consumer.nack):
+        with pytest.raises(BrokerConnectionError):
+            settle(message)
+    with pytest.raises(BrokerConnectionError):
+        consumer.requeue([message])
+    stopping.set()
+    consumer.ack(message)
+    consumer.nack(message)
+    assert "except BrokerConnectionError" in inspect.getsource(dramatiq.Worker.stop), "requeue failures pass"
+    assert "except BrokerConnectionError" in inspect.getsource(ConsumerThread.post_process_message)

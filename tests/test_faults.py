@@ -1,6 +1,7 @@
 """Faults with real processes: a second copy of a running job, a draining worker, a worker killed
-mid-job, Redis restarting and Redis down while jobs run. What must hold: no job runs twice at
-once, every execution is counted in its job, no job is stuck, and a Redis blip fails no attempt.
+mid-job, Redis restarting, and Redis down while jobs run and while a worker stops. What must hold:
+no job runs twice at once, every execution is counted in its job, no job is stuck, a Redis blip
+fails no attempt, and a worker told to stop exits, Redis or not.
 
 This module has its own persistent Redis (a restart keeps the jobs, as a production Redis with
 append-only persistence does) and fast recovery settings: 1 s heartbeats, so a lease lasts 3 s,
@@ -13,6 +14,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 import uuid
 
 import dramatiq
@@ -34,6 +36,10 @@ FAST_RECOVERY = {
     "BROKER_HEARTBEAT_TIMEOUT": "2",
     "BROKER_MAINTENANCE_CHANCE": "1000000",
 }
+
+#: The shutdown timeout of a worker stopped during an outage: Dramatiq's default (600 s) would let
+#: a worker that waits for Redis look like one that exits.
+SHUTDOWN_TIMEOUT_S = 20
 
 pytestmark = pytest.mark.slow
 
@@ -235,3 +241,40 @@ async def test_progress_reported_during_an_outage_waits_for_redis_and_the_job_go
     assert (result["status"], result["attempt"]) == ("SUCCESS", 1), result
     steps = [e["message"] for e in history(redis_client, job_id) if e["message"].startswith("Step")]
     assert steps == [f"Step {n}/4" for n in range(1, 5)], "every report, once, in order"
+
+
+async def test_a_worker_stopped_while_redis_is_down_exits_and_leaves_its_job_to_the_reaper(
+    redis_server: RedisServer, redis_client: redis.Redis, client: httpx.AsyncClient, worker_pool: WorkerPool
+) -> None:
+    stopping = await worker_pool.start("--worker-shutdown-timeout", str(SHUTDOWN_TIMEOUT_S * 1000))
+    job_id = await start_job(client, "sleepy", seconds=2)
+    await eventually(
+        lambda: history(redis_client, job_id)[-1]["status"] == "STARTED", timeout=30, what="the start"
+    )
+    redis_server.stop()
+    await eventually(
+        lambda: "cannot be recorded yet" in stopping.log_path.read_text(), timeout=30, what="the run to end"
+    )
+    told = time.monotonic()
+    os.kill(stopping.process.pid, signal.SIGTERM)  # to the main process, as a deployment stops it
+    exit_code = await asyncio.to_thread(stopping.process.wait, SHUTDOWN_TIMEOUT_S)
+    took = time.monotonic() - told
+    log = stopping.log_path.read_text()
+    assert exit_code == 0, f"exited with {exit_code} after {took:.1f}s:\n{stopping.log_tail()}"
+    assert (
+        f"Job {job_id}: its SUCCESS cannot be recorded (Redis unavailable) and the worker is stopping; "
+        "left to the reaper once its lease lapses"
+    ) in log
+
+    # Back with its data: the run's lease is still the job's, lapsed, as a crashed worker leaves it.
+    await asyncio.to_thread(redis_server.start)
+    assert history(redis_client, job_id)[-1]["status"] == "STARTED"
+    assert 0 <= engine_on(redis_server).store.lapsed_for(job_id) < 60, "lapsed, not released"
+    await worker_pool.start()  # whose reaper (or Dramatiq's redelivery) runs the job again
+    result = await finished(client, job_id)
+    assert (result["status"], result["attempt"], result["result"]) == ("SUCCESS", 2, {"slept": 2}), result
+    events = history(redis_client, job_id)
+    assert_one_run_at_a_time(events)
+    taken = next(e for e in events if e["attempt"] == 2)
+    assert taken["message"].startswith("The worker running attempt 1 stopped answering (lease lapsed")
+    print(f"worker exited {took:.1f}s after SIGTERM")  # the figure docs/reliability.md quotes

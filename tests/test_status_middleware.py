@@ -1,23 +1,31 @@
 """The status middleware's rarer hooks, on Dramatiq's StubBroker with a real Redis job store.
 
 The common paths (enqueue, start, success, failure, retries) run through real workers in
-``test_job_lifecycle.py``; these cover what a worker seldom shows on demand.
+``test_job_lifecycle.py``; these cover what a worker seldom shows on demand, a terminal write
+that meets an outage among them.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Iterator
 
 import dramatiq
 import pytest
+import redis
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, Retries
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from actors.jobs import job
 from actors.jobs.leases import RunLeases
 from actors.jobs.middleware import JobStatusMiddleware
 from actors.jobs.store import JobStore
+
+from .support.servers import free_port, wait_until
 
 
 @pytest.fixture
@@ -90,3 +98,29 @@ def test_actors_that_are_not_public_jobs_get_no_record(stub: StubBroker, job_sto
     message = actor.send()
     stub.join(actor.queue_name)
     assert job_store.snapshot(message.message_id) is None
+
+
+@pytest.fixture
+def unreachable_store() -> JobStore:
+    """A job store whose Redis never answers (nothing listens on its port), tried once a command."""
+    client = redis.Redis(port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    return JobStore(client=client)
+
+
+def test_a_terminal_write_waits_for_redis_until_the_worker_stops_then_is_left_to_the_reaper(
+    stub: StubBroker, unreachable_store: JobStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    status = JobStatusMiddleware(store=unreachable_store, leases=RunLeases(store=unreachable_store, lease=5))
+    message = declare(stub, lambda: None).message()
+    ending = threading.Thread(target=status.after_process_message, args=(stub, message), daemon=True)
+    with caplog.at_level(logging.WARNING, logger="jobs"):
+        ending.start()
+        wait_until(lambda: "cannot be recorded yet" in caplog.text, timeout=10, what="the first retry")
+        assert ending.is_alive(), "a running worker retries a terminal write for as long as Redis is away"
+        status.before_worker_shutdown(stub, dramatiq.Worker(stub))
+        ending.join(timeout=5)
+    assert not ending.is_alive(), "a stopping worker gives the write up at once"
+    assert (
+        f"Job {message.message_id}: its SUCCESS cannot be recorded (Redis unavailable) and the worker is "
+        "stopping; left to the reaper once its lease lapses"
+    ) in caplog.text

@@ -13,19 +13,32 @@ changes what it relies on, and ``pyproject.toml`` bounds Dramatiq to the release
                           middleware stores it as the job's result) and a message "skipped" on
                           purpose (a job already ended, held by another run, or parked)
 ``new_message_id``        how Dramatiq makes a message id, for a job named before it is sent
+``stoppable_consumer``    the Redis broker's consumer, made as ``RedisBroker.consume`` makes it,
+                          that gives up an ack or nack Redis cannot take once the worker is
+                          stopping (Dramatiq's worker threads retry one every 5 s for as long as
+                          the connection is down, so a stopping worker would wait out its whole
+                          shutdown timeout), and that reports a requeue Redis cannot take as the
+                          connection error ``Worker.stop`` expects (redis-py's own escapes it and
+                          ends the process before its shutdown hooks run)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+import threading
+from collections.abc import Callable, Container, Iterable
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.broker import Consumer, MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
+from dramatiq.errors import ConnectionClosed
 from dramatiq.message import generate_unique_id
 
+from .errors import REDIS_UNAVAILABLE_ERRORS
 from .failures import error_from_traceback
+
+logger = logging.getLogger("jobs.workers")
 
 #: The option under which ``Retries`` keeps the formatted traceback of a retried run's failure.
 RETRIES_TRACEBACK_OPTION = "traceback"
@@ -83,3 +96,47 @@ def quiet_worker_warnings(skipped_on_purpose: Container[str]) -> logging.Filter:
 def new_message_id() -> str:
     """An id as Dramatiq makes a message's."""
     return generate_unique_id()
+
+
+class _StoppableConsumer(_RedisConsumer):  # type: ignore[misc]  # Dramatiq's is untyped
+    def __init__(
+        self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int, stopping: threading.Event
+    ) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self.stopping = stopping
+
+    def ack(self, message: MessageProxy) -> None:
+        self._settle(super().ack, message, "acknowledged")
+
+    def nack(self, message: MessageProxy) -> None:
+        self._settle(super().nack, message, "rejected")
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        try:
+            super().requeue(messages)
+        except REDIS_UNAVAILABLE_ERRORS as exc:
+            raise ConnectionClosed(exc) from None
+
+    def _settle(self, settle: Callable[[MessageProxy], None], message: MessageProxy, done: str) -> None:
+        try:
+            settle(message)
+        except ConnectionClosed:
+            if not self.stopping.is_set():
+                raise  # the worker thread tries again until Redis answers
+            # Left as a crash leaves it: Dramatiq redelivers it once this worker's beats stop.
+            logger.warning(
+                "Message %s not %s (Redis unavailable) and the worker is stopping; redelivered "
+                "once this worker's broker heartbeat lapses",
+                message.message_id,
+                done,
+            )
+
+
+def stoppable_consumer(
+    broker: RedisBroker, queue_name: str, prefetch: int, timeout: int, *, stopping: threading.Event
+) -> Consumer:
+    """The consumer ``broker.consume`` would make, except that once ``stopping`` is set an ack or
+    nack that meets an unavailable Redis is given up (the message stays unacknowledged, as after
+    a crash) instead of being retried for as long as Redis is down; and a requeue that meets one
+    raises Dramatiq's ``ConnectionClosed``, which ``Worker.stop`` logs and goes past."""
+    return _StoppableConsumer(broker, queue_name, prefetch, timeout, stopping)

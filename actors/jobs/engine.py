@@ -15,10 +15,13 @@ the one way to reach the store: everything else is handed what it needs.
 from __future__ import annotations
 
 import importlib
-from typing import Self
+import logging
+import threading
+from typing import Any, Self
 
 import dramatiq
 import redis
+from dramatiq.broker import Consumer
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -31,12 +34,12 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 from periodiq import PeriodiqMiddleware
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from . import keys
 from .connections import redis_client
-from .dramatiq_adapter import dispatch_qsize
+from .dramatiq_adapter import dispatch_qsize, stoppable_consumer
 from .fairness import FairShare
 from .leases import RunLeases, reap, reap_if_first
 from .middleware import (
@@ -50,6 +53,8 @@ from .middleware import (
 from .settings import JobSettings, SettingsError
 from .states import DEFAULT_GROUP_FIELD
 from .store import JobStore
+
+logger = logging.getLogger("jobs.workers")
 
 #: Periodic messages older than this many seconds are skipped by periodiq: a day, so that a tick
 #: is skipped only after the workers were gone that long (maintenance is idempotent; late is fine).
@@ -89,7 +94,18 @@ class JobsBroker(RedisBroker):
     not started among them, back to their queues) for every queue, on the reaper's round (one
     worker per beat) instead of by chance. Dramatiq's maintenance lists a dead worker's keys
     with ``KEYS``, so it is not run by every worker every beat.
+
+    Once ``stopping`` is set (the worker was told to stop), an ack or nack that Redis cannot take
+    is given up instead of retried until Redis answers: the message stays unacknowledged, as a
+    crashed worker's does, and is redelivered once this worker's heartbeat lapses.
     """
+
+    def __init__(self, *, stopping: threading.Event, **options: Any) -> None:
+        super().__init__(**options)
+        self.stopping = stopping
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
+        return stoppable_consumer(self, queue_name, prefetch, timeout, stopping=self.stopping)
 
     def keep_alive(self) -> None:
         dispatch_qsize(self, next(iter(self.get_declared_queues()), "default"), maintenance=False)
@@ -132,11 +148,17 @@ class JobEngine(BrokerContext):
             keep_alive=lambda: self.broker.keep_alive(),
             on_beat=self.reaper_round,
             settle=self.leases.lease + settings.lease_grace,
+            on_outage_while_draining=self.try_redis_once,
         )
         #: How this worker process shares its threads between namespaces (``fairness.py``).
         self.fair = FairShare(client=self.client, reserve=settings.fair_share_reserve)
+        #: Set when this worker process is told to stop: what Redis cannot take then is left to
+        #: the reaper and to Dramatiq's redelivery, as a crash would leave it.
+        self.stopping = threading.Event()
+        self._trying_once = False
         self.status = JobStatusMiddleware(
             store=self.store,
+            stopping=self.stopping,
             leases=self.leases,
             heartbeat=heartbeat,
             fair=self.fair,
@@ -144,6 +166,7 @@ class JobEngine(BrokerContext):
             outage_grace=settings.outage_grace,
         )
         self.broker = JobsBroker(
+            stopping=self.stopping,
             client=self.client,
             namespace=keys.DRAMATIQ_NAMESPACE,
             heartbeat_timeout=int(settings.broker_heartbeat_timeout * 1000),
@@ -170,6 +193,17 @@ class JobEngine(BrokerContext):
             from dramatiq.middleware.prometheus import Prometheus
 
             self.broker.add_middleware(Prometheus())
+
+    def try_redis_once(self) -> None:
+        """From now on, try each Redis command once: the worker is stopping and Redis is gone, and
+        what is left of its shutdown (the ack of each run it ends, its goodbye, its last metrics)
+        would spend redis-py's retries, some 3.5 s, on each command. Its runs' writes ride out
+        outages with backoff of their own; those they give up are left to the reaper."""
+        if self._trying_once:
+            return
+        self._trying_once = True
+        self.client.set_retry(Retry(NoBackoff(), 0))
+        logger.warning("Redis unavailable while the worker stops: each command is tried once from now on")
 
     def reap(self) -> tuple[int, int]:
         """Requeue (or fail, when out of attempts) the jobs whose run's lease lapsed."""

@@ -143,9 +143,10 @@ class WorkerPool:
         self.settings = dict(settings)
         self.started: list[ServiceProcess] = []
 
-    async def start(self) -> ServiceProcess:
-        """One more worker process (four threads), with the module's settings, once it beats."""
-        worker = await asyncio.to_thread(start_workers, self.redis_server, **self.settings)
+    async def start(self, *args: str) -> ServiceProcess:
+        """One more worker process (four threads), with the module's settings and ``args`` on its
+        command line, once it beats."""
+        worker = await asyncio.to_thread(start_workers, self.redis_server, args=args, **self.settings)
         self.started.append(worker)
         return worker
 

@@ -171,8 +171,9 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_workers(
-    redis_server: RedisServer, *, processes: int = 1, threads: int = 4, **env: str
+    redis_server: RedisServer, *, processes: int = 1, threads: int = 4, args: tuple[str, ...] = (), **env: str
 ) -> ServiceProcess:
+    """``dramatiq actors`` with ``args`` added to its command line, once each process beats."""
     # Not at the top: conftest points REDIS_URL at the tests' own Redis before anything imports actors.
     from actors.jobs.keys import WORKERS
 
@@ -189,6 +190,7 @@ def start_workers(
             str(processes),
             "--threads",
             str(threads),
+            *args,
         ],
         service_env(redis_server.url, **env),
     )

@@ -8,7 +8,9 @@ beating disappears by itself after three intervals.
 The same beat renews the leases of the runs the process holds (``leases.RunLeases``) and, when
 this worker wins the round, runs the reaper of lapsed leases (``on_beat``): maintenance that no
 queue backlog can delay. On SIGTERM the worker *drains*: it says so (``state: draining``) and
-keeps beating, and renewing, until its running jobs have finished; only then is it removed.
+keeps beating, and renewing, until its running jobs have finished; only then is it removed. A
+beat that finds Redis unavailable while draining calls ``on_outage_while_draining``: the engine
+then stops spending redis-py's retries on what is left of the shutdown.
 """
 
 from __future__ import annotations
@@ -48,17 +50,20 @@ class WorkerHeartbeat(Middleware):
         keep_alive: Callable[[], object] | None = None,
         on_beat: Callable[[str], object] | None = None,
         settle: float = 0.0,
+        on_outage_while_draining: Callable[[], object] | None = None,
     ) -> None:
         """``keep_alive()`` runs with each beat, draining or not (the broker's own heartbeat);
         ``on_beat(worker_id)`` after each beat while the worker takes jobs (the reaper's round),
         but not until ``settle`` seconds after Redis was last unavailable to this worker: every
-        lease lapsed during an outage, and their runs must renew them before anyone reaps."""
+        lease lapsed during an outage, and their runs must renew them before anyone reaps.
+        ``on_outage_while_draining()`` after each beat that failed once the worker was told to stop."""
         self.client = client
         self.interval = interval
         self.leases = leases
         self.keep_alive = keep_alive
         self.on_beat = on_beat
         self.settle = settle
+        self.on_outage_while_draining = on_outage_while_draining
         self._unavailable_at = -float("inf")  # monotonic time of the last failed beat
         self.worker_id = ""
         self._stop = threading.Event()
@@ -123,6 +128,8 @@ class WorkerHeartbeat(Middleware):
         except (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS):
             logger.warning("Worker %s heartbeat failed: Redis unavailable", self.worker_id)
             self._unavailable_at = time.monotonic()
+            if self._info["state"] == "draining" and self.on_outage_while_draining is not None:
+                self.on_outage_while_draining()
             return
         for job_id in lost:  # its run goes on until its next write, which is refused
             logger.warning("Worker %s: job %s was taken over by another run", self.worker_id, job_id)

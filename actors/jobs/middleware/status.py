@@ -24,13 +24,16 @@ claims it; ``RunLeases`` keeps a run's ref for its later writes. Every write a r
 fenced by its token, and rides out a Redis outage of up to ``outage_grace`` seconds (retried with
 backoff); a run's terminal status is retried until Redis answers, with its lease renewed
 meanwhile, so a finished run is recorded once Redis is back and never run again for want of its
-record.
+record. Only a worker told to stop gives a terminal write up (``before_worker_shutdown`` sets
+``stopping``): it says so, and the job is left as a crash leaves it, to the reaper once its lease
+lapses, so that the worker exits within its shutdown timeout however long Redis stays away.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -69,13 +72,16 @@ class JobStatusMiddleware(Middleware):
         fair: FairShare | None = None,
         default_max_retries: int = DEFAULTS.max_retries,
         outage_grace: float = DEFAULTS.outage_grace,
+        stopping: threading.Event | None = None,
     ) -> None:
+        """``stopping`` is set when the worker is told to stop (here, or by whoever shares it)."""
         self.store = store
         self.leases = leases
         self.heartbeat = heartbeat  # whose worker id a STARTED job records
         self.fair = fair  # which namespace may take a thread of this process
         self.default_max_retries = default_max_retries
         self.outage_grace = outage_grace
+        self.stopping = stopping if stopping is not None else threading.Event()
         self._started: dict[str, float] = {}  # message id -> monotonic start of a run admitted here
         self._skipped: dict[str, str] = {}  # message id -> why it was skipped without failing
 
@@ -87,6 +93,9 @@ class JobStatusMiddleware(Middleware):
         quiet_worker_warnings(self._skipped)  # this middleware says what they would, better
         if self.fair is not None:
             self.fair.threads = len(worker.workers)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.stopping.set()  # wakes any terminal write waiting for Redis: see _end
 
     def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         spec = job_spec(broker, message.actor_name)
@@ -281,7 +290,8 @@ class JobStatusMiddleware(Middleware):
 
     def _end(self, spec: JobSpec, message: dramatiq.Message, status: JobStatus, /, **fields: Any) -> bool:
         """Record the job's terminal ``status``, as its run (fenced by its token, when it ran here):
-        retried until Redis answers, however long that takes, so a finished run is never lost.
+        retried until Redis answers, however long that takes, so a finished run is never lost;
+        unless the worker is stopping, which gives it up (False) rather than never exit.
         ``fields`` are the snapshot's, ``message`` among them (hence the positional-only ones)."""
         run = self._ref(spec, message)
         attempt = 0
@@ -289,6 +299,16 @@ class JobStatusMiddleware(Middleware):
             try:
                 return self.store.transition(run, status, **fields) is not None
             except StoreUnavailable:
+                if self.stopping.is_set():
+                    # The run's lease is no longer renewed (after_process_message releases it):
+                    # it lapses and the reaper requeues or fails the job, as after a crash.
+                    _job_logger(message).warning(
+                        "Job %s: its %s cannot be recorded (Redis unavailable) and the worker is "
+                        "stopping; left to the reaper once its lease lapses",
+                        message.message_id,
+                        status.value,
+                    )
+                    return False
                 attempt += 1
                 if attempt == 1 or attempt % 10 == 0:
                     _job_logger(message).warning(
@@ -296,7 +316,7 @@ class JobStatusMiddleware(Middleware):
                         message.message_id,
                         status.value,
                     )
-                time.sleep(min(MAX_OUTAGE_BACKOFF_S, 0.05 * 2**attempt))
+                self.stopping.wait(min(MAX_OUTAGE_BACKOFF_S, 0.05 * 2**attempt))
 
     def _ref(self, spec: JobSpec, message: dramatiq.Message) -> JobRef:
         """The ref of this process's run of the job, if it runs it; else the job's (a job skipped,
