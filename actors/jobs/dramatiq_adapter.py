@@ -93,6 +93,11 @@ def quiet_worker_warnings(skipped_on_purpose: Container[str]) -> logging.Filter:
     return quiet
 
 
+def stop_quieting(quiet: logging.Filter) -> None:
+    """Remove a filter ``quiet_worker_warnings`` installed."""
+    logging.getLogger(WORKER_LOGGER).removeFilter(quiet)
+
+
 def new_message_id() -> str:
     """An id as Dramatiq makes a message's."""
     return generate_unique_id()

@@ -43,7 +43,7 @@ import dramatiq
 from dramatiq.middleware import Middleware, SkipMessage, TimeLimitExceeded
 
 from ..clock import utc_now
-from ..dramatiq_adapter import quiet_worker_warnings, retry_error
+from ..dramatiq_adapter import quiet_worker_warnings, retry_error, stop_quieting
 from ..errors import JobCancelled, LeaseLost, StoreUnavailable
 from ..failures import bounded_traceback, error_of
 from ..fairness import PARKED_OPTION, FairShare
@@ -84,18 +84,24 @@ class JobStatusMiddleware(Middleware):
         self.stopping = stopping if stopping is not None else threading.Event()
         self._started: dict[str, float] = {}  # message id -> monotonic start of a run admitted here
         self._skipped: dict[str, str] = {}  # message id -> why it was skipped without failing
+        self._quiet: logging.Filter | None = None  # on Dramatiq's worker logger while a worker runs
 
     @property
     def actor_options(self) -> set[str]:
         return {PUBLIC_JOB_OPTION}
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        quiet_worker_warnings(self._skipped)  # this middleware says what they would, better
+        self._quiet = quiet_worker_warnings(self._skipped)  # this middleware says what they would, better
         if self.fair is not None:
             self.fair.threads = len(worker.workers)
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         self.stopping.set()  # wakes any terminal write waiting for Redis: see _end
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self._quiet is not None:  # the process may start another worker (tests, --with-worker)
+            stop_quieting(self._quiet)
+            self._quiet = None
 
     def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         spec = job_spec(broker, message.actor_name)
