@@ -175,6 +175,7 @@ def create_app() -> Quart:
         app.extensions[EXTENSION_KEY] = Services(
             settings=settings,
             engine=engine,
+            redis=client,
             documents=actors.resources.documents,
             reader=JobReader(client=client, fields=engine.store.fields),
             fleet=Fleet(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from quart import current_app
 
 from actors.contracts.documents import DocumentStore
@@ -24,7 +25,9 @@ EXTENSION_KEY = "jobservice"
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: WebSettings
-    engine: JobEngine  # its broker sends jobs; its store writes only to cancel
+    engine: JobEngine  # its store writes new jobs (on ``redis``) and cancels; its broker, retries
+    #: The web's bounded asyncio pool of Redis connections.
+    redis: aioredis.Redis
     documents: DocumentStore
     reader: JobReader
     fleet: Fleet

@@ -13,6 +13,9 @@ changes what it relies on, and ``pyproject.toml`` bounds Dramatiq to the release
                           middleware stores it as the job's result) and a message "skipped" on
                           purpose (a job already ended, held by another run, or parked)
 ``new_message_id``        how Dramatiq makes a message id, for a job named before it is sent
+``sending``               how the Redis broker enqueues a first send (its queue's list and hash,
+                          a ``redis_message_id`` per send), for the web's submit, which writes the
+                          job's record and its message in one script (``create.lua``)
 ``stoppable_consumer``    the Redis broker's consumer, made as ``RedisBroker.consume`` makes it,
                           that gives up an ack or nack Redis cannot take once the worker is
                           stopping (Dramatiq's worker threads retry one every 5 s for as long as
@@ -26,7 +29,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Container, Iterable
+from typing import NamedTuple
 
 import dramatiq
 from dramatiq.broker import Consumer, MessageProxy
@@ -35,6 +40,7 @@ from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import generate_unique_id
 
+from . import keys
 from .errors import REDIS_UNAVAILABLE_ERRORS
 from .failures import error_from_traceback
 
@@ -96,6 +102,28 @@ def quiet_worker_warnings(skipped_on_purpose: Container[str]) -> logging.Filter:
 def stop_quieting(quiet: logging.Filter) -> None:
     """Remove a filter ``quiet_worker_warnings`` installed."""
     logging.getLogger(WORKER_LOGGER).removeFilter(quiet)
+
+
+class Sending(NamedTuple):
+    """Where a message goes when the job store sends it itself (``JobStore.create_and_send``)."""
+
+    #: The queue's list and its messages' hash, as Dramatiq's Redis broker keeps them.
+    queue_keys: tuple[str, str]
+    #: The message's id in Redis (Dramatiq's ``redis_message_id`` option: one per send).
+    redis_message_id: str
+
+
+def sending(broker: RedisBroker, message: dramatiq.Message) -> tuple[dramatiq.Message, Sending]:
+    """``message`` as Dramatiq's Redis broker would enqueue it (with its ``redis_message_id``), and
+    where: for a first send with no delay, written by our create script as the broker's dispatch
+    script writes it (``lua/change/create.lua``)."""
+    redis_message_id = str(uuid.uuid4())
+    queued = message.copy(options={"redis_message_id": redis_message_id})
+    queue_keys = (
+        keys.queue(message.queue_name, broker.namespace),
+        keys.queue_messages(message.queue_name, broker.namespace),
+    )
+    return queued, Sending(queue_keys, redis_message_id)
 
 
 def new_message_id() -> str:

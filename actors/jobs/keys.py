@@ -122,6 +122,10 @@ def queue(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
     return f"{namespace}:{queue_name}"
 
 
+def queue_messages(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
+    return f"{namespace}:{queue_name}.msgs"
+
+
 def delay_queue(queue_name: str, namespace: str = DRAMATIQ_NAMESPACE) -> str:
     return f"{namespace}:{queue_name}.DQ"
 

@@ -6,14 +6,17 @@ requires) and its ``ARGV``, and what it answers. The scripts that change a job l
 writing, its logs, indexes and wake-ups), and takes the change as one JSON argument.
 
 ``register(client)`` gives each script by its file's name (``"claim"``, ``"renew_leases"``), as
-redis-py ``Script`` objects: run by their SHA, loaded into Redis on first use.
+redis-py ``Script`` objects: run by their SHA, loaded into Redis on first use; ``run_async`` runs
+one on an asyncio client (the web's) the same way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 from redis.commands.core import Script
 
 LUA = Path(__file__).with_name("lua")
@@ -34,3 +37,11 @@ def sources() -> dict[str, str]:
 def register(client: redis.Redis) -> dict[str, Script]:
     """Every script, ready to run on ``client``: ``register(client)["claim"](keys=..., args=...)``."""
     return {name: client.register_script(source) for name, source in sources().items()}
+
+
+async def run_async(client: aioredis.Redis, script: Script, keys: list[str], args: list[str | bytes]) -> Any:
+    """``script`` on an asyncio client: by its SHA, loaded with its source when Redis lacks it."""
+    try:
+        return await client.evalsha(script.sha, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:
+        return await client.eval(script.script, len(keys), *keys, *args)

@@ -28,12 +28,15 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import redis
+import redis.asyncio as aioredis
 
 from . import keys, scripts
 from .clock import utc_now
+from .dramatiq_adapter import Sending
 from .encoding import compact_json, decode_snapshot, encode_fields, owned_by, text
 from .errors import JobCancelled, StoreUnavailable, redis_errors_as_unavailable
 from .ref import JobRef
@@ -69,6 +72,20 @@ class ChangeCounter(Protocol):
     def running(self) -> bool: ...
 
     def count(self, job_type: str, status: JobStatus, *, namespace: str, job_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedChange:
+    """One change, ready to run: its script's name, keys and arguments; ``done(raw)`` is told the
+    script's answer (it counts the change, when this process counts them) and returns it."""
+
+    script: str
+    ref: JobRef
+    keys: list[str]
+    args: list[str | bytes]
+    #: Whether it may end the job (``DURABLE_WRITES`` waits for a replica after those).
+    ends: bool
+    done: Callable[[Any], Any]
 
 
 class JobStore:
@@ -109,6 +126,29 @@ class JobStore:
         encoded Dramatiq message, kept in the record for the reaper (``leases.reap``) and for
         ``submit.retry_job``; ``retry_of`` the finished job it runs again.
         """
+        fields = self._new_record(ref, job_type, retry_of)
+        return self._decoded(self._change("create", ref, fields, message=message))
+
+    async def create_and_send(
+        self, client: aioredis.Redis, ref: JobRef, job_type: str, *, message: bytes, send: Sending
+    ) -> dict[str, Any] | None:
+        """``create``, and the job's ``message`` sent to its queue in the same step (``send``:
+        where and under which id, from ``dramatiq_adapter.sending``), on the asyncio ``client``
+        (the web's): one round trip, nothing sent unless the record was written."""
+        change = self._prepare(
+            "create",
+            ref,
+            self._new_record(ref, job_type, None),
+            message=message,
+            extra_keys=send.queue_keys,
+            send=send.redis_message_id,
+            message_field=MESSAGE_FIELD,
+        )
+        with redis_errors_as_unavailable():
+            raw = await scripts.run_async(client, self._scripts["create"], change.keys, change.args)
+        return self._decoded(change.done(raw))
+
+    def _new_record(self, ref: JobRef, job_type: str, retry_of: str | None) -> dict[str, Any]:
         fields: dict[str, Any] = dict.fromkeys(self.fields)  # the hash keeps this order for the JSON
         fields.update(
             {
@@ -125,7 +165,7 @@ class JobStore:
                 NAMESPACE_FIELD: ref.namespace,
             }
         )
-        return self._decoded(self._change("create", ref, fields, message=message))
+        return fields
 
     def claim(self, ref: JobRef, *, lease: float, **fields: Any) -> dict[str, Any] | str | None:
         """Start a run of a job: STARTED under the run's new token (``ref.run``), with a lease of
@@ -264,7 +304,17 @@ class JobStore:
             fields.setdefault("retry_at", None)
         return fields
 
-    def _change(
+    def _change(self, script: str, ref: JobRef, fields: dict[str, Any], **options: Any) -> Any:
+        """Run one of ``lua/change/``'s scripts (``_prepare`` says how); its raw answer."""
+        change = self._prepare(script, ref, fields, **options)
+        with redis_errors_as_unavailable():
+            if self.durable_writes and change.ends:
+                raw = self._replicated(change)
+            else:
+                raw = self._scripts[script](keys=change.keys, args=change.args)
+        return change.done(raw)
+
+    def _prepare(
         self,
         script: str,
         ref: JobRef,
@@ -273,14 +323,14 @@ class JobStore:
         event: EventType = EventType.STATUS,
         count: bool = True,
         message: bytes | None = None,
+        extra_keys: tuple[str, ...] = (),
         **extra: Any,
-    ) -> Any:
-        """Run one of ``lua/change/``'s scripts (see ``_shared.lua`` for what it is handed), the
-        change stamped with its time (``updated_at``: each event of the log says when it
-        happened). Returns the script's raw answer."""
+    ) -> PreparedChange:
+        """The keys and arguments of one of ``lua/change/``'s scripts (``_shared.lua`` says what it
+        is handed; ``extra_keys`` follow the shared ones), the change stamped with its time
+        (``updated_at``: each event of the log says when it happened)."""
         fields = {**fields, "updated_at": fields.get("updated_at") or utc_now()}
         status = fields.get("status")
-        ends = isinstance(status, JobStatus) and status.is_terminal
         counting = count and event is EventType.STATUS
         # A cancel's status depends on the job's (CANCELLED or still STARTED): its script counts it.
         in_process = counting and script != "cancel" and self.counter is not None and self.counter.running
@@ -296,6 +346,7 @@ class JobStore:
         ]
         if ref.group is not None:
             job_keys += [keys.group_log(ref.namespace, ref.group), keys.group_jobs(ref.namespace, ref.group)]
+        ends = isinstance(status, JobStatus) and status.is_terminal
         where = {"job_id": ref.job_id, "event": event.value, "namespace": ref.namespace, "group": ref.group}
         change = {
             "job_id": ref.job_id,
@@ -320,27 +371,28 @@ class JobStore:
         args: list[str | bytes] = [compact_json(change), *encode_fields(fields)]
         if message is not None:
             args += [MESSAGE_FIELD, message]
-        with redis_errors_as_unavailable():
-            if self.durable_writes and (ends or script in TERMINAL_SCRIPTS):
-                raw = self._replicated(script, ref, job_keys, args)
-            else:
-                raw = self._scripts[script](keys=job_keys, args=args)
-        if in_process and raw and isinstance(status, JobStatus) and text(raw) not in (HELD, _CANCELLED):
-            job_type = fields.get("job_type") or json.loads(raw)["job_type"]
-            self.counter.count(job_type, status, namespace=ref.namespace, job_id=ref.job_id)  # type: ignore[union-attr]
-        return raw
 
-    def _replicated(self, script: str, ref: JobRef, job_keys: list[str], args: list[str | bytes]) -> Any:
+        def done(raw: Any) -> Any:
+            if in_process and raw and isinstance(status, JobStatus) and text(raw) not in (HELD, _CANCELLED):
+                job_type = fields.get("job_type") or json.loads(raw)["job_type"]
+                self.counter.count(job_type, status, namespace=ref.namespace, job_id=ref.job_id)  # type: ignore[union-attr]
+            return raw
+
+        return PreparedChange(
+            script, ref, [*job_keys, *extra_keys], args, ends or script in TERMINAL_SCRIPTS, done
+        )
+
+    def _replicated(self, change: PreparedChange) -> Any:
         """The change, then ``WAIT`` for one replica, on one connection (``WAIT`` waits for what
         its own connection wrote): a primary lost after the answer keeps the change on a replica."""
         pipe = self.client.pipeline(transaction=False)
-        self._scripts[script](keys=job_keys, args=args, client=pipe)
+        self._scripts[change.script](keys=change.keys, args=change.args, client=pipe)
         pipe.execute_command("WAIT", 1, int(self.durable_timeout * 1000))
         raw, replicas = pipe.execute()
         if not replicas:
             logger.warning(
                 "Job %s: its change is on the primary only (no replica acknowledged it within %gs)",
-                ref.job_id,
+                change.ref.job_id,
                 self.durable_timeout,
             )
         return raw

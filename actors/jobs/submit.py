@@ -9,6 +9,7 @@ basis so that no client waits on a job that will never run.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+import redis.asyncio as aioredis
 
 from . import keys
-from .dramatiq_adapter import new_message_id
+from .dramatiq_adapter import new_message_id, sending
 from .engine import JobEngine
 from .errors import (
     REDIS_UNAVAILABLE_ERRORS,
@@ -29,6 +31,7 @@ from .errors import (
     StoreUnavailable,
     redis_errors_as_unavailable,
 )
+from .middleware import job_logger
 from .registry import PUBLIC_JOB_OPTION, JobSpec, get_public_job, job_spec, validate_payload
 from .states import (
     DEFAULT_NAMESPACE,
@@ -61,7 +64,8 @@ def submit_job(
     job_id: str | None = None,
 ) -> Submitted:
     """Enqueue ``job_type`` with ``payload`` on the engine's broker, as a job of ``namespace``
-    (blocking: run it off the event loop). Idempotency keys are the namespace's own.
+    (blocking: run it off the event loop; the web's own path is ``submit_job_async``).
+    Idempotency keys are the namespace's own.
 
     With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL`` for the same job type and
     payload, nothing is enqueued and the earlier job is returned; for another payload,
@@ -74,37 +78,113 @@ def submit_job(
     """
     actor = get_public_job(engine.broker, job_type, internal=internal)
     arguments = validate_payload(actor, payload, namespace=namespace)
-    options: dict[str, Any] = {NAMESPACE_OPTION: namespace}
-    if retry_of is not None:
-        options[RETRY_OF_OPTION] = retry_of
-    message = actor.message_with_options(kwargs=arguments, **options)
-    if job_id is not None:
-        message = message.copy(message_id=job_id)
+    message = _message(actor, arguments, namespace, retry_of=retry_of, job_id=job_id)
     client = engine.client
-    claim = None
-    if idempotency_key is not None:
-        claim = keys.idempotency(namespace, hashlib.sha256(idempotency_key.encode()).hexdigest())
-        fingerprint = hashlib.sha256(json.dumps([job_type, payload], sort_keys=True).encode()).hexdigest()
-        record = json.dumps({"job_id": message.message_id, "fingerprint": fingerprint})
+    claim = _Claim.of(engine, namespace, idempotency_key, job_type, payload, message)
+    if claim is not None:
         with redis_errors_as_unavailable():
-            if not client.set(claim, record, nx=True, ex=engine.settings.idempotency_ttl):
-                earlier = json.loads(client.get(claim) or record)
-                if earlier["fingerprint"] != fingerprint:
-                    raise IdempotencyKeyReused(
-                        "This Idempotency-Key was used for a different request; use a new key"
-                    )
-                return Submitted(earlier["job_id"], created=False)
+            if not client.set(claim.key, claim.record, nx=True, ex=claim.ttl):
+                return claim.earlier(client.get(claim.key))
     try:
         engine.broker.enqueue(message)
     except (StoreUnavailable, *REDIS_UNAVAILABLE_ERRORS) as exc:
         _mark_unsent(engine, actor.options[PUBLIC_JOB_OPTION], message)
         if claim is not None:
             with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
-                client.delete(claim)  # the key may be used again: nothing was queued
+                client.delete(claim.key)  # the key may be used again: nothing was queued
         if isinstance(exc, StoreUnavailable):
             raise
         raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
     return Submitted(message.message_id)
+
+
+async def submit_job_async(
+    engine: JobEngine,
+    client: aioredis.Redis,
+    job_type: str,
+    payload: Mapping[str, Any],
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    idempotency_key: str | None = None,
+) -> Submitted:
+    """``submit_job`` for the web's event loop, on its asyncio ``client``: no thread, and the job's
+    record and its message written by one script in one round trip (``JobStore.create_and_send``).
+    A job type's check may read Redis through the engine's synchronous client: it runs in a
+    thread; a job type without one is validated in the loop (its body is at most 1 MiB)."""
+    actor = get_public_job(engine.broker, job_type)
+    spec: JobSpec = actor.options[PUBLIC_JOB_OPTION]
+    if spec.check is None:
+        arguments = validate_payload(actor, payload, namespace=namespace)
+    else:
+        arguments = await asyncio.to_thread(validate_payload, actor, payload, namespace=namespace)
+    message = _message(actor, arguments, namespace)
+    claim = _Claim.of(engine, namespace, idempotency_key, job_type, payload, message)
+    if claim is not None:
+        with redis_errors_as_unavailable():
+            if not await client.set(claim.key, claim.record, nx=True, ex=claim.ttl):
+                return claim.earlier(await client.get(claim.key))
+    queued, send = sending(engine.broker, message)
+    try:
+        await engine.store.create_and_send(
+            client, spec.ref(queued), actor.actor_name, message=queued.encode(), send=send
+        )
+    except StoreUnavailable:
+        if claim is not None:
+            with contextlib.suppress(*REDIS_UNAVAILABLE_ERRORS):
+                await client.delete(claim.key)  # the key may be used again: nothing was queued
+        raise
+    job_logger(queued).info("Job %s queued type=%s", queued.message_id, queued.actor_name)
+    return Submitted(queued.message_id)
+
+
+def _message(
+    actor: dramatiq.Actor,
+    arguments: dict[str, Any],
+    namespace: str,
+    *,
+    retry_of: str | None = None,
+    job_id: str | None = None,
+) -> dramatiq.Message:
+    options: dict[str, Any] = {NAMESPACE_OPTION: namespace}
+    if retry_of is not None:
+        options[RETRY_OF_OPTION] = retry_of
+    message = actor.message_with_options(kwargs=arguments, **options)
+    return message.copy(message_id=job_id) if job_id is not None else message
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """An ``Idempotency-Key``'s claim: its Redis key, what it records, for how long."""
+
+    key: str
+    record: str
+    fingerprint: str
+    ttl: int
+
+    @classmethod
+    def of(
+        cls,
+        engine: JobEngine,
+        namespace: str,
+        idempotency_key: str | None,
+        job_type: str,
+        payload: Mapping[str, Any],
+        message: dramatiq.Message,
+    ) -> _Claim | None:
+        if idempotency_key is None:
+            return None
+        key = keys.idempotency(namespace, hashlib.sha256(idempotency_key.encode()).hexdigest())
+        fingerprint = hashlib.sha256(json.dumps([job_type, payload], sort_keys=True).encode()).hexdigest()
+        record = json.dumps({"job_id": message.message_id, "fingerprint": fingerprint})
+        return cls(key, record, fingerprint, engine.settings.idempotency_ttl)
+
+    def earlier(self, stored: bytes | None) -> Submitted:
+        """The job an earlier request with this key made (the claim was taken: ``stored`` is
+        its record, or None if it expired since); ``IdempotencyKeyReused`` for another payload."""
+        earlier = json.loads(stored or self.record)
+        if earlier["fingerprint"] != self.fingerprint:
+            raise IdempotencyKeyReused("This Idempotency-Key was used for a different request; use a new key")
+        return Submitted(earlier["job_id"], created=False)
 
 
 def new_job_id() -> str:

@@ -24,7 +24,7 @@ from quart_schema import document_querystring, document_response
 from actors.jobs.reader import JobReader, with_derived
 from actors.jobs.registry import job_spec
 from actors.jobs.states import JobStatus, is_finished
-from actors.jobs.submit import Submitted, retry_job, submit_job
+from actors.jobs.submit import Submitted, retry_job, submit_job_async
 
 from ..auth.identity import Forbidden, Unauthenticated, identity, tenant
 from ..context import services
@@ -243,17 +243,17 @@ async def _wait(
 
 
 async def _submit(job_type: str, payload: dict[str, Any]) -> Submitted:
-    """Validate and enqueue, in an executor thread: Dramatiq's send is synchronous."""
+    """Validate, write the job and send its message (``submit_job_async``: no executor thread)."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise BadRequest(
             f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
             code="invalid_parameter",
         )
-    submit = partial(
-        submit_job, services().engine, job_type, payload, namespace=tenant(), idempotency_key=key
+    svc = services()
+    return await submit_job_async(
+        svc.engine, svc.redis, job_type, payload, namespace=tenant(), idempotency_key=key
     )
-    return await run_sync(submit)()
 
 
 async def _answer(submitted: Submitted) -> tuple[Response, int, dict[str, str]]:

@@ -9,7 +9,7 @@ logs.py          LogFormat: text or JSON log lines, escaped, in web and worker p
 
 from .cancellation import Cancellation
 from .heartbeat import MISSED_BEATS_ALLOWED, WorkerHeartbeat, prune_stale_workers
-from .logs import LogFormat, configure_logging, server_logger
+from .logs import LogFormat, configure_logging, job_logger, server_logger
 from .run_metrics import RunMetrics
 from .status import JobStatusMiddleware
 
@@ -21,6 +21,7 @@ __all__ = [
     "RunMetrics",
     "WorkerHeartbeat",
     "configure_logging",
+    "job_logger",
     "prune_stale_workers",
     "server_logger",
 ]

@@ -124,6 +124,13 @@ def configure_logging(log_format: str) -> None:
         logging.getLogger(name).addFilter(_ESCAPE_RECORD)  # the same filter is added once
 
 
+def job_logger(message: dramatiq.Message) -> logging.LoggerAdapter[logging.Logger]:
+    """The ``jobs`` logger with the job's id and type on every record (for structured logs)."""
+    return logging.LoggerAdapter(
+        logging.getLogger("jobs"), {"job_id": message.message_id, "job_type": message.actor_name}
+    )
+
+
 def server_logger(name: str) -> logging.Logger:
     """Hypercorn's logger ``name``, writing through the root's handlers (one format, escaped),
     for ``Config.accesslog`` and ``Config.errorlog``: Hypercorn adds no handler to a logger given."""

@@ -54,6 +54,7 @@ from ..settings import JobSettings
 from ..states import RETRY_OF_OPTION, TRACEBACK_FIELD, JobStatus
 from ..store import HELD, MAX_OUTAGE_BACKOFF_S, JobStore, ride_out
 from .heartbeat import WorkerHeartbeat
+from .logs import job_logger
 
 logger = logging.getLogger("jobs")
 DEFAULTS = JobSettings.defaults()
@@ -114,7 +115,7 @@ class JobStatusMiddleware(Middleware):
             retry_of=message.options.get(RETRY_OF_OPTION),
         )
         if created is not None:
-            _job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
+            job_logger(message).info("Job %s queued type=%s", message.message_id, message.actor_name)
 
     def after_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message, delay: int | None) -> None:
         spec = job_spec(broker, message.actor_name)
@@ -142,7 +143,7 @@ class JobStatusMiddleware(Middleware):
                 _run="",
             ),
         )
-        _job_logger(message).info(
+        job_logger(message).info(
             "Job %s retrying type=%s attempt=%d/%d in %.1fs: %s",
             message.message_id,
             message.actor_name,
@@ -194,13 +195,13 @@ class JobStatusMiddleware(Middleware):
         self._started[message.message_id] = time.monotonic()
         # At INFO: an operator looks for a job's start (which worker, which attempt) first; the
         # line costs a few percent of a worker's CPU on empty jobs only (docs/benchmarks.md).
-        _job_logger(message).info(
+        job_logger(message).info(
             "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, started["attempt"]
         )
 
     def _skip(self, message: dramatiq.Message, why: str, done: str, because: str) -> NoReturn:
         """Skip ``message`` on purpose, saying so once (Dramatiq's own warning is dropped)."""
-        _job_logger(message).info(
+        job_logger(message).info(
             "Job %s %s type=%s: %s", message.message_id, done, message.actor_name, because
         )
         self._skipped[message.message_id] = why
@@ -235,12 +236,12 @@ class JobStatusMiddleware(Middleware):
         if result is CANCELLED_RUN:  # the actor stopped for a cancellation (registry.job)
             result, exception = None, JobCancelled()
         if isinstance(exception, LeaseLost):
-            _job_logger(message).warning("Job %s run stopped: %s", message.message_id, exception)
+            job_logger(message).warning("Job %s run stopped: %s", message.message_id, exception)
         elif exception is None:
             self._succeed(spec, message, result)
         elif isinstance(exception, JobCancelled):
             if self._end(spec, message, JobStatus.CANCELLED):
-                _job_logger(message).info("Job %s cancelled type=%s", message.message_id, message.actor_name)
+                job_logger(message).info("Job %s cancelled type=%s", message.message_id, message.actor_name)
         elif isinstance(exception, TimeLimitExceeded):
             limit = broker.get_actor(message.actor_name).options.get("time_limit")
             text = (
@@ -276,7 +277,7 @@ class JobStatusMiddleware(Middleware):
             return
         fields = {"result": result, "progress": 100, "error": None}
         if self._end(spec, message, JobStatus.SUCCESS, **fields):
-            _job_logger(message).info(
+            job_logger(message).info(
                 "Job %s succeeded type=%s%s", message.message_id, message.actor_name, self._took(message)
             )
 
@@ -286,7 +287,7 @@ class JobStatusMiddleware(Middleware):
         """FAILURE with ``error``; the failure's traceback, if any, kept in the same change."""
         kept = {TRACEBACK_FIELD: trace} if trace is not None else {}
         if self._end(spec, message, JobStatus.FAILURE, error=error, **kept):
-            _job_logger(message).warning(
+            job_logger(message).warning(
                 "Job %s failed type=%s: %s: %s",
                 message.message_id,
                 message.actor_name,
@@ -308,7 +309,7 @@ class JobStatusMiddleware(Middleware):
                 if self.stopping.is_set():
                     # The run's lease is no longer renewed (after_process_message releases it):
                     # it lapses and the reaper requeues or fails the job, as after a crash.
-                    _job_logger(message).warning(
+                    job_logger(message).warning(
                         "Job %s: its %s cannot be recorded (Redis unavailable) and the worker is "
                         "stopping; left to the reaper once its lease lapses",
                         message.message_id,
@@ -317,7 +318,7 @@ class JobStatusMiddleware(Middleware):
                     return False
                 attempt += 1
                 if attempt == 1 or attempt % 10 == 0:
-                    _job_logger(message).warning(
+                    job_logger(message).warning(
                         "Job %s: its %s cannot be recorded yet (Redis unavailable); retrying",
                         message.message_id,
                         status.value,
@@ -353,8 +354,3 @@ def _seconds(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-
-
-def _job_logger(message: dramatiq.Message) -> logging.LoggerAdapter[logging.Logger]:
-    """The ``jobs`` logger with the job's id and type on every record (for structured logs)."""
-    return logging.LoggerAdapter(logger, {"job_id": message.message_id, "job_type": message.actor_name})

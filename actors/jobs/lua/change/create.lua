@@ -1,5 +1,15 @@
--- create: a new job, PENDING (store.JobStore.create).
--- KEYS, ARGV: as _shared.lua says; ARGV's fields are the whole new record, where it lives
--- (change.held) among them.
--- Returns the snapshot, or false when a job with this id exists.
-return commit(true)
+-- create: a new job, PENDING (store.JobStore.create), and, when the change says so, its message
+-- sent to its Dramatiq queue in the same step (store.JobStore.create_and_send).
+-- KEYS: as _shared.lua says; when sending, then the queue's list and its messages' hash
+-- (dramatiq_adapter.queue_keys).
+-- ARGV: as _shared.lua says; ARGV's fields are the whole new record, where it lives (change.held)
+-- and the encoded message among them. change.send: the message's id in Redis, or absent.
+-- Returns the snapshot, or false when a job with this id exists (nothing is sent then).
+local created = commit(true)
+if created and change.send then
+    -- What Dramatiq's RedisBroker.enqueue does (its dispatch.lua, "enqueue"): the message under
+    -- its Redis id in the queue's hash, the id at the queue's tail.
+    redis.call('HSET', KEYS[#KEYS], change.send, values[change.message_field])
+    redis.call('RPUSH', KEYS[#KEYS - 1], change.send)
+end
+return created
