@@ -22,7 +22,10 @@ import httpx
 import pytest
 import redis
 
+from actors import GROUP_FIELD
+from actors.jobs import history as job_history
 from actors.jobs import keys
+from actors.jobs.states import snapshot_fields
 
 from .support.api import bearer, finished, new_key, start_job
 from .support.fixtures import StackOptions, WorkerPool
@@ -53,7 +56,8 @@ def stack_options() -> StackOptions:
 
 def history(client: redis.Redis, job_id: str) -> list[dict]:
     """Every snapshot the job's log holds, in order."""
-    return [json.loads(fields[b"snapshot"]) for _, fields in client.xrange(keys.job_log(job_id))]
+    events = job_history.read(client, job_id, snapshot_fields(GROUP_FIELD))
+    return [json.loads(event.data) for event in events]
 
 
 def starts_a_run(event: dict) -> bool:

@@ -106,12 +106,18 @@ async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
     retried = orphan(store, "flaky", {"failures": 0})  # has retries left: requeued, then runs
     # max_retries=0, and it has lost as many runs as a job may (LOST_RUNS_ALLOWED): fails
     exhausted = orphan(store, "quick_steps", {"steps": 1}, runs=1 + LOST_RUNS_ALLOWED)
-    ghost_log = str(uuid.uuid4())
-    store.create(JobRef(ghost_log), "quick_steps")
-    redis_client.delete(keys.job(ghost_log))  # the snapshot went; its log must not linger
+    ghost = str(uuid.uuid4())
+    store.create(JobRef(ghost, TENANT), "quick_steps")
+    # Its record expired long after its creation (a day ago, the index says): its entries must go.
+    redis_client.delete(keys.job(ghost))
+    for index in (keys.jobs_index(TENANT), keys.ACTIVE):
+        redis_client.zadd(index, {ghost: 1_000_000}, xx=True)
+    young = str(uuid.uuid4())
+    store.create(JobRef(young, TENANT), "quick_steps")
+    redis_client.delete(keys.job(young))  # gone before it could have expired: not looked at
     run_maintenance(redis_server, "clean_up")  # the reaper needs no tick: the worker's heartbeat runs it
     await eventually(
-        lambda: "Maintenance: cleanup removed 1 orphaned logs" in worker.log_path.read_text(),
+        lambda: "Maintenance: cleanup removed 2 stale index entries" in worker.log_path.read_text(),
         timeout=30,
         what="the cleanup to run",
     )
@@ -132,8 +138,9 @@ async def test_the_reaper_and_cleanup_leave_no_job_stuck_and_nothing_behind(
     assert failed["message"].startswith(f"The worker running attempt {last_attempt} stopped answering")
     assert failed["message"].endswith("no attempt is left")
     assert failed["error"]["message"] == failed["message"]
-    assert not redis_client.exists(keys.job_log(ghost_log))
-    assert redis_client.zscore(keys.jobs_index(TENANT), ghost_log) is None
+    assert redis_client.zscore(keys.jobs_index(TENANT), ghost) is None
+    assert redis_client.zscore(keys.ACTIVE, ghost) is None
+    assert redis_client.zscore(keys.jobs_index(TENANT), young) is not None, "younger than any TTL"
     assert not redis_client.zrangebyscore(keys.ACTIVE, "-inf", "(0"), "no job is left STARTED"
 
 

@@ -113,7 +113,8 @@ def run_search_batch(store: JobStore) -> None:
     ref = _new(store)
     search = scripts.register(store.client)["search_batch"]
     namespace = json.dumps("scripts")
-    found = search(keys=[keys.job(ref.job_id)], args=[namespace, "", "", "", "", 5, "", "", "job_id"])
+    job_keys = [keys.job(ref.job_id), keys.job_message(ref.job_id)]
+    found = search(keys=job_keys, args=[namespace, "", "", "", "", 5, "", "", "job_id"])
     assert found == [1, [[json.dumps(ref.job_id).encode()]]]
 
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis
 
-from actors.jobs import keys
+from actors.jobs import history, keys
 from actors.jobs.events import JobEvent
 from actors.jobs.ref import JobRef
 from actors.jobs.states import DEFAULT_NAMESPACE, JobStatus
@@ -23,11 +23,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def log_entries(client: redis.Redis, job_id: str) -> list[tuple[str, dict]]:
-    return [
-        (entry_id.decode(), {k.decode(): v.decode() for k, v in fields.items()})
-        for entry_id, fields in client.xrange(keys.job_log(job_id))
-    ]
+def logged(store: JobStore, job_id: str) -> list[JobEvent]:
+    """Every event the job's history keeps, as a reader replays it from the record."""
+    return history.read(store.client, job_id, store.fields)
 
 
 def test_create_writes_a_pending_snapshot_with_seq_1(job_store: JobStore) -> None:
@@ -56,11 +54,10 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
 
     assert final is not None and final["seq"] == 4
     assert final["result"] == {"score": [1, 2]}, "JSON values survive the Lua script untouched"
-    entries = log_entries(redis_client, job_id)
-    assert [entry_id for entry_id, _ in entries] == ["1-0", "2-0", "3-0", "4-0"]
-    assert [fields["event"] for _, fields in entries] == ["status", "status", "progress", "status"]
-    assert [json.loads(fields["snapshot"])["seq"] for _, fields in entries] == [1, 2, 3, 4]
-    progress = json.loads(entries[2][1]["snapshot"])
+    entries = logged(job_store, job_id)
+    assert [event.event for event in entries] == ["status", "status", "progress", "status"]
+    assert [event.seq for event in entries] == [1, 2, 3, 4]
+    progress = json.loads(entries[2].data)
     assert (progress["progress"], progress["message"], progress["status"]) == (40, "Scoring 2/5", "STARTED")
 
     by_channel: dict[str, list[JobEvent]] = {}
@@ -81,6 +78,9 @@ def test_every_change_gets_the_next_seq_in_snapshot_log_and_wakeup(
     on_job_channel = by_channel[keys.job_channel(job_id)]
     assert [e.seq for e in on_job_channel] == [2, 3, 4], "no one can watch a job before it exists"
     assert json.loads(wakeups[-1].data) == job_store.snapshot(job_id)
+    assert [json.loads(e.data) for e in entries] == [json.loads(e.data) for e in wakeups], (
+        "the history replays every event exactly as its wake-up carried it"
+    )
     group_log = redis_client.xrange(keys.group_log(DEFAULT_NAMESPACE, "team a"))
     assert [e.group_entry for e in wakeups] == [entry_id.decode() for entry_id, _ in group_log]
     assert [e.previous_group_entry for e in wakeups[1:]] == [e.group_entry for e in wakeups[:-1]]
@@ -133,7 +133,7 @@ def test_a_finished_job_refuses_further_changes(job_store: JobStore) -> None:
 def test_changes_to_an_unknown_job_are_refused(job_store: JobStore, redis_client: redis.Redis) -> None:
     job_id = new_id()
     assert job_store.transition(JobRef(job_id), JobStatus.STARTED) is None
-    assert not redis_client.exists(keys.job(job_id), keys.job_log(job_id))
+    assert not redis_client.exists(keys.job(job_id), keys.job_history(job_id))
 
 
 def test_finished_jobs_expire_after_the_result_ttl(
@@ -141,11 +141,14 @@ def test_finished_jobs_expire_after_the_result_ttl(
 ) -> None:
     store = engine_on(redis_server, result_ttl=120, pending_ttl=3600).store
     job_id = new_id()
-    store.create(JobRef(job_id), "t")
+    store.create(JobRef(job_id), "t", message=b'{"kwargs":{}}')
     assert 3500 < redis_client.ttl(keys.job(job_id)) <= 3600
+    assert 3500 < redis_client.ttl(keys.job_message(job_id)) <= 3600
+    store.transition(JobRef(job_id), JobStatus.STARTED)
+    assert 3500 < redis_client.ttl(keys.job_history(job_id)) <= 3600, "a history expires from its start"
     store.transition(JobRef(job_id), JobStatus.SUCCESS, result=None)
-    assert 100 < redis_client.ttl(keys.job(job_id)) <= 120
-    assert 100 < redis_client.ttl(keys.job_log(job_id)) <= 120
+    for kept in (keys.job(job_id), keys.job_history(job_id), keys.job_message(job_id)):
+        assert 100 < redis_client.ttl(kept) <= 120, kept
 
 
 def test_the_log_is_trimmed_but_the_snapshot_keeps_counting(
@@ -157,8 +160,8 @@ def test_the_log_is_trimmed_but_the_snapshot_keeps_counting(
     for i in range(300):
         store.progress(JobRef(job_id), i / 3)
     assert store.snapshot(job_id)["seq"] == 301
-    assert redis_client.xlen(keys.job_log(job_id)) < 301
-    assert redis_client.xrevrange(keys.job_log(job_id), count=1)[0][0] == b"301-0"
+    assert redis_client.llen(keys.job_history(job_id)) == 10
+    assert [event.seq for event in logged(store, job_id)] == list(range(291, 302)), "the newest kept"
 
 
 @pytest.mark.parametrize("bad", [float("nan"), "50", None, True])

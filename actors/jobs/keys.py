@@ -7,11 +7,16 @@ are found (listings, groups, idempotency keys) carry it, and a job's snapshot re
 
     jobs:job:<job_id>            hash   the job snapshot, one JSON-encoded value per field (and the
                                         engine's own ``_`` fields: namespace, run token and lease,
-                                        the encoded Dramatiq message for the reaper, expiry)
-    jobs:log:<job_id>            stream the job's event log, entry id ``<seq>-0``
+                                        expiry, the latest event's name when not ``status``)
+    jobs:history:<job_id>        list   the job's event log as steps back from its record: one entry
+                                        per event before the latest, oldest first (``history.py``)
+    jobs:message:<job_id>        string the job's encoded Dramatiq message (the reaper's, a retry's,
+                                        the arguments'), kept as long as its record
     jobs:index:<ns>              zset   the namespace's job ids by creation time (µs), for listings
     jobs:group-log:<ns>:<group>  stream the group's event log (all its jobs), auto ids
     jobs:group-jobs:<ns>:<group> zset   the group's job ids by creation time (µs)
+    jobs:groups:<ns>             zset   the namespace's groups -> their last job's creation (unix s),
+                                        so maintenance finds the group indexes without a SCAN
     jobs:tenant-log:<ns>         stream the namespace's event log (every job of it), auto ids
     jobs:events:job:<job_id>     pubsub the job's wake-ups, one message per event after its creation
     jobs:events:group:<ns>:<g>   pubsub the wake-ups of every job of a group
@@ -62,8 +67,12 @@ def job(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}"
 
 
-def job_log(job_id: str) -> str:
-    return f"{PREFIX}:log:{job_id}"
+def job_history(job_id: str) -> str:
+    return f"{PREFIX}:history:{job_id}"
+
+
+def job_message(job_id: str) -> str:
+    return f"{PREFIX}:message:{job_id}"
 
 
 def jobs_index(namespace: str) -> str:
@@ -76,6 +85,10 @@ def group_log(namespace: str, group: str) -> str:
 
 def group_jobs(namespace: str, group: str) -> str:
     return f"{PREFIX}:group-jobs:{namespace}:{group}"
+
+
+def groups(namespace: str) -> str:
+    return f"{PREFIX}:groups:{namespace}"
 
 
 def tenant_log(namespace: str) -> str:

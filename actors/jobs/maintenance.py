@@ -4,8 +4,11 @@
 - ``reap_orphans``: the reaper of lapsed leases (``leases.reap``), as a back-stop: every worker's
   heartbeat already runs it, one worker per interval, so a crashed run is retried within seconds;
   no job stays STARTED forever.
-- ``clean_up``: drop what outlived its job: event logs without a snapshot (a job that expired
-  before it ended leaves its log without a time to live), index entries of expired jobs.
+- ``clean_up``: drop the index entries of expired jobs (a job's record, history and message all
+  expire by themselves). Only entries old enough to have expired are looked at: every record
+  lives at least ``min(RESULT_TTL, PENDING_TTL)`` after its creation, so a sweep reads the jobs
+  created before that (those expired since the last sweep, and the few still kept that old), not
+  every job kept. The indexes are found from the namespaces and their groups, not by a SCAN.
 
 Each run logs one line saying what it did. The actors run on their own queue (``maintenance``),
 so no backlog of jobs delays them, and periodiq skips a tick only when it is a day late (each
@@ -16,6 +19,7 @@ broker they run on (``JobEngine.of``); ``sweep`` takes what it works on as an ar
 from __future__ import annotations
 
 import logging
+import time
 
 import dramatiq
 import redis
@@ -27,7 +31,7 @@ from .middleware import prune_stale_workers
 
 logger = logging.getLogger("jobs.maintenance")
 
-#: Keys examined per SCAN round trip while cleaning up.
+#: Index entries examined per round trip while cleaning up.
 SCAN_BATCH = 500
 WORKER_LOST = "The worker running this job stopped"
 
@@ -57,24 +61,50 @@ def reap_orphans() -> None:
 
 @dramatiq.actor(periodic=cron("* * * * *"), max_retries=0, queue_name=MAINTENANCE_QUEUE)
 def clean_up() -> None:
-    removed = sweep(JobEngine.of(dramatiq.get_broker()).client)
+    engine = JobEngine.of(dramatiq.get_broker())
+    kept_for = min(engine.settings.result_ttl, engine.settings.pending_ttl)
+    removed = sweep(engine.client, kept_for=kept_for)
     logger.info("Maintenance: cleanup removed %s", ", ".join(f"{n} {what}" for what, n in removed.items()))
 
 
-def sweep(client: redis.Redis) -> dict[str, int]:
-    """Remove what outlived its job; returns how many of each kind went."""
-    removed = {"orphaned logs": 0, "stale index entries": 0}
-    for key in client.scan_iter(match=keys.job_log("*"), count=SCAN_BATCH):
-        job_id = key.decode().removeprefix(keys.job_log(""))
-        if not client.exists(keys.job(job_id)):
-            removed["orphaned logs"] += client.delete(key)
-    indexes = (
-        keys.ACTIVE,
-        *(k.decode() for k in client.scan_iter(match=keys.jobs_index("*"))),
-        *(k.decode() for k in client.scan_iter(match=keys.group_jobs("*", "*"))),
-    )
+def sweep(client: redis.Redis, *, kept_for: float = 0) -> dict[str, int]:
+    """Remove the index entries of jobs no longer kept; returns how many of each kind went.
+    ``kept_for``: seconds every job is kept at least after its creation (entries younger than
+    that are not looked at)."""
+    cutoff_us = int((time.time() - kept_for) * 1_000_000)
+    removed = {"stale index entries": 0, "expired groups": 0}
+    indexes = [keys.ACTIVE]  # its PENDING entries (> 0, creation µs); the reaper sees to the STARTED
+    for raw_namespace in client.zrange(keys.NAMESPACES, 0, -1):
+        namespace = raw_namespace.decode()
+        indexes.append(keys.jobs_index(namespace))
+        for raw_group in client.zrange(keys.groups(namespace), 0, -1):
+            index = keys.group_jobs(namespace, raw_group.decode())
+            if client.exists(index):
+                indexes.append(index)
+            else:  # the group's index expired with its last job's logs
+                removed["expired groups"] += client.zrem(keys.groups(namespace), raw_group)
     for index in indexes:
-        for raw_id, _ in client.zscan_iter(index, count=SCAN_BATCH):
-            if not client.exists(keys.job(raw_id.decode())):
-                removed["stale index entries"] += client.zrem(index, raw_id)
+        removed["stale index entries"] += _sweep_index(
+            client, index, "(0" if index == keys.ACTIVE else "-inf", cutoff_us
+        )
     return removed
+
+
+def _sweep_index(client: redis.Redis, index: str, lowest: str, cutoff_us: int) -> int:
+    """Remove from ``index`` (job id -> creation µs) the jobs created from ``lowest`` to
+    ``cutoff_us`` whose record is gone, ``SCAN_BATCH`` at a time; how many went."""
+    removed = 0
+    while True:
+        batch = client.zrangebyscore(index, lowest, cutoff_us, start=0, num=SCAN_BATCH, withscores=True)
+        if not batch:
+            return removed
+        with client.pipeline(transaction=False) as pipe:
+            for raw_id, _ in batch:
+                pipe.exists(keys.job(raw_id.decode()))
+            kept = pipe.execute()
+        gone = [raw_id for (raw_id, _), exists in zip(batch, kept, strict=True) if not exists]
+        if gone:
+            removed += client.zrem(index, *gone)
+        if len(batch) < SCAN_BATCH:
+            return removed
+        lowest = f"({int(batch[-1][1])}"

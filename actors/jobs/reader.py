@@ -19,13 +19,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from . import keys, scripts
+from . import history, keys, scripts
 from .encoding import decode_snapshot, owned_by, text
 from .errors import StoreUnavailable, redis_errors_as_unavailable
 from .events import GROUP_LOG_START, JobEvent
 from .ref import is_valid_job_id
 from .search import JobFilter
-from .states import MESSAGE_FIELD, TRACEBACK_FIELD, JobStatus, is_finished
+from .states import TRACEBACK_FIELD, JobStatus, is_finished
 
 #: Index entries read per round trip while filling a page of a listing.
 LIST_BATCH = 200
@@ -74,10 +74,10 @@ class JobReader:
         not found in this namespace."""
         if not is_valid_job_id(job_id):
             return None
-        found = await self._owned("fields", [keys.job(job_id)], MESSAGE_FIELD)
-        if not found or found[0] is None:
+        found = await self._owned("message", [keys.job(job_id), keys.job_message(job_id)])
+        if not found:
             return None
-        return dict(json.loads(found[0]).get("kwargs") or {})
+        return dict(json.loads(found).get("kwargs") or {})
 
     async def traceback(self, job_id: str) -> str | None:
         """The traceback of the job's last failure (bounded as the worker kept it); None for a
@@ -117,11 +117,13 @@ class JobReader:
         namespace's, whose log is then not read)."""
         if not is_valid_job_id(job_id):
             return [], None
-        found = await self._owned("after", [keys.job(job_id), keys.job_log(job_id)], f"{seq + 1}-0")
-        snapshot = self._decode(_pairs(found[1])) if found else None
+        found = await self._owned("after", [keys.job(job_id), keys.job_history(job_id)], str(seq))
+        record = _pairs(found[1]) if found else {}
+        snapshot = self._decode(record)
         if snapshot is None:
             return [], None
-        return [JobEvent.from_log_entry(job_id, _pairs(fields)) for _, fields in found[0]], snapshot
+        events = [event for event in history.replay(record, found[0], self.fields) if event.seq > seq]
+        return events, snapshot
 
     async def group_state(self, group: str, limit: int) -> tuple[list[dict[str, Any]], str]:
         """The newest ``limit`` jobs of a group as they stood at its log's newest entry, newest
@@ -261,8 +263,9 @@ class JobReader:
                 )
                 if not batch:
                     return found, None
+                ids = [text(job_id) for job_id, _ in batch]
                 examined, matches = await self._search(
-                    keys=[keys.job(text(job_id)) for job_id, _ in batch],
+                    keys=[*map(keys.job, ids), *map(keys.job_message, ids)],
                     args=[
                         json.dumps(self.namespace),
                         where.status_arg,

@@ -2,12 +2,12 @@
 
 Each kind of change is one Lua script (``lua/change/``) that does the whole of it in one step
 (docs/design.md, invariants 1 and 2): it merges the new fields into the job's record, takes the
-next per-job ``seq``, appends the snapshot to the job's log (a stream whose entry ids are
-``<seq>-0``), to its namespace's log and, for a job in a group, to the group's log; it refreshes
-the keys' time to live and publishes a wake-up on the job's channel, its namespace's (and its
-group's). A finished job takes no change but the link to its retry, so a late or duplicated hook
-can never move it. A change costs one script call; inside it, the record is read once and
-written once.
+next per-job ``seq``, appends to the job's history the step back to the record before (what the
+change overwrote: ``history.py``), appends the snapshot to its namespace's log and, for a job in
+a group, to the group's log; it refreshes the keys' time to live and publishes a wake-up on the
+job's channel, its namespace's (and its group's). A finished job takes no change but the link
+to its retry, so a late or duplicated hook can never move it. A change costs one script call;
+inside it, the record is read once and written once.
 
 Every write names its job by a ``JobRef`` (``ref.py``), made when the job is submitted or claimed,
 or read from the record (``find``) by those who start from an id: a cancel, a retry, the reaper.
@@ -274,14 +274,26 @@ class JobStore:
         return JobRef(job_id, json.loads(owner), json.loads(group) if group is not None else None)
 
     def record(self, job_id: str) -> dict[str, bytes]:
-        """The job's whole record, the engine's own fields included, by field name (empty if none)."""
-        with redis_errors_as_unavailable():
-            return {text(name): value for name, value in self.client.hgetall(keys.job(job_id)).items()}
+        """The job's whole record, the engine's own fields included, by field name (empty if none),
+        with its encoded message as ``MESSAGE_FIELD`` (kept beside it, see ``message``)."""
+        with redis_errors_as_unavailable(), self.client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(keys.job(job_id))
+            pipe.get(keys.job_message(job_id))
+            raw, message = pipe.execute()
+        record = {text(name): value for name, value in raw.items()}
+        if record and message is not None:
+            record[MESSAGE_FIELD] = message
+        return record
 
     def message(self, job_id: str) -> bytes | None:
-        """The job's encoded Dramatiq message, as its creation kept it."""
-        with redis_errors_as_unavailable():
-            return self.client.hget(keys.job(job_id), MESSAGE_FIELD)
+        """The job's encoded Dramatiq message, as its creation kept it: a key of its own beside the
+        record (so that the record, every value short, stays a compact listpack hash), or the
+        record's ``MESSAGE_FIELD`` for a job written before that."""
+        with redis_errors_as_unavailable(), self.client.pipeline(transaction=False) as pipe:
+            pipe.get(keys.job_message(job_id))
+            pipe.hget(keys.job(job_id), MESSAGE_FIELD)
+            kept, legacy = pipe.execute()
+        return kept if kept is not None else legacy
 
     def snapshot(self, job_id: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any] | None:
         """The job's snapshot, or None when there is no such job in ``namespace``."""
@@ -336,22 +348,28 @@ class JobStore:
         in_process = counting and script != "cancel" and self.counter is not None and self.counter.running
         job_keys = [
             keys.job(ref.job_id),
-            keys.job_log(ref.job_id),
+            keys.job_history(ref.job_id),
             keys.cancel_flag(ref.job_id),
             keys.jobs_index(ref.namespace),
             keys.METRICS_TRANSITIONS,
             keys.ACTIVE,
             keys.NAMESPACES,
             keys.tenant_log(ref.namespace),
+            keys.job_message(ref.job_id),
         ]
         if ref.group is not None:
-            job_keys += [keys.group_log(ref.namespace, ref.group), keys.group_jobs(ref.namespace, ref.group)]
+            job_keys += [
+                keys.group_log(ref.namespace, ref.group),
+                keys.group_jobs(ref.namespace, ref.group),
+                keys.groups(ref.namespace),
+            ]
         ends = isinstance(status, JobStatus) and status.is_terminal
         where = {"job_id": ref.job_id, "event": event.value, "namespace": ref.namespace, "group": ref.group}
         change = {
             "job_id": ref.job_id,
             "namespace": ref.namespace,
             "grouped": ref.group is not None,
+            "group": ref.group,
             "held": {NAMESPACE_FIELD: compact_json(ref.namespace), self.group_field: compact_json(ref.group)},
             "run": ref.run,
             "event": event.value,

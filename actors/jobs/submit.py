@@ -214,10 +214,13 @@ def retry_jobs(
     with redis_errors_as_unavailable(), engine.client.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
             pipe.hmget(keys.job(job_id), MESSAGE_FIELD, NAMESPACE_FIELD, engine.store.group_field)
-        records = pipe.execute()
+            pipe.get(keys.job_message(job_id))
+        replies = pipe.execute()
     outcomes: dict[str, Submitted | JobError | None] = {}
-    for job_id, (encoded, owner, group) in zip(job_ids, records, strict=True):
+    records = zip(replies[::2], replies[1::2], strict=True)
+    for job_id, ((legacy, owner, group), kept) in zip(job_ids, records, strict=True):
         outcomes[job_id] = None
+        encoded = kept if kept is not None else legacy  # in the record: a job from before its key
         fields = {NAMESPACE_FIELD: owner, engine.store.group_field: group}
         ref = engine.store.ref_of(job_id, fields, namespace=namespace)
         if encoded is None or ref is None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import statistics
@@ -28,6 +27,7 @@ import httpx
 import redis
 
 from actors.jobs import keys
+from actors.jobs.encoding import decode_snapshot
 from tests.support.api import bearer, finished, new_key
 from tests.support.jobs import gate_key
 from tests.support.servers import RedisServer, WebServer, eventually, start_workers
@@ -37,8 +37,8 @@ DEFAULTS = {"WORKER_HEARTBEAT_INTERVAL": "5"}
 
 
 def last_event(client: redis.Redis, job_id: str) -> dict:
-    entries = client.xrevrange(keys.job_log(job_id), count=1)
-    return json.loads(entries[0][1][b"snapshot"]) if entries else {}
+    """The job's latest event: its record's snapshot ({} for none)."""
+    return decode_snapshot(client.hgetall(keys.job(job_id)), ()) or {}
 
 
 async def killed_worker(redis_server: RedisServer, http: httpx.AsyncClient) -> tuple[float, float]:

@@ -1,6 +1,7 @@
 -- search_batch: a batch of a namespace's job index filtered inside Redis (search.JobFilter,
 -- reader.JobReader's listings).
--- KEYS: job records, newest first (a batch of the index). ARGV: 1 the namespace (JSON, as the
+-- KEYS: job records, newest first (a batch of the index), then their messages in the same order
+-- (each job's encoded Dramatiq message, searched for its arguments). ARGV: 1 the namespace (JSON, as the
 -- record keeps it), 2 statuses (JSON-quoted, comma-separated; empty: any), 3 the job type (JSON;
 -- empty: any), 4 the search text as JSON escapes it, lower-cased, 5 the same text unescaped (both
 -- empty: no search), 6 how many matches to stop at, 7 and 8 the first and last creation time
@@ -35,14 +36,18 @@ local function error_text(raw)
     if not ok or type(decoded) ~= 'table' then return raw end
     return tostring(decoded['type']) .. ': ' .. tostring(decoded['message'])
 end
-local function found_text(key, head)
+local jobs = #KEYS / 2
+local function found_text(i, key, head)
     if contains(head[1], needle) or contains(head[3], needle) then return true end
-    local rest = redis.call('HMGET', key, 'error', '_message', 'result')  -- the largest last
-    return contains(error_text(rest[1]), plain) or contains(arguments(rest[2]), needle)
-        or contains(rest[3], needle)
+    -- the largest last; "_message" for a job written before its message had a key of its own
+    local rest = redis.call('HMGET', key, 'error', 'result', '_message')
+    local message = redis.call('GET', KEYS[jobs + i]) or rest[3]
+    return contains(error_text(rest[1]), plain) or contains(arguments(message), needle)
+        or contains(rest[2], needle)
 end
 local matches, examined, count = {}, 0, 0
-for i, key in ipairs(KEYS) do
+for i = 1, jobs do
+    local key = KEYS[i]
     examined = i
     local head = redis.call('HMGET', key, 'job_id', '_namespace', 'job_type', 'status', 'created_at')
     local created = head[5] or ''
@@ -51,7 +56,7 @@ for i, key in ipairs(KEYS) do
         and (job_type == '' or head[3] == job_type)
         and (created_from == '' or created >= created_from)
         and (created_to == '' or created <= created_to)
-        and (needle == '' or found_text(key, head)) then
+        and (needle == '' or found_text(i, key, head)) then
         count = count + 1
         matches[#matches + 1] = redis.call('HMGET', key, unpack(read))
         if count >= wanted then break end

@@ -1,33 +1,42 @@
 -- The part every script that changes a job shares; scripts.py puts it before each script of this folder.
 --
 -- KEYS (the same for every such script, so each names every key it may touch):
---   1 the job's record (a hash: each value a JSON document)   2 its log (a stream, ids <seq>-0)
+--   1 the job's record (a hash: each value a JSON document)   2 its history (a list: history.py)
 --   3 its cancel flag        4 its namespace's job index (creation time in µs -> job id)
 --   5 status-change counters (metrics.py)    6 the active jobs (keys.ACTIVE)
 --   7 the namespaces by their last creation   8 the namespace's log (every job of it)
---   for a job in a group: 9 the group's log, 10 the group's job index
+--   9 the job's encoded Dramatiq message (a string, kept as long as the record)
+--   for a job in a group: 10 the group's log, 11 the group's job index, 12 the namespace's groups
+--   (group -> its last creation, unix s)
 -- ARGV[1] the change, one JSON object:
---   job_id, namespace, grouped (whether the job is in a group: KEYS 9 and 10), held (the fields
+--   job_id, namespace, grouped (whether the job is in a group: KEYS 10 to 12), held (the fields
 --   that say where the job lives, as the record keeps them: a record whose differ is an error),
---   run (the writing run's token, "" for none: a fence), event ("status" | "progress"),
---   now_us (the caller's clock, unix µs, as a string: creation order, time to live), ttl (s, the
---   record's from now), log_ttl (s, the shared logs'), log_max (entries kept per log), count
---   (true: count a status change in KEYS[5] here, else the caller counts it), channels (the
---   job's, its group's or "", its namespace's), wakeup (the wake-up's first members, JSON
---   without its closing brace), and what the script's own header names.
--- ARGV[2..] field/value pairs merged into the record (each value JSON).
+--   group (the group's name, or null), run (the writing run's token, "" for none: a fence), event
+--   ("status" | "progress"), now_us (the caller's clock, unix µs, as a string: creation order,
+--   time to live), ttl (s, the record's from now), log_ttl (s, the shared logs'), log_max
+--   (entries kept per log), count (true: count a status change in KEYS[5] here, else the caller
+--   counts it), channels (the job's, its group's or "", its namespace's), wakeup (the wake-up's
+--   first members, JSON without its closing brace), and what the script's own header names.
+-- ARGV[2..] field/value pairs merged into the record (each value JSON); a creation's "_message"
+--   (the encoded message, not JSON) goes to KEYS[9] instead.
 --
--- A change reads the record once (HGETALL) and writes it once (HSET). It publishes a wake-up on
--- the job's channel (not at its creation: no one can watch it yet), its group's and its
--- namespace's, one JSON object: {"job_id", "event", "namespace", "group", "group_entry",
--- "tenant_entry", "snapshot"}, where an entry is [previous entry id, this entry id] in that
--- shared log (group_entry is null for a job without a group): events.JobEvent.from_wakeup.
+-- A change reads the record once (HGETALL) and writes it once (HSET). Its history gets one entry
+-- (RPUSH) saying how to step back from the new record to the one before: the event's name before
+-- the change, the snapshot fields it changed as they were, and those it added (history.py reads
+-- it); a creation writes none. The record, its history and its message expire together. It
+-- publishes a wake-up on the job's channel (not at its creation: no one can watch it yet), its
+-- group's and its namespace's, one JSON object: {"job_id", "event", "namespace", "group",
+-- "group_entry", "tenant_entry", "snapshot"}, where an entry is [previous entry id, this entry id]
+-- in that shared log (group_entry is null for a job without a group): events.JobEvent.from_wakeup.
 
 local change = cjson.decode(ARGV[1])
 local run_json = cjson.encode(change.run)  -- as the record keeps it
 local TERMINAL = {['"SUCCESS"'] = true, ['"FAILURE"'] = true, ['"CANCELLED"'] = true}
 local now_s = math.floor(tonumber(change.now_us) / 1000000)
 local order, values, writes = {}, {}, {}  -- the record's fields in order, their values, what to HSET
+-- The step back (history.py): the snapshot fields this change writes, in order, and their values
+-- before it (false: absent); kept once the record is loaded, each field at its first write.
+local loaded, touched, before = false, {}, {}
 
 local function set(field, value)
     if values[field] == nil then order[#order + 1] = field end
@@ -35,6 +44,10 @@ local function set(field, value)
 end
 
 local function write(field, value)
+    if loaded and before[field] == nil and string.byte(field, 1) ~= 95 then
+        touched[#touched + 1] = field
+        before[field] = values[field] or false
+    end
     set(field, value)
     writes[#writes + 1] = field
     writes[#writes + 1] = value
@@ -55,12 +68,30 @@ local function is_this_run()
     return values['_run'] == run_json
 end
 
+-- The history's entry leading back from the change to the record before it (history.py):
+-- [event before, {field: value before, ...}] and, when it added fields, their names third.
+local function step_back(event)
+    local was, added = {}, {}
+    for _, field in ipairs(touched) do
+        local old = before[field]
+        if old == false then
+            added[#added + 1] = cjson.encode(field)
+        elseif old ~= values[field] then
+            was[#was + 1] = cjson.encode(field) .. ':' .. old
+        end
+    end
+    local step = '["' .. event .. '",{' .. table.concat(was, ',') .. '}'
+    if #added > 0 then step = step .. ',[' .. table.concat(added, ',') .. ']' end
+    return step .. ']'
+end
+
 -- Reads the record: false when there is none. A record held elsewhere (another namespace or
 -- group) than the change says is an error: the caller's ref is wrong, and nothing is written.
 local function load()
     local flat = redis.call('HGETALL', KEYS[1])
     if #flat == 0 then return false end
     for i = 1, #flat, 2 do set(flat[i], flat[i + 1]) end
+    loaded = true
     for field, value in pairs(change.held) do
         if values[field] ~= value then
             error('job ' .. change.job_id .. ' is in ' .. field .. ' ' .. tostring(values[field]) .. ', not ' .. value)
@@ -94,33 +125,38 @@ local function append(log, data, renew)
     return '["' .. before .. '","' .. added .. '"]'
 end
 
--- Applies the change: ARGV's fields, the next seq, the logs, the indexes and the wake-ups.
--- creating: the job's first write (its log's first entry is 1-0, so a second create of the same
--- id is refused: false); overrides: field/value pairs that win over ARGV's. Returns the snapshot
--- after the change.
+-- Applies the change: ARGV's fields, the next seq, the history, the indexes, the logs and the
+-- wake-ups. creating: the job's first write (refused, false, when its record exists); overrides:
+-- field/value pairs that win over ARGV's. Returns the snapshot after the change.
 local function commit(creating, overrides)
+    if creating and redis.call('EXISTS', KEYS[1]) == 1 then return false end
     local previous = values['status']
-    for i = 2, #ARGV, 2 do write(ARGV[i], ARGV[i + 1]) end
+    local previous_event = values['_event'] or 'status'
+    local message
+    for i = 2, #ARGV, 2 do
+        if ARGV[i] == '_message' then message = ARGV[i + 1] else write(ARGV[i], ARGV[i + 1]) end
+    end
     for i = 1, #(overrides or {}), 2 do write(overrides[i], overrides[i + 1]) end
     write('seq', (tonumber(values['seq']) or 0) + 1)
+    if change.event ~= previous_event then write('_event', change.event) end
     local status = values['status']
     local ends = TERMINAL[status] == true
     -- Time to live: set by a job's creation and end; between them renewed only once half of it
-    -- has passed, so most changes cost no EXPIRE. The log gets its own with the first renewal.
+    -- has passed, so most changes cost no EXPIRE. Its history and message expire with it.
     local expire = creating or ends or tonumber(values['_expires'] or '0') - now_s < change.ttl / 2
     if expire then write('_expires', now_s + change.ttl) end
     local data = snapshot()
-    if creating then
-        local added = redis.pcall('XADD', KEYS[2], '1-0', 'event', change.event, 'snapshot', data)
-        if type(added) == 'table' and added.err then return false end
-    else
-        redis.call('XADD', KEYS[2], 'MAXLEN', '~', change.log_max, values['seq'] .. '-0',
-            'event', change.event, 'snapshot', data)
-    end
     redis.call('HSET', KEYS[1], unpack(writes))
+    if creating then
+        if message then redis.call('SET', KEYS[9], message, 'EX', change.ttl) end
+    else
+        local length = redis.call('RPUSH', KEYS[2], step_back(previous_event))
+        if length > change.log_max then redis.call('LTRIM', KEYS[2], -change.log_max, -1) end
+        if expire or length == 1 then redis.call('EXPIRE', KEYS[2], change.ttl) end
+    end
     if expire then
         redis.call('EXPIRE', KEYS[1], change.ttl)
-        if not creating then redis.call('EXPIRE', KEYS[2], change.ttl) end
+        if not creating then redis.call('EXPIRE', KEYS[9], change.ttl) end
     end
     if change.event == 'status' then
         if change.count then
@@ -143,10 +179,12 @@ local function commit(creating, overrides)
     local tenant_entry = append(KEYS[8], data, expire)
     local group_entry = 'null'
     if change.grouped then
-        group_entry = append(KEYS[9], data, true)
+        group_entry = append(KEYS[10], data, true)
         if creating then
-            redis.call('ZADD', KEYS[10], change.now_us, change.job_id)
-            redis.call('EXPIRE', KEYS[10], change.log_ttl)
+            redis.call('ZADD', KEYS[11], change.now_us, change.job_id)
+            redis.call('EXPIRE', KEYS[11], change.log_ttl)
+            redis.call('ZADD', KEYS[12], now_s, change.group)
+            redis.call('EXPIRE', KEYS[12], change.log_ttl)
         end
     end
     local wakeup = change.wakeup .. ',"group_entry":' .. group_entry .. ',"tenant_entry":' .. tenant_entry
