@@ -4,6 +4,7 @@ lowest and the highest Dramatiq that ``pyproject.toml`` allows."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 import dramatiq
 import pytest
 import redis
+import redis.asyncio as aioredis
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
@@ -28,8 +30,11 @@ from actors.jobs.dramatiq_adapter import (
     new_message_id,
     quiet_worker_warnings,
     retry_error,
+    sending,
     stoppable_consumer,
 )
+from actors.jobs.ref import JobRef
+from actors.jobs.store import JobStore
 
 from .support.servers import RedisServer, free_port
 
@@ -185,3 +190,35 @@ def test_a_stoppable_consumer_gives_up_an_ack_only_once_the_worker_stops() -> No
     consumer.nack(message)
     assert "except BrokerConnectionError" in inspect.getsource(dramatiq.Worker.stop), "requeue failures pass"
     assert "except BrokerConnectionError" in inspect.getsource(ConsumerThread.post_process_message)
+
+
+def test_a_message_the_create_script_sends_is_consumed_as_one_the_broker_enqueued(
+    redis_server: RedisServer, flushed: redis.Redis
+) -> None:
+    """The web's submit writes the message as the broker's dispatch script does (``sending``)."""
+    broker = redis_broker(redis_server)
+    message = dramatiq.Message(queue_name="default", actor_name="a", args=(), kwargs={}, options={})
+    queued, send = sending(broker, message)
+
+    async def send_it() -> None:
+        client = aioredis.Redis.from_url(redis_server.url)
+        try:
+            store = JobStore(client=redis_server.client())
+            await store.create_and_send(
+                client, JobRef(message.message_id), "a", message=queued.encode(), send=send
+            )
+        finally:
+            await client.aclose()
+
+    asyncio.run(send_it())
+    ours = {key.decode() for key in flushed.keys(f"{broker.namespace}:*")}
+    broker.enqueue(dramatiq.Message(queue_name="default", actor_name="a", args=(), kwargs={}, options={}))
+    assert {key.decode() for key in flushed.keys(f"{broker.namespace}:*")} - {
+        f"{broker.namespace}:__heartbeats__"
+    } == ours, "the broker's own enqueue writes the keys ours writes, and no other (but its heartbeat)"
+    consumer = broker.consume("default", prefetch=1, timeout=100)
+    fetched = next(m for m in consumer if m is not None)
+    assert fetched.message_id == message.message_id
+    assert fetched.options["redis_message_id"] == send.redis_message_id
+    consumer.ack(fetched)
+    assert flushed.hlen(f"{broker.namespace}:default.msgs") == 1, "acknowledged: gone, the broker's stays"

@@ -54,7 +54,7 @@ LEGACY_ROUTES = {"/score": "score_contracts", "/audit": "audit_contracts"}
 @endpoint(errors=(404, 413, 415, 422))
 @document_response(JobAccepted, 202)
 @document_response(JobAccepted, 200)
-async def create_job(job_type: str) -> tuple[Response, int, dict[str, str]]:
+async def create_job(job_type: str) -> Response:
     """Start a job (202); with a repeated ``Idempotency-Key``, the job it started (200)."""
     submitted = await _submit(job_type, await json_object_body())
     return await _answer(submitted)
@@ -160,7 +160,7 @@ async def cancel_job(job_id: str) -> tuple[Response, int]:
 @blueprint.post("/jobs/<job_id>/retry")
 @endpoint(errors=(404, 409, 422), summary="Run a finished job again, as a new job.")
 @document_response(JobAccepted, 202)
-async def retry_job_route(job_id: str) -> tuple[Response, int, dict[str, str]]:
+async def retry_job_route(job_id: str) -> Response:
     """The finished job again: a new job of its type with its arguments (202, checked again as any
     new job is), linked both ways (``retry_of`` in the new, ``retried_by`` in the old); 409 while
     the job has not finished."""
@@ -185,7 +185,7 @@ async def retry_job_route(job_id: str) -> tuple[Response, int, dict[str, str]]:
 @document_querystring(SyncQuery)
 @document_response(JobSnapshot, 200)
 @document_response(JobAccepted, 202)
-async def score() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+async def score() -> Response | tuple[Response, int]:
     """The seed's scoring route: waits for the job (200), or answers 202 in async mode."""
     return await _legacy_job(LEGACY_ROUTES["/score"])
 
@@ -195,12 +195,12 @@ async def score() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]
 @document_querystring(SyncQuery)
 @document_response(JobSnapshot, 200)
 @document_response(JobAccepted, 202)
-async def audit() -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+async def audit() -> Response | tuple[Response, int]:
     """The seed's audit route: waits for the job (200), or answers 202 in async mode."""
     return await _legacy_job(LEGACY_ROUTES["/audit"])
 
 
-async def _legacy_job(job_type: str) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+async def _legacy_job(job_type: str) -> Response | tuple[Response, int]:
     async_mode = bool_arg("async_mode", default=False)
     submitted = await _submit(job_type, await json_object_body())
     job_id = submitted.job_id
@@ -256,18 +256,17 @@ async def _submit(job_type: str, payload: dict[str, Any]) -> Submitted:
     )
 
 
-async def _answer(submitted: Submitted) -> tuple[Response, int, dict[str, str]]:
+async def _answer(submitted: Submitted) -> Response:
     """202 for a new job; 200 for a repeated Idempotency-Key, with the job's current status."""
     if submitted.created:
         return accepted(submitted.job_id)
-    snapshot = await _reader().snapshot(submitted.job_id)
-    body, _, headers = accepted(submitted.job_id, snapshot)
-    return body, 200, headers
+    return accepted(submitted.job_id, await _reader().snapshot(submitted.job_id))
 
 
-def accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> tuple[Response, int, dict[str, str]]:
+def accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> Response:
     """202 for a job just queued; 200, with its current status, for one ``snapshot`` shows (the
-    answer of every route that starts a job)."""
+    answer of every route that starts a job). A whole ``Response``: quart-schema would pass a
+    headers mapping through pydantic (a ``TypeAdapter`` made per request)."""
     status_url = url_for("jobs.get_job", job_id=job_id)
     body = {
         "job_id": job_id,
@@ -276,7 +275,10 @@ def accepted(job_id: str, snapshot: dict[str, Any] | None = None) -> tuple[Respo
         "status_url": status_url,
         "events_url": url_for("events.job_events", job_id=job_id),
     }
-    return jsonify(body), 200 if snapshot else 202, {"Location": status_url}
+    answer = jsonify(body)
+    answer.status_code = 200 if snapshot else 202
+    answer.headers["Location"] = status_url
+    return answer
 
 
 def _reader() -> JobReader:

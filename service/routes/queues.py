@@ -57,7 +57,7 @@ async def list_dead_letters(queue: str) -> Response:
 @blueprint.post("/queues/<queue>/dead-letters/<letter_id>/retry")
 @endpoint(access="admin", errors=(404, 409, 422), summary="Run a dead letter's job again.")
 @document_response(JobAccepted, 202)
-async def retry_dead_letter(queue: str, letter_id: str) -> tuple[Response, int, dict[str, str]]:
+async def retry_dead_letter(queue: str, letter_id: str) -> Response:
     """Run a dead letter's job again, as a new job, and forget the letter (the admin's)."""
     fleet, engine = services().fleet, services().engine
     job_id = await fleet.dead_letter_job(_declared(queue), letter_id)

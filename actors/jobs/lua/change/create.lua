@@ -1,9 +1,10 @@
 -- create: a new job, PENDING (store.JobStore.create), and, when the change says so, its message
 -- sent to its Dramatiq queue in the same step (store.JobStore.create_and_send).
 -- KEYS: as _shared.lua says; when sending, then the queue's list and its messages' hash
--- (dramatiq_adapter.queue_keys).
+-- (dramatiq_adapter.sending).
 -- ARGV: as _shared.lua says; ARGV's fields are the whole new record, where it lives (change.held)
--- and the encoded message among them (ARGV's change.message_field). change.send: the message's id in Redis, or absent.
+-- and the encoded message (under change.message_field) among them. change.send: the message's
+-- id in Redis, or absent.
 -- Returns the snapshot, or false when a job with this id exists (nothing is sent then).
 local created = commit(true)
 if created and change.send then
