@@ -18,7 +18,9 @@ that is running counts them in the process (``middleware.run_metrics``): the sto
 change it made.
 
 The store is synchronous: it runs in worker threads (Dramatiq hooks, actors reporting progress)
-and, for enqueueing and cancelling, in the web side's executor. Readers use ``reader.JobReader``.
+and, for cancelling and retrying, in the web side's executor; the web's new jobs take its one
+asyncio path, ``create_and_send`` (the record and the message in one script). Readers use
+``reader.JobReader``.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aioredis
 
 from . import keys, scripts
+from .changes import ChangeCounter, PreparedChange, change_channels, change_keys
 from .clock import utc_now
 from .dramatiq_adapter import Sending
 from .encoding import compact_json, decode_snapshot, encode_fields, owned_by, text
@@ -63,29 +65,6 @@ HELD = "held"
 _CANCELLED = "cancelled"
 #: Scripts whose change may end a job though the caller names no terminal status.
 TERMINAL_SCRIPTS = frozenset({"cancel"})
-
-
-class ChangeCounter(Protocol):
-    """Counts status changes in the process instead of the store's script, while ``running``."""
-
-    @property
-    def running(self) -> bool: ...
-
-    def count(self, job_type: str, status: JobStatus, *, namespace: str, job_id: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedChange:
-    """One change, ready to run: its script's name, keys and arguments; ``done(raw)`` is told the
-    script's answer (it counts the change, when this process counts them) and returns it."""
-
-    script: str
-    ref: JobRef
-    keys: list[str]
-    args: list[str | bytes]
-    #: Whether it may end the job (``DURABLE_WRITES`` waits for a replica after those).
-    ends: bool
-    done: Callable[[Any], Any]
 
 
 class JobStore:
@@ -346,23 +325,6 @@ class JobStore:
         counting = count and event is EventType.STATUS
         # A cancel's status depends on the job's (CANCELLED or still STARTED): its script counts it.
         in_process = counting and script != "cancel" and self.counter is not None and self.counter.running
-        job_keys = [
-            keys.job(ref.job_id),
-            keys.job_history(ref.job_id),
-            keys.cancel_flag(ref.job_id),
-            keys.jobs_index(ref.namespace),
-            keys.METRICS_TRANSITIONS,
-            keys.ACTIVE,
-            keys.NAMESPACES,
-            keys.tenant_log(ref.namespace),
-            keys.job_message(ref.job_id),
-        ]
-        if ref.group is not None:
-            job_keys += [
-                keys.group_log(ref.namespace, ref.group),
-                keys.group_jobs(ref.namespace, ref.group),
-                keys.groups(ref.namespace),
-            ]
         ends = isinstance(status, JobStatus) and status.is_terminal
         where = {"job_id": ref.job_id, "event": event.value, "namespace": ref.namespace, "group": ref.group}
         change = {
@@ -378,11 +340,7 @@ class JobStore:
             "log_ttl": max(self.pending_ttl, self.result_ttl),
             "log_max": self.event_log_max,
             "count": counting and not in_process,
-            "channels": [
-                keys.job_channel(ref.job_id),
-                keys.group_channel(ref.namespace, ref.group) if ref.group is not None else "",
-                keys.tenant_channel(ref.namespace),
-            ],
+            "channels": change_channels(ref),
             "wakeup": compact_json(where)[:-1],  # the script adds the logs' entry ids and the snapshot
             **extra,
         }
@@ -397,7 +355,7 @@ class JobStore:
             return raw
 
         return PreparedChange(
-            script, ref, [*job_keys, *extra_keys], args, ends or script in TERMINAL_SCRIPTS, done
+            script, ref, [*change_keys(ref), *extra_keys], args, ends or script in TERMINAL_SCRIPTS, done
         )
 
     def _replicated(self, change: PreparedChange) -> Any:
