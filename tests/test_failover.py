@@ -32,23 +32,15 @@ TERMINAL = {"SUCCESS", "FAILURE", "CANCELLED"}
 
 
 @pytest.fixture(scope="module")
-def group() -> Iterator[SentinelGroup]:
-    sentinels = SentinelGroup()
-    sentinels.start()
-    yield sentinels
-    sentinels.stop()
-
-
-@pytest.fixture(scope="module")
-def web(group: SentinelGroup) -> Iterator[WebServer]:
-    server = WebServer(group.primary, SSE_HEARTBEAT_INTERVAL="1", **group.settings())
+def web(sentinel_group: SentinelGroup) -> Iterator[WebServer]:
+    server = WebServer(sentinel_group.primary, SSE_HEARTBEAT_INTERVAL="1", **sentinel_group.settings())
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def worker(group: SentinelGroup) -> Iterator[ServiceProcess]:
-    process = start_workers(group.primary, threads=4, **group.settings())
+def worker(sentinel_group: SentinelGroup) -> Iterator[ServiceProcess]:
+    process = start_workers(sentinel_group.primary, threads=4, **sentinel_group.settings())
     yield process
     process.stop()
 
@@ -60,7 +52,7 @@ async def client(web: WebServer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_jobs_and_streams_ride_out_a_failover(
-    group: SentinelGroup, web: WebServer, worker: ServiceProcess, client: httpx.AsyncClient
+    sentinel_group: SentinelGroup, web: WebServer, worker: ServiceProcess, client: httpx.AsyncClient
 ) -> None:
     marks = tempfile.mkdtemp(prefix="jobs-test-runs-")
     job_ids = []
@@ -69,13 +61,14 @@ async def test_jobs_and_streams_ride_out_a_failover(
         created = await client.post("/jobs/exclusive_steps", json=payload)
         assert created.status_code == 202, created.text
         job_ids.append(created.json()["job_id"])
-    started = asyncio.Event()
+    started, opened = asyncio.Event(), [asyncio.Event() for _ in job_ids]
 
-    async def stream(job_id: str) -> list[SSEMessage]:
+    async def stream(job_id: str, open_: asyncio.Event) -> list[SSEMessage]:
         events: list[SSEMessage] = []
         async with client.stream("GET", f"/jobs/{job_id}/events", headers={"Last-Event-ID": "0"}) as answer:
             async for message in messages(answer):
                 if message.data_lines:
+                    open_.set()
                     events.append(message)
                     if message.data["status"] == "STARTED":
                         started.set()
@@ -83,11 +76,14 @@ async def test_jobs_and_streams_ride_out_a_failover(
                         break
         return events
 
-    streams = [asyncio.create_task(stream(job_id)) for job_id in job_ids]
-    await asyncio.wait_for(started.wait(), 60)
+    streams = [
+        asyncio.create_task(stream(job_id, open_)) for job_id, open_ in zip(job_ids, opened, strict=True)
+    ]
+    # Every stream open (its first event read) and a job running: then the primary dies.
+    await asyncio.wait_for(asyncio.gather(started.wait(), *(open_.wait() for open_ in opened)), 60)
 
-    killed = group.kill_primary()
-    promoted = await asyncio.to_thread(group.promoted, timeout=30)
+    killed = sentinel_group.kill_primary()
+    promoted = await asyncio.to_thread(sentinel_group.promoted, timeout=30)
 
     async def answers() -> bool:
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -27,19 +26,11 @@ from .support.stack import engine_on
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def group() -> Iterator[SentinelGroup]:
-    sentinels = SentinelGroup()
-    sentinels.start()
-    yield sentinels
-    sentinels.stop()
-
-
-def sentinel_settings(group: SentinelGroup) -> JobSettings:
+def sentinel_settings(sentinel_group: SentinelGroup) -> JobSettings:
     return JobSettings.defaults().model_copy(
         update={
             "redis_url": "redis://ignored-host:1/0",  # only its database applies
-            "redis_sentinels": tuple(("127.0.0.1", port) for port in group.sentinel_ports),
+            "redis_sentinels": tuple(("127.0.0.1", port) for port in sentinel_group.sentinel_ports),
         }
     )
 
@@ -52,11 +43,11 @@ def test_a_sentinel_list_that_is_not_host_port_names_the_variable(monkeypatch: p
     assert JobSettings.from_env().redis_sentinels == (("10.0.0.1", 26379), ("::1", 26380))
 
 
-def test_clients_reach_the_primary_the_sentinels_name(group: SentinelGroup) -> None:
-    settings = sentinel_settings(group)
+def test_clients_reach_the_primary_the_sentinels_name(sentinel_group: SentinelGroup) -> None:
+    settings = sentinel_settings(sentinel_group)
     marker = f"written-{uuid.uuid4().hex}"
     redis_client(settings).set(marker, "1")
-    assert group.primary.client().get(marker) == b"1"
+    assert sentinel_group.primary.client().get(marker) == b"1"
 
     async def through_the_async_pool() -> bytes | None:
         client = async_redis_client(settings, max_connections=2, timeout=5)
@@ -68,11 +59,13 @@ def test_clients_reach_the_primary_the_sentinels_name(group: SentinelGroup) -> N
     assert asyncio.run(through_the_async_pool()) == b"1"
 
 
-def test_the_bounded_sentinel_pool_waits_for_a_connection_instead_of_failing(group: SentinelGroup) -> None:
+def test_the_bounded_sentinel_pool_waits_for_a_connection_instead_of_failing(
+    sentinel_group: SentinelGroup,
+) -> None:
     """redis-py has no blocking pool that asks Sentinel: ours combines its two (connections.py)."""
 
     async def two_commands_on_one_connection() -> list[object]:
-        client = async_redis_client(sentinel_settings(group), max_connections=1, timeout=10)
+        client = async_redis_client(sentinel_settings(sentinel_group), max_connections=1, timeout=10)
         assert isinstance(client.connection_pool, BlockingSentinelPool)
         list_key = f"tests:list-{uuid.uuid4().hex}"
         try:
@@ -80,7 +73,7 @@ def test_the_bounded_sentinel_pool_waits_for_a_connection_instead_of_failing(gro
             # client: the first client's own second command waits for the connection to come back.
             waiting = asyncio.create_task(client.blpop([list_key], timeout=10))
             second = asyncio.create_task(client.get(list_key))
-            pusher = async_redis_client(sentinel_settings(group))
+            pusher = async_redis_client(sentinel_settings(sentinel_group))
             await pusher.rpush(list_key, "x")
             await pusher.aclose()
             return [await waiting, await second]
@@ -91,13 +84,15 @@ def test_the_bounded_sentinel_pool_waits_for_a_connection_instead_of_failing(gro
     assert popped[1] == b"x" and after is None  # the second waited, and ran after the pop
 
 
-def test_durable_writes_answer_a_terminal_change_once_the_replica_holds_it(group: SentinelGroup) -> None:
-    engine = engine_on(group.primary, durable_writes=True)
+def test_durable_writes_answer_a_terminal_change_once_the_replica_holds_it(
+    sentinel_group: SentinelGroup,
+) -> None:
+    engine = engine_on(sentinel_group.primary, durable_writes=True)
     ref = JobRef(str(uuid.uuid4()))
     engine.store.create(ref, "quick_steps")
     engine.store.transition(ref, JobStatus.SUCCESS, result={"ok": True})
     # No wait on the test's side: WAIT returned only once the replica had the change.
-    assert group.replica.client().hget(keys.job(ref.job_id), "status") == b'"SUCCESS"'
+    assert sentinel_group.replica.client().hget(keys.job(ref.job_id), "status") == b'"SUCCESS"'
 
 
 def test_durable_writes_without_a_replica_say_the_change_is_on_the_primary_only(

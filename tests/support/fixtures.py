@@ -29,6 +29,7 @@ from actors.jobs.store import JobStore
 
 from .api import TENANT, bearer, new_key
 from .contracts import WORKSPACE, WORKSPACE_FILES
+from .sentinel import SentinelGroup
 from .servers import RedisServer, ServiceProcess, WebServer, redis_running, start_workers
 from .stack import engine_on
 
@@ -66,6 +67,15 @@ def stack_options() -> StackOptions:
 def redis_server(stack_options: StackOptions) -> Iterator[RedisServer]:
     with redis_running(persistent=stack_options.persistent_redis) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def sentinel_group() -> Iterator[SentinelGroup]:
+    """A primary, its replica and three Sentinels of the module's own (``support/sentinel.py``)."""
+    group = SentinelGroup()
+    group.start()
+    yield group
+    group.stop()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from .servers import STARTUP_TIMEOUT, RedisServer, free_port, redis_server_binary, wait_until
+from .servers import RedisServer, free_port, redis_server_binary, wait_until
 
 SERVICE = "mymaster"
 SENTINELS = 3
@@ -26,36 +26,16 @@ FAILOVER_TIMEOUT_MS = 5000
 
 
 class ReplicaServer(RedisServer):
-    """A ``redis-server`` replicating ``primary``."""
+    """A ``redis-server`` replicating ``primary``, ready once in sync with it."""
 
     def __init__(self, primary: RedisServer) -> None:
         super().__init__()
         self.primary = primary
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                "--replicaof",
-                "127.0.0.1",
-                str(self.primary.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._in_sync, timeout=STARTUP_TIMEOUT, what=f"the replica on port {self.port} in sync")
+    def extra_args(self) -> list[str]:
+        return ["--replicaof", "127.0.0.1", str(self.primary.port)]
 
-    def _in_sync(self) -> bool:
+    def _ready(self) -> bool:
         try:
             return self.client().info("replication").get("master_link_status") == "up"
         except redis.exceptions.ConnectionError:

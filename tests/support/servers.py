@@ -91,9 +91,16 @@ class RedisServer:
             "--dir",
             self.dir,
         ]
-        args += persistence
+        args += persistence + self.extra_args()
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._answers, timeout=STARTUP_TIMEOUT, what=f"redis-server on port {self.port}")
+        wait_until(self._ready, timeout=STARTUP_TIMEOUT, what=f"redis-server on port {self.port}")
+
+    def extra_args(self) -> list[str]:
+        """More of ``redis-server``'s command line (a replica's ``--replicaof``, say)."""
+        return []
+
+    def _ready(self) -> bool:
+        return self._answers()
 
     def stop(self) -> None:
         """Kill the server outright (SIGKILL), as a crash would."""
