@@ -64,7 +64,10 @@ function goLive() {
     if (live) return;
     timers.push(setInterval(mergeNewest, POLL_MS.list), setInterval(refreshFleet, POLL_MS.fleet));
   };
-  poll(false);
+  // Until the stream is heard or refused, the list and the fleet are polled, but no job is
+  // followed on a stream of its own: one opened now would be closed at the stream's first event.
+  $("#jobs").dataset.transport = "poll";
+  timers.push(setInterval(mergeNewest, POLL_MS.list), setInterval(refreshFleet, POLL_MS.fleet));
   followTenant({ onJob: jobChanged, onFleet: showFleet, onLive: poll });
 }
 

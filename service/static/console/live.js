@@ -15,12 +15,12 @@ const FIRST_EVENT_TIMEOUT_MS = 10000;
 /**
  * Follow the tenant: `onJob(job)` for every job event (the job's snapshot after the change),
  * `onFleet(data)` for the counts, `onLive(live)` when the stream comes up (true) or goes down
- * (false: poll until it is up again). Returns {close()}.
+ * (false: poll until it is up again); the first of either is always told. Returns {close()}.
  */
 export function followTenant({ onJob, onFleet, onLive }) {
   let source = null;
   let timer = null;
-  let live = false;
+  let live = null; // not known yet: the first word either way is passed on
   let closed = false;
   const setLive = (value) => {
     if (value !== live) {
