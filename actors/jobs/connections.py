@@ -67,15 +67,6 @@ def async_redis_client(
     )
 
 
-def describe(settings: JobSettings) -> str:
-    """Where the service's Redis is, for logs and start-up lines (no password)."""
-    if not settings.redis_sentinels:
-        parsed = parse_url(settings.redis_url)
-        return f"{parsed.get('host', 'localhost')}:{parsed.get('port', 6379)}/{parsed.get('db', 0)}"
-    sentinels = ",".join(f"{host}:{port}" for host, port in settings.redis_sentinels)
-    return f"the primary {settings.redis_sentinel_service!r} of the Sentinels {sentinels}"
-
-
 def _primary_options(settings: JobSettings) -> dict[str, Any]:
     """What ``REDIS_URL`` says of the primary besides where it is: database and credentials."""
     parsed = parse_url(settings.redis_url)
