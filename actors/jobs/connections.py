@@ -11,7 +11,7 @@ password still apply to the primary; its host and port are not used.
 
 The web's pool blocks for a free connection instead of failing (``BlockingConnectionPool``);
 redis-py has no blocking pool that asks Sentinel, so ``BlockingSentinelPool`` combines its two
-pools. That combination leans on how the two classes call each other (``tests/test_connections.py``
+pools. That combination leans on how the two classes call each other (``tests/test_replication.py``
 pins it, with ``pyproject.toml``'s bound on redis-py).
 """
 
