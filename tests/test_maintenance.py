@@ -4,6 +4,8 @@ seconds instead of a minute, and a STARTED job counts as orphaned as soon as its
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
@@ -75,6 +77,37 @@ async def test_a_job_whose_worker_is_killed_is_redelivered_and_finishes(
     why = next(s for s in history if s["attempt"] == 2)
     assert why["message"].startswith("The worker running attempt 1 stopped answering (lease lapsed "), why
     assert why["message"].endswith(("attempt 2 will run", "attempt 2 runs now")), why
+
+
+@pytest.mark.slow
+async def test_a_worker_frozen_past_its_lease_comes_back_and_leaves_the_job_to_its_new_run(
+    redis_server: RedisServer, client: httpx.AsyncClient
+) -> None:
+    """The job is taken over while its worker is frozen; the run that took it over ends it, alone.
+
+    Two ways this went wrong: the frozen run, back, finds its job taken over (``LeaseLost``) and
+    stops, Dramatiq dead-letters its message, and that wrote FAILURE over the new run's job; and a
+    second copy of the message (redelivered and requeued both), skipped while the new run held the
+    job, released that run's lease in the same process, so the job was reaped from under it."""
+    pool = WorkerPool(redis_server, {**FAST_RECOVERY, "WORKER_HEARTBEAT_INTERVAL": "1"})  # 3 s leases
+    try:
+        first = await pool.start()
+        job_id = await start_job(client, "paced_steps", steps=20, pause=0.3)
+        await watch_until(client, job_id, lambda s: s["status"] == "STARTED" and s["progress"])
+        os.killpg(first.process.pid, signal.SIGSTOP)  # frozen: no heartbeat, no lease renewed
+        await pool.start()
+        await watch_until(client, job_id, lambda s: s["attempt"] == 2 and s["status"] == "STARTED")
+        os.killpg(first.process.pid, signal.SIGCONT)  # its next report finds the job taken over
+        await eventually(
+            lambda: f"Job {job_id} run stopped" in first.log_path.read_text(),
+            timeout=30,
+            what="the first run to find its lease lost",
+        )
+        history = await watch_until(client, job_id, lambda s: JobStatus(s["status"]).is_terminal)
+    finally:
+        await pool.stop()
+    lines = "\n".join(f"{s['status']} attempt {s['attempt']}: {s['message']}" for s in history)
+    assert history[-1]["status"] == "SUCCESS" and history[-1]["attempt"] == 2, lines
 
 
 def orphan(store: JobStore, job_type: str, kwargs: dict, *, runs: int = 1) -> str:

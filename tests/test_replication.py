@@ -1,6 +1,6 @@
 """Redis with a replica and Sentinels: the service's clients follow the primary the Sentinels name,
 the web's bounded pool still waits for a free connection, and ``DURABLE_WRITES`` makes a terminal
-change wait until a replica holds it.
+change or a claim wait until a replica holds it.
 
 The whole failover under running jobs and open streams is rehearsed in ``test_failover.py``.
 """
@@ -93,6 +93,27 @@ def test_durable_writes_answer_a_terminal_change_once_the_replica_holds_it(
     engine.store.transition(ref, JobStatus.SUCCESS, result={"ok": True})
     # No wait on the test's side: WAIT returned only once the replica had the change.
     assert sentinel_group.replica.client().hget(keys.job(ref.job_id), "status") == b'"SUCCESS"'
+
+
+def test_durable_writes_start_a_run_only_once_the_replica_holds_its_claim(
+    sentinel_group: SentinelGroup,
+) -> None:
+    """A claim lost in a failover would let the promoted replica hand the job out again."""
+    engine = engine_on(sentinel_group.primary, durable_writes=True)
+    ref = JobRef(str(uuid.uuid4()))
+    engine.store.create(ref, "quick_steps")
+    run = JobRef(ref.job_id, run="a-run")
+    waits_before = waits_on(sentinel_group.primary)
+    assert engine.store.claim(run, lease=30, worker="w")["status"] == "STARTED"
+    # The claim was answered after a WAIT (loopback replication alone would often be as quick).
+    assert waits_on(sentinel_group.primary) == waits_before + 1
+    held = sentinel_group.replica.client().hmget(keys.job(ref.job_id), "status", "_run")
+    assert held == [b'"STARTED"', b'"a-run"']
+
+
+def waits_on(server: RedisServer) -> int:
+    """How many WAIT commands the server has run."""
+    return int(server.client().info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
 
 
 def test_durable_writes_without_a_replica_say_the_change_is_on_the_primary_only(

@@ -34,8 +34,8 @@ class PreparedChange:
     ref: JobRef
     keys: list[str]
     args: list[str | bytes]
-    #: Whether it may end the job (``DURABLE_WRITES`` waits for a replica after those).
-    ends: bool
+    #: Whether it may end the job or starts a run (``DURABLE_WRITES`` waits for a replica after those).
+    durable: bool
     done: Callable[[Any], Any]
 
 

@@ -130,7 +130,7 @@ class JobSettings(EnvSettings):
     redis_sentinel_service: str = setting("mymaster", "the primary's name among the Sentinels")
     redis_sentinel_password: SecretStr = setting(SecretStr(""), "the Sentinels' own password, if any")
     durable_writes: bool = setting(
-        False, "`true`: each terminal change waits for one replica to acknowledge it (`WAIT`)"
+        False, "`true`: each claim and terminal change waits for one replica to acknowledge it (`WAIT`)"
     )
     redis_timeout: NonNegativeFloat = setting(
         5.0, "how long a Redis connect or command may take before the API answers 503", unit="s"

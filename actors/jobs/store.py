@@ -63,8 +63,10 @@ MAX_OUTAGE_BACKOFF_S = 2.0
 #: What ``claim`` answers when another run holds the job's lease.
 HELD = "held"
 _CANCELLED = "cancelled"
-#: Scripts whose change may end a job though the caller names no terminal status.
-TERMINAL_SCRIPTS = frozenset({"cancel"})
+#: Scripts whose change ``DURABLE_WRITES`` waits on though the caller names no terminal status:
+#: a cancel may end the job; a claim starts a run (lost in a failover, the job would run twice at
+#: once, or its message, taken before the claim, would be gone with the job left PENDING).
+DURABLE_SCRIPTS = frozenset({"cancel", "claim"})
 
 
 class JobStore:
@@ -82,7 +84,7 @@ class JobStore:
         durable_writes: bool = DEFAULTS.durable_writes,
         durable_timeout: float = DEFAULTS.redis_timeout,
     ) -> None:
-        """``durable_writes``: a terminal change is answered only once a replica holds it (or
+        """``durable_writes``: a terminal change or a claim is answered only once a replica holds it (or
         ``durable_timeout`` seconds passed: then it is logged as held by the primary alone)."""
         self.client = client
         self.result_ttl = result_ttl
@@ -299,7 +301,7 @@ class JobStore:
         """Run one of ``lua/change/``'s scripts (``_prepare`` says how); its raw answer."""
         change = self._prepare(script, ref, fields, **options)
         with redis_errors_as_unavailable():
-            if self.durable_writes and change.ends:
+            if self.durable_writes and change.durable:
                 raw = self._replicated(change)
             else:
                 raw = self._scripts[script](keys=change.keys, args=change.args)
@@ -355,7 +357,7 @@ class JobStore:
             return raw
 
         return PreparedChange(
-            script, ref, [*change_keys(ref), *extra_keys], args, ends or script in TERMINAL_SCRIPTS, done
+            script, ref, [*change_keys(ref), *extra_keys], args, ends or script in DURABLE_SCRIPTS, done
         )
 
     def _replicated(self, change: PreparedChange) -> Any:

@@ -85,6 +85,7 @@ class JobStatusMiddleware(Middleware):
         self.stopping = stopping if stopping is not None else threading.Event()
         self._started: dict[str, float] = {}  # message id -> monotonic start of a run admitted here
         self._skipped: dict[str, str] = {}  # message id -> why it was skipped without failing
+        self._taken_over: set[str] = set()  # message ids of runs stopped by LeaseLost, until nacked
         self._quiet: logging.Filter | None = None  # on Dramatiq's worker logger while a worker runs
 
     @property
@@ -236,6 +237,9 @@ class JobStatusMiddleware(Middleware):
         if result is CANCELLED_RUN:  # the actor stopped for a cancellation (registry.job)
             result, exception = None, JobCancelled()
         if isinstance(exception, LeaseLost):
+            # Retries fails the message (LeaseLost is thrown, never retried) and Dramatiq
+            # dead-letters it; the job is another run's now, so after_nack leaves the record be.
+            self._taken_over.add(message.message_id)
             job_logger(message).warning("Job %s run stopped: %s", message.message_id, exception)
         elif exception is None:
             self._succeed(spec, message, result)
@@ -255,15 +259,23 @@ class JobStatusMiddleware(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         spec = job_spec(broker, message.actor_name)
-        if self._started.pop(message.message_id, None) is not None:  # admitted, then skipped after us
-            self.leases.release(message.message_id)
-            self._leave(broker, namespace_of(message), send_back=True)
         if self._skipped.pop(message.message_id, None) is not None or spec is None:
-            return  # skipped by us: the job is finished, another run holds it, or it is parked
-        self._fail(spec, message, {"type": "skipped", "message": "The job was skipped before it ran"})
+            # Skipped by us (the job is finished, another run holds it, or it is parked): this copy
+            # never ran, and what _started and the leases hold under its id is another copy's run.
+            return
+        admitted = self._started.pop(message.message_id, None) is not None  # then skipped after us
+        try:
+            self._fail(spec, message, {"type": "skipped", "message": "The job was skipped before it ran"})
+        finally:
+            if admitted:
+                self.leases.release(message.message_id)
+                self._leave(broker, namespace_of(message), send_back=True)
 
     def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         # A no-op when the job already ended: the store refuses changes to terminal jobs.
+        if message.message_id in self._taken_over:
+            self._taken_over.discard(message.message_id)
+            return  # a run that lost its job: the FAILURE would end the run that took it over
         spec = job_spec(broker, message.actor_name)
         if spec is not None:
             self._fail(spec, message, {"type": "rejected", "message": "The job's message was dead-lettered"})
