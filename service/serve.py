@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 
@@ -40,6 +41,8 @@ DEFAULT_GRACEFUL_TIMEOUT = 10.0
 DEFAULT_BACKLOG = 2048
 #: Threads of the in-process worker when ``--with-worker`` names none.
 DEFAULT_WORKER_THREADS = 4
+#: Allocations between two young collections of the cyclic garbage collector (CPython's: 700).
+GC_YOUNG_THRESHOLD = 10_000
 logger = logging.getLogger("jobs.serve")
 
 
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     app.config[BINDS_CONFIG] = list(config.bind)  # AUTH=false is allowed on loopback binds alone
     host, _, port = config.bind[0].rpartition(":")
     app.config[LOGIN_BASE_CONFIG] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    keep_collections_short()
     asyncio.run(_serve(app, config, worker_threads=args.with_worker))
 
 
@@ -97,6 +101,20 @@ async def _serve(app: Quart, config: Config, *, worker_threads: int | None = Non
         if worker is not None:
             timeout_ms = int(config.graceful_timeout * 1000)
             await loop.run_in_executor(None, lambda: worker.stop(timeout=timeout_ms))
+
+
+def keep_collections_short() -> None:
+    """Keep the cyclic garbage collector off the path of a change fanned out to many streams.
+
+    A full collection walks every object the process tracks: the app and its modules, and each
+    open stream's few hundred. With 10,000 streams, the collections that one change to all of
+    them set off (each send allocates; each stream a terminal event ends leaves cycles behind)
+    took more than a second of the fan-out (docs/benchmarks.md, "Issue 26"). What start-up made is
+    frozen out of every collection, and young collections run less often, so fewer of them end in
+    a full one.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _start_worker(threads: int) -> dramatiq.Worker:

@@ -161,6 +161,11 @@ class EventStream:
                 chunks = await self._on_event(item)
             for chunk in chunks:
                 yield chunk
+        # Every job has ended, and so does the stream. One change often ends many streams at
+        # once (everyone watching a job): the loop runs every other stream's send before this
+        # one's close, each costing Hypercorn about as much, so the last client is not kept
+        # waiting behind all the closes.
+        await asyncio.sleep(0)
 
 
 class JobStream(EventStream):
