@@ -20,10 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 MODEL_FILE = "reference/clause-model.npz"
 #: How the vectorizer reads text; the training script builds its own from the same settings.
@@ -31,6 +33,11 @@ VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "lowercase": True, "d
 
 
 def vectorizer(**overrides: Any) -> TfidfVectorizer:
+    # Imported here, not at the top: scikit-learn brings SciPy (600 modules, about 90 MiB, and
+    # 150,000 objects every full garbage collection walks) into every process that imports the
+    # contract domain, the web's included, which never scores (docs/benchmarks.md, "Issue 26").
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(**{**VECTORIZER, **overrides})
 
 
