@@ -128,13 +128,18 @@ class Web:
         return self.server.port
 
 
-def start_web(redis_server: RedisServer, *, auth: bool = True) -> Web:
+def start_web(
+    redis_server: RedisServer, *, auth: bool = True, module: str = "service.serve", **env: str
+) -> Web:
+    """A web process with the run's limits lifted (``module`` and ``env`` as ``WebServer`` takes them)."""
     server = WebServer(
         redis_server,
+        module=module,
         SSE_HEARTBEAT_INTERVAL="15",
         AUTH=str(auth).lower(),
         MAX_STREAMS_PER_KEY="0",
         RATE_LIMIT_PER_MINUTE="0",
+        **env,
     )
     if not auth:
         return Web(server, "", "local")
@@ -300,13 +305,13 @@ async def fan_out(web: Web, clients: list[StreamClient], what: str, change: Call
     started = time.time()
     change()
     await asyncio.wait_for(_all_received(clients), 120)
-    last = max(c.received[0][0] for c in clients)
+    took_ms = (max(c.received[0][0] for c in clients) - started) * 1000
     server_ms = (cpu_seconds(web.server.process.pid) - server_before) * 1000
     clients_ms = (time.process_time() - clients_before) * 1000
-    verdict = "ok" if (last - started) * 1000 <= 500 else "OVER"
+    verdict = "ok" if took_ms <= 500 else "OVER"
     print(
         f"  {what} fanned out to {len(clients)} streams: the last client had it after "
-        f"{(last - started) * 1000:.0f} ms (target <= 500: {verdict}); CPU meanwhile: web process "
+        f"{took_ms:.0f} ms (target <= 500: {verdict}); CPU meanwhile: web process "
         f"{server_ms:.0f} ms ({1000 * server_ms / len(clients):.0f} us a stream), clients {clients_ms:.0f} ms"
     )
 

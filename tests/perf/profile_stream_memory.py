@@ -40,22 +40,24 @@ PARTS = (
     ("asyncio (tasks, transports, queues)", f"{os.sep}asyncio{os.sep}"),
 )
 SNAPSHOT_ENV = "PROFILE_SNAPSHOT_PATH"
+FRAMES_ENV = "PROFILE_FRAMES"
 
 
-def serve_traced(frames: int, argv: list[str]) -> None:
-    """The web process: ``service.serve``; the first SIGUSR1 starts tracemalloc (after start-up,
-    which it would slow down), the second writes a snapshot of what is allocated since."""
+def serve_traced() -> None:
+    """The web process: ``service.serve`` with this command line; the first SIGUSR1 starts
+    tracemalloc (after start-up, which it would slow down), the second writes a snapshot of what
+    is allocated since."""
 
     def on_signal(*_: object) -> None:
         if not tracemalloc.is_tracing():
-            tracemalloc.start(frames)
+            tracemalloc.start(int(os.environ[FRAMES_ENV]))
         else:
             tracemalloc.take_snapshot().dump(os.environ[SNAPSHOT_ENV])
 
     signal.signal(signal.SIGUSR1, on_signal)
     from service.serve import main as serve
 
-    serve(argv)
+    serve(sys.argv[1:])
 
 
 def part_of(traceback: tracemalloc.Traceback) -> str:
@@ -92,9 +94,8 @@ async def take(pid: int, path: Path) -> tracemalloc.Snapshot:
 
 async def main(args: argparse.Namespace) -> None:
     from actors.jobs.ref import JobRef
-    from tests.perf.bench_sse import Web, close_streams, open_streams, rss_kib
-    from tests.support.api import TENANT, new_key
-    from tests.support.servers import RedisServer, ServiceProcess, free_port, service_env, wait_until
+    from tests.perf.bench_sse import close_streams, open_streams, rss_kib, start_web
+    from tests.support.servers import RedisServer
     from tests.support.stack import engine_on
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -102,46 +103,31 @@ async def main(args: argparse.Namespace) -> None:
     redis_server = RedisServer()
     redis_server.start()
     snapshot_path = Path(tempfile.mkdtemp(prefix="stream-memory-")) / "snapshot"
-    port = free_port()
-    env = service_env(
-        redis_server.url,
-        SSE_HEARTBEAT_INTERVAL="15",
-        MAX_STREAMS_PER_KEY="0",
-        RATE_LIMIT_PER_MINUTE="0",
-        REDIS_TIMEOUT="60",  # traced, the process is slow: requests wait long for a pooled connection
-        **{SNAPSHOT_ENV: str(snapshot_path)},
-    )
-    bind = f"127.0.0.1:{port}"
-    command = [sys.executable, "-m", __spec__.name, "--serve", str(args.frames), "--bind", bind]
-    process = ServiceProcess("web", command, env)
+    web = None
     try:
-        import httpx
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthy, timeout=60, what="the traced web server")
-        process.port = port  # what new_key and Web read
-        process.base_url = f"http://127.0.0.1:{port}"
-        web = Web(process, f"Authorization: Bearer {new_key(process)}\r\n", TENANT)  # type: ignore[arg-type]
+        web = start_web(
+            redis_server,
+            module=__spec__.name,
+            REDIS_TIMEOUT="60",  # traced, the process is slow: requests wait long for a pooled connection
+            **{SNAPSHOT_ENV: str(snapshot_path), FRAMES_ENV: str(args.frames)},
+        )
+        pid = web.server.process.pid
         job_id = str(uuid.uuid4())
-        engine_on(redis_server).store.create(JobRef(job_id, namespace=TENANT), "score_contracts")
+        engine_on(redis_server).store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
         # A few streams first, so that what every process holds once (imports, caches) is paid.
         warm, warm_tasks = await open_streams(web, [job_id], 50)
         await close_streams(warm, warm_tasks)
-        rss_before = rss_kib(process.process.pid)
-        os.kill(process.process.pid, signal.SIGUSR1)  # tracing starts
+        rss_before = rss_kib(pid)
+        os.kill(pid, signal.SIGUSR1)  # tracing starts
         await asyncio.sleep(1.0)
         clients, tasks = await open_streams(web, [job_id], args.streams)
         await asyncio.sleep(1.0)
-        after = await take(process.process.pid, snapshot_path)
-        rss_after = rss_kib(process.process.pid)
+        after = await take(pid, snapshot_path)
+        rss_after = rss_kib(pid)
         await close_streams(clients, tasks)
     finally:
-        process.stop()
+        if web is not None:
+            web.server.stop()
         redis_server.stop()
         snapshot_path.unlink(missing_ok=True)
     grown, lines = charged(after)
@@ -157,8 +143,8 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--serve":
-        serve_traced(int(sys.argv[2]), sys.argv[3:])
+    if SNAPSHOT_ENV in os.environ:  # started by main() as the web process
+        serve_traced()
     else:
         parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
         parser.add_argument("--streams", type=int, default=2000)

@@ -218,10 +218,12 @@ class WebServer(ServiceProcess):
         redis_server: RedisServer,
         *,
         plain_hypercorn: bool = False,
+        module: str = "service.serve",
         args: tuple[str, ...] = (),
         **env: str,
     ) -> None:
-        """``args`` go to the command line (``service.serve``'s, or ``hypercorn``'s)."""
+        """``args`` go to the command line (``service.serve``'s, or ``hypercorn``'s); ``module``
+        runs in place of ``service.serve`` (one that wraps it, taking its command line)."""
         self.port = free_port()
         bind = f"127.0.0.1:{self.port}"
         if plain_hypercorn:
@@ -230,7 +232,7 @@ class WebServer(ServiceProcess):
             command = [
                 sys.executable,
                 "-m",
-                "service.serve",
+                module,
                 "--bind",
                 bind,
                 "--graceful-timeout",
