@@ -47,6 +47,7 @@ from .routes import register_routes
 from .routes.params import BoundedRequest
 from .settings import WebSettings
 from .sse.admission import Admission
+from .sse.handoff import StreamHandoff
 from .sse.hub import EventHub
 
 logger = logging.getLogger("jobs.api")
@@ -92,6 +93,7 @@ def create_app() -> Quart:
     app.json.sort_keys = False  # snapshots keep their documented field order (after quart-schema's provider)
 
     secure_answers(app, proxy_hops=settings.proxy_hops)  # every answer's security headers; proxies trusted
+    app.asgi_app = StreamHandoff(app.asgi_app)  # type: ignore[method-assign]  # streams sent outside Quart
     static_files = _files_under(app.static_folder)
 
     @app.before_request

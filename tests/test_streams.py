@@ -300,6 +300,25 @@ async def test_sigterm_hand_off_repeats_and_loses_nothing_on_multiplexed_and_wor
 
 
 @pytest.mark.slow
+async def test_a_head_request_gets_a_streams_headers_and_keeps_no_place(
+    redis_server: RedisServer, job_store: JobStore, api_key: str
+) -> None:
+    job_id = new_job(job_store)
+    web = WebServer(redis_server, MAX_STREAMS="1")  # one place: a HEAD that kept it would take it
+    try:
+        async with httpx.AsyncClient(base_url=web.base_url, timeout=30, headers=bearer(api_key)) as client:
+            for _ in range(3):
+                head = await client.head(f"/jobs/{job_id}/events")
+                assert head.status_code == 200, head.text
+                assert head.headers["content-type"].startswith("text/event-stream")
+                assert head.content == b"" and head.headers["x-content-type-options"] == "nosniff"
+            async with client.stream("GET", f"/jobs/{job_id}/events") as response:
+                assert response.status_code == 200, "the one place is free"
+                assert [e.seq for e in await collect_events(messages(response), until_seq=1)] == [1]
+    finally:
+        web.stop()
+
+
 async def test_a_thousand_connect_disconnect_cycles_leak_nothing(
     strict_web: WebServer, job_store: JobStore, redis_client: redis.Redis, api_key: str
 ) -> None:

@@ -38,6 +38,7 @@ from ..errors import BadRequest, NotFound, TooManyRequests
 from ..schemas import MAX_JOBS_PER_STREAM, MultiplexQuery, StreamQuery, StreamStats, TenantStreamQuery
 from ..sse.admission import LimitReached, Slot
 from ..sse.group_stream import GroupStream, parse_entry_id
+from ..sse.handoff import hand_off
 from ..sse.streams import EventStream, JobStream
 from ..sse.tenant_stream import TenantStream
 from .ops import worker_status_body
@@ -138,15 +139,15 @@ async def stream_stats() -> Response:
 
 
 def event_stream_response(stream: EventStream) -> Response:
-    """The response that sends ``stream``: never buffered, compressed or timed out."""
-    response = Response(
-        stream.events(),
+    """The answer that opens ``stream``: its headers, never buffered or compressed; the stream
+    itself is sent after it, outside Quart (``sse.handoff``)."""
+    hand_off(stream)
+    return Response(
+        [],  # no body of Quart's (and so no Content-Length): the stream's chunks follow
         status=200,
         content_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    response.timeout = None  # this response only: a stream lives as long as it has news
-    return response
 
 
 async def _job_stream(job_ids: list[str]) -> Response:

@@ -7,14 +7,12 @@ however they interleave. Limits are per process (``MAX_STREAMS``) and per key in
 (``MAX_STREAMS_PER_KEY``); a caller without a key (AUTH=false, the admin) counts against the
 process's limit only.
 
-A slot is released by whoever holds it, in a ``finally``; a stream also ties its slot to its own
-life (``Slot.tie``), so a response that was made but never sent (its client left first) still
-gives its slot back when it is collected.
+A slot is released by whoever holds it, in a ``finally``; a stream whose answer was never sent
+(its client left first) is released by ``sse.handoff``, which sends streams.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections import Counter
 
 
@@ -31,7 +29,7 @@ class LimitReached(Exception):
 class Slot:
     """One stream's or wait's place; ``release`` gives it back (more than once is harmless)."""
 
-    __slots__ = ("__weakref__", "_admission", "key_id")
+    __slots__ = ("_admission", "key_id")
 
     def __init__(self, admission: Admission, key_id: str | None) -> None:
         self._admission: Admission | None = admission
@@ -41,10 +39,6 @@ class Slot:
         if self._admission is not None:
             self._admission._give_back(self.key_id)
             self._admission = None
-
-    def tie(self, holder: object) -> None:
-        """Release this slot when ``holder`` is collected, if nothing released it before."""
-        weakref.finalize(holder, self.release)
 
 
 class Admission:

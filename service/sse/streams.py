@@ -21,7 +21,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from actors.jobs.errors import StoreUnavailable
@@ -42,6 +42,9 @@ RECONNECT_RETRY_MS = 250
 #: A stream's life is stretched by up to this fraction, so that streams opened together do not
 #: all reconnect together.
 MAX_LIFE_JITTER = 0.1
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def frame(event: JobEvent, event_id: str) -> bytes:
@@ -85,8 +88,11 @@ class EventStream:
         if ends_at is not None:
             self.max_life = max(0.0, min(self.max_life, ends_at - time.time()))
         self.slot = slot
-        if slot is not None:
-            slot.tie(self)  # a response made but never sent still gives its slot back
+
+    def release(self) -> None:
+        """Give the stream's place among the open streams back (again is harmless)."""
+        if self.slot is not None:
+            self.slot.release()
 
     def _subscribe(self) -> contextlib.AbstractContextManager[Subscription]:
         raise NotImplementedError
@@ -111,20 +117,41 @@ class EventStream:
     async def _due(self) -> list[bytes]:
         return []
 
-    async def events(self) -> AsyncIterator[bytes]:
-        """The stream's bytes, each chunk timed so the hub can drop a client that stops reading."""
+    async def send(self, receive: Receive, send: Send) -> None:
+        """Send the stream as an ASGI response's body (its answer has started), each chunk timed
+        so the hub can drop a client that stops reading, until the stream ends or its client
+        goes away (a small task listens for that, as a framework's receiver would)."""
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        hung_up = False
+
+        async def hang_up_on_disconnect() -> None:
+            nonlocal hung_up
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            hung_up = True
+            task.cancel()
+
+        watcher = asyncio.ensure_future(hang_up_on_disconnect())
+        sub: Subscription | None = None
         try:
             with self._subscribe() as sub:
-                async for chunk in self._chunks(sub):
-                    if chunk.startswith(b"event:"):
-                        self.hub.events_sent += 1
-                    sub.blocked_since = loop.time()
-                    yield chunk
-                    sub.blocked_since = None
+                async with contextlib.aclosing(self._chunks(sub)) as chunks:
+                    async for chunk in chunks:
+                        if chunk.startswith(b"event:"):
+                            self.hub.events_sent += 1
+                        sub.blocked_since = loop.time()
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        sub.blocked_since = None
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not (hung_up or (sub is not None and sub.dropped)):
+                raise  # the server's own cancellation (its shutdown) goes on
+            task.uncancel()  # the client left, or stopped reading (the hub): the stream is over
         finally:
-            if self.slot is not None:
-                self.slot.release()
+            watcher.cancel()
+            self.release()
 
     async def _chunks(self, sub: Subscription) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -207,6 +234,7 @@ class JobStream(EventStream):
                 opening.append(JobEvent.from_snapshot(snapshot, name))
             else:
                 self.last[job_id] = self.since[job_id]
+        self.snapshots = {}  # read once, at the start: not kept for the stream's life
         return self._apply(opening) + await self._resync()
 
     async def _resync(self) -> list[bytes]:
