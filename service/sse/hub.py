@@ -174,6 +174,7 @@ class EventHub:
         try:
             yield sub
         finally:
+            sub.close()
             self._subscriptions.discard(sub)
             if not self._subscriptions:
                 self._empty.set()
