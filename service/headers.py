@@ -23,19 +23,11 @@ and ``request.scheme`` are the client's as the proxy saw them (per-client limits
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 from hypercorn.middleware import ProxyFixMiddleware
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, ASGISendEvent, Scope
 from quart import Quart
 
 from .openapi import DOCS_PAGE_POLICY, DOCS_PATH
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: The console (index.html, app.js, app.css): everything from this origin, nothing inline. Styles
 #: need no 'unsafe-inline': the console sets no style attribute and no element.style (state shows
@@ -91,17 +83,17 @@ def security_headers(path: str, scheme: str) -> list[tuple[bytes, bytes]]:
 class SecurityHeaders:
     """An ASGI wrapper that adds ``security_headers`` to every HTTP answer (replacing the app's own)."""
 
-    def __init__(self, app: AsgiApp) -> None:
+    def __init__(self, app: ASGIFramework) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         added = security_headers(scope["path"], scope["scheme"])
         names = {name for name, _ in added}
 
-        async def send_secured(message: Message) -> None:
+        async def send_secured(message: ASGISendEvent) -> None:
             if message["type"] == "http.response.start":
                 own = message.get("headers", ())
                 message = {**message, "headers": [*(h for h in own if h[0].lower() not in names), *added]}
@@ -117,10 +109,10 @@ class TrustedProxies:
     ``X-Forwarded-Host`` a client sent: trusting it would let a client choose the host the app
     believes it serves (the cookie's origin check compares ``Origin`` with it)."""
 
-    def __init__(self, app: AsgiApp, *, hops: int) -> None:
+    def __init__(self, app: ASGIFramework, *, hops: int) -> None:
         self.fix = ProxyFixMiddleware(app, mode="legacy", trusted_hops=hops)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] in ("http", "websocket"):
             headers = [(name, value) for name, value in scope["headers"] if name.lower() != _FORWARDED_HOST]
             scope = {**scope, "headers": headers}
@@ -131,7 +123,7 @@ def secure_answers(app: Quart, *, proxy_hops: int) -> None:
     """Every answer of ``app`` gets the security headers; with ``proxy_hops``, the request's
     client and scheme are read from that many trusted proxies' headers first (so HSTS follows the
     scheme the client used, and ``request.remote_addr`` is the client's)."""
-    wrapped: AsgiApp = SecurityHeaders(app.asgi_app)
+    wrapped: ASGIFramework = SecurityHeaders(app.asgi_app)
     if proxy_hops:
         wrapped = TrustedProxies(wrapped, hops=proxy_hops)
     app.asgi_app = wrapped  # type: ignore[method-assign]

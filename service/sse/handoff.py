@@ -19,8 +19,7 @@ before the answer) releases the stream's place among the open streams without se
 
 from __future__ import annotations
 
-from typing import Any
-
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, ASGISendEvent, Scope
 from quart import request
 
 from .streams import EventStream
@@ -28,9 +27,6 @@ from .streams import EventStream
 #: The ASGI scope's key of the list a route leaves its stream in. A list made before the app runs,
 #: so that the wrappers which copy the scope (the trusted proxies') share it with the route.
 STREAM_SCOPE_KEY = "jobs.event_stream"
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
 
 
 def hand_off(stream: EventStream) -> None:
@@ -45,18 +41,18 @@ class StreamHandoff:
     with a stream's request once its answer has started, and none of them is kept for its life.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIFramework) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         sends_streams = scope["method"] == "GET"  # a HEAD request gets the stream's headers alone
         handed: list[EventStream] = []
-        held: list[Message] = []  # the stream's answer (its headers), sent once the app is done
+        held: list[ASGISendEvent] = []  # the stream's answer (its headers), sent once the app is done
 
-        async def send_unless_handed_off(message: Message) -> None:
+        async def send_unless_handed_off(message: ASGISendEvent) -> None:
             starts_a_stream = message["type"] == "http.response.start" and message["status"] == 200
             if starts_a_stream and handed and sends_streams:
                 held.append(message)

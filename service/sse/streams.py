@@ -21,8 +21,10 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
+
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable
 
 from actors.jobs.errors import StoreUnavailable
 from actors.jobs.events import JobEvent
@@ -42,9 +44,6 @@ RECONNECT_RETRY_MS = 250
 #: A stream's life is stretched by up to this fraction, so that streams opened together do not
 #: all reconnect together.
 MAX_LIFE_JITTER = 0.1
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def frame(event: JobEvent, event_id: str) -> bytes:
@@ -117,7 +116,7 @@ class EventStream:
     async def _due(self) -> list[bytes]:
         return []
 
-    async def send(self, receive: Receive, send: Send) -> None:
+    async def send(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         """Send the stream as an ASGI response's body (its answer has started), each chunk timed
         so the hub can drop a client that stops reading, until the stream ends or its client
         goes away (a small task listens for that, as a framework's receiver would)."""
