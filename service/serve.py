@@ -33,6 +33,7 @@ import actors
 from actors.jobs.middleware import server_logger
 
 from .app import BINDS_CONFIG, LOGIN_BASE_CONFIG, begin_shutdown, create_app
+from .h2_scheduling import send_streams_in_turn
 
 DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_GRACEFUL_TIMEOUT = 10.0
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     host, _, port = config.bind[0].rpartition(":")
     app.config[LOGIN_BASE_CONFIG] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     keep_collections_short()
+    send_streams_in_turn()
     asyncio.run(_serve(app, config, worker_threads=args.with_worker))
 
 

@@ -1,6 +1,7 @@
 """Benchmark: SSE push against the 2 s polling it replaces, stream density, and fan-out.
 
     .venv/bin/python -m tests.perf.bench_sse [--streams 1000] [--jobs 100] [--idle 1000,5000,10000]
+        [--h2-idle 10000,50000] [--h2-jobs 1000] [--h2-changes 1000]
 
 Starts its own ``redis-server`` and one web process (``python -m service.serve``), then, in one run:
 
@@ -19,27 +20,33 @@ Starts its own ``redis-server`` and one web process (``python -m service.serve``
    measured in fresh web processes with ``AUTH=false`` (the baseline) and with keys, and their
    ratios (a key is checked once per stream, never per event).
 
+5. HTTP/2 at scale: in a fresh web process, idle streams over HTTP/2 (as many to a connection
+   as the server allows, a hundred) on ``--h2-jobs`` jobs, at each level of ``--h2-idle``: RSS
+   per stream, the process's open files and its Redis connections; then, with the largest level
+   open, the push latency of ``--h2-changes`` stamped changes, each to one job and its streams.
+   Over HTTP/1.1 each stream is a socket, and this machine caps a process at 20,000 files.
+
 Phases 1-3 run with authentication on, as in production: each client sends a key of one tenant,
 whose rate and stream limits are lifted for the run (a thousand browsers would have keys of
 their own).
 
-Every figure is printed beside its target. Clients are raw asyncio sockets in this process (the
-web server runs in another), so the client side costs little. Run it on an otherwise idle machine.
+Every figure is printed beside its target. Clients are raw asyncio sockets or HTTP/2 connections
+in this process (``tests.perf.sse_clients``; the web server runs in another), so the client side
+costs little. Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import gc
 import os
 import random
 import resource
 import statistics
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 
 import redis
 
@@ -47,58 +54,22 @@ from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
 from actors.jobs.store import JobStore
 from service.settings import WebSettings
-from tests.support.api import TENANT, new_key
-from tests.support.servers import RedisServer, WebServer
+from tests.support.h2client import H2Client
+from tests.support.servers import RedisServer
 from tests.support.stack import engine_on
 
-POLL_INTERVAL_S = 2.0
-OPEN_BATCH = 250
-
-
-@dataclass
-class StreamClient:
-    """A minimal SSE reader: HTTP/1.0, so the body is the raw event stream until close."""
-
-    job_id: str
-    received: list[tuple[float, dict]] = field(default_factory=list)
-    first_event: asyncio.Event = field(default_factory=asyncio.Event)
-    writer: asyncio.StreamWriter | None = None
-
-    async def run(self, port: int, path: str, auth: str) -> None:
-        reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
-        # The real host: with AUTH=false any other is refused (a DNS rebinding guard).
-        head = f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
-        self.writer.write(f"{head}{auth}\r\n".encode())
-        await reader.readuntil(b"\r\n\r\n")
-        while line := await reader.readline():
-            if line.startswith(b"data: "):
-                self.received.append((time.time(), json.loads(line[6:])))
-                self.first_event.set()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-async def poll_forever(
-    port: int, job_id: str, seen: list[tuple[float, int]], counter: list[int], auth: str
-) -> None:
-    """GET /jobs/<id> every 2 s on one keep-alive connection; record (time, seq) of each answer."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    await asyncio.sleep(random.uniform(0, POLL_INTERVAL_S))  # clients do not poll in lockstep
-    try:
-        while True:
-            writer.write(f"GET /jobs/{job_id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")
-            )
-            body = json.loads(await reader.readexactly(length))
-            counter[0] += 1
-            seen.append((time.time(), body["seq"]))
-            await asyncio.sleep(POLL_INTERVAL_S)
-    finally:
-        writer.close()
+from .sse_clients import (
+    POLL_INTERVAL_S,
+    H2Watcher,
+    StreamClient,
+    Web,
+    close_h2_streams,
+    close_streams,
+    open_h2_streams,
+    open_streams,
+    poll_forever,
+    start_web,
+)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -115,84 +86,33 @@ def web_redis_connections(client: redis.Redis) -> int:
     return sum(1 for c in client.client_list() if c["name"].startswith("jobs-web-"))
 
 
-@dataclass
-class Web:
-    """A web process of the run, and how its clients say who they are."""
-
-    server: WebServer
-    auth: str  # the request's Authorization line ("" with AUTH=false)
-    namespace: str  # where the jobs its clients may see live
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-
-def start_web(
-    redis_server: RedisServer, *, auth: bool = True, module: str = "service.serve", **env: str
-) -> Web:
-    """A web process with the run's limits lifted (``module`` and ``env`` as ``WebServer`` takes them)."""
-    server = WebServer(
-        redis_server,
-        module=module,
-        SSE_HEARTBEAT_INTERVAL="15",
-        AUTH=str(auth).lower(),
-        MAX_STREAMS_PER_KEY="0",
-        RATE_LIMIT_PER_MINUTE="0",
-        **env,
-    )
-    if not auth:
-        return Web(server, "", "local")
-    return Web(server, f"Authorization: Bearer {new_key(server)}\r\n", TENANT)
-
-
-async def open_streams(
-    web: Web, job_ids: list[str], count: int
-) -> tuple[list[StreamClient], list[asyncio.Task]]:
-    clients, tasks = [], []
-    for start in range(0, count, OPEN_BATCH):
-        batch = [
-            StreamClient(job_ids[i % len(job_ids)]) for i in range(start, min(count, start + OPEN_BATCH))
-        ]
-        tasks += [asyncio.create_task(c.run(web.port, f"/jobs/{c.job_id}/events", web.auth)) for c in batch]
-        await asyncio.wait_for(asyncio.gather(*(c.first_event.wait() for c in batch)), 60)
-        clients += batch
-    return clients, tasks
-
-
-async def close_streams(clients: list[StreamClient], tasks: list[asyncio.Task]) -> None:
-    for client in clients:
-        client.close()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def push_latency(web: Web, store: JobStore, streams: int, jobs: int) -> dict[str, float]:
-    job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
+def new_jobs(web: Web, store: JobStore, count: int) -> list[str]:
+    job_ids = [str(uuid.uuid4()) for _ in range(count)]
     for job_id in job_ids:
         store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
-    clients, tasks = await open_streams(web, job_ids, streams)
-    changes = 5 * jobs
+    return job_ids
+
+
+async def stamped_changes(web: Web, store: JobStore, job_ids: list[str], changes: int) -> None:
+    """``changes`` progress changes to ``job_ids`` in turn, 5 ms apart, each stamped with its
+    write time, through the workers' own store; then a second for the last to land."""
     loop = asyncio.get_running_loop()
     for i in range(changes):
-        job_id = job_ids[i % jobs]
+        ref = JobRef(job_ids[i % len(job_ids)], namespace=web.namespace)
         await loop.run_in_executor(
-            None,
-            lambda j=job_id, n=i: store.progress(
-                JobRef(j, namespace=web.namespace), n % 100, f"t={time.time():.6f}"
-            ),
+            None, lambda r=ref, n=i: store.progress(r, n % 100, f"t={time.time():.6f}")
         )
         await asyncio.sleep(0.005)
-    await asyncio.sleep(1.0)  # let the last deliveries land
+    await asyncio.sleep(1.0)
+
+
+def latency_figures(events: Iterable[tuple[float, dict]], expected: int) -> dict[str, float]:
+    """p50 and p99 of the stamped changes' latencies (arrival minus write time) in ``events``."""
     latencies = [
         (received - float(data["message"][2:])) * 1000
-        for client in clients
-        for received, data in client.received
+        for received, data in events
         if (data.get("message") or "").startswith("t=")
     ]
-    await close_streams(clients, tasks)
-    expected = changes * streams // jobs
     return {
         "p50": statistics.median(latencies),
         "p99": percentile(latencies, 0.99),
@@ -201,12 +121,18 @@ async def push_latency(web: Web, store: JobStore, streams: int, jobs: int) -> di
     }
 
 
+async def push_latency(web: Web, store: JobStore, streams: int, jobs: int) -> dict[str, float]:
+    job_ids = new_jobs(web, store, jobs)
+    clients, tasks = await open_streams(web, job_ids, streams)
+    await stamped_changes(web, store, job_ids, 5 * jobs)
+    await close_streams(clients, tasks)
+    return latency_figures((event for c in clients for event in c.received), 5 * streams)
+
+
 async def poll_latency(
     web: Web, store: JobStore, pollers: int, jobs: int, seconds: float
 ) -> dict[str, float]:
-    job_ids = [str(uuid.uuid4()) for _ in range(jobs)]
-    for job_id in job_ids:
-        store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
+    job_ids = new_jobs(web, store, jobs)
     seen: dict[int, list[tuple[float, int]]] = {i: [] for i in range(pollers)}
     counter = [0]
     started = time.time()
@@ -247,8 +173,7 @@ async def poll_latency(
 
 async def idle_rss(web: Web, store: JobStore, count: int) -> float:
     """KiB of RSS per idle stream with ``count`` streams open on one job, in a fresh process."""
-    job_id = str(uuid.uuid4())
-    store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
+    [job_id] = new_jobs(web, store, 1)
     baseline = rss_kib(web.server.process.pid)
     clients, tasks = await open_streams(web, [job_id], count)
     await asyncio.sleep(1.0)
@@ -258,8 +183,7 @@ async def idle_rss(web: Web, store: JobStore, count: int) -> float:
 
 
 async def density_and_fanout(web: Web, store: JobStore, levels: list[int], client: redis.Redis) -> None:
-    job_id = str(uuid.uuid4())
-    store.create(JobRef(job_id, namespace=web.namespace), "score_contracts")
+    [job_id] = new_jobs(web, store, 1)
     baseline = rss_kib(web.server.process.pid)
     connections_idle = web_redis_connections(client)
     pool_bound = WebSettings.defaults().redis_pool_size + 1
@@ -287,6 +211,46 @@ async def density_and_fanout(web: Web, store: JobStore, levels: list[int], clien
     ):
         await fan_out(web, clients, what, change)
     await close_streams(clients, tasks)
+
+
+async def over_http2(web: Web, store: JobStore, args: argparse.Namespace, client: redis.Redis) -> None:
+    """Idle streams over HTTP/2 on ``--h2-jobs`` jobs, as many to a connection as the server
+    allows: RSS per stream and open files at each level of ``--h2-idle``; then, with the largest
+    open, push latency of ``--h2-changes`` stamped changes, each to one job and all its streams."""
+    levels = [int(n) for n in args.h2_idle.split(",")]
+    job_ids = new_jobs(web, store, args.h2_jobs)
+    pid = web.server.process.pid
+    baseline = rss_kib(pid)
+    connections: list[H2Client] = []
+    watchers: list[H2Watcher] = []
+    for level in levels:
+        opening = time.monotonic()
+        await open_h2_streams(web, job_ids, level - len(watchers), connections, watchers)
+        opened_s = time.monotonic() - opening
+        await asyncio.sleep(1.0)
+        per_stream = (rss_kib(pid) - baseline) / level
+        verdict = "ok" if per_stream <= 20 else "OVER"
+        print(
+            f"  {level:>6} idle streams on {len(connections)} connections (opened in {opened_s:.0f} s): "
+            f"{per_stream:5.1f} KiB RSS per stream (target <= 20: {verdict}); web process open files "
+            f"{len(os.listdir(f'/proc/{pid}/fd'))}; Redis connections {web_redis_connections(client)}"
+        )
+    # The clients' own objects (tens of thousands of streams) are frozen out of this process's
+    # garbage collections, whose pauses would otherwise be counted as the server's latency.
+    gc.collect()
+    gc.freeze()
+    await stamped_changes(web, store, job_ids, args.h2_changes)
+    gc.unfreeze()
+    push = latency_figures(
+        (e for w in watchers for e in w.events()), args.h2_changes * len(watchers) // len(job_ids)
+    )
+    verdict = "ok" if push["p99"] <= 50 else "OVER"
+    print(
+        f"  push with {len(watchers)} streams open, {args.h2_changes} changes each to one job's "
+        f"{len(watchers) // len(job_ids)} streams: p50 {push['p50']:.2f} ms, p99 {push['p99']:.2f} ms "
+        f"(target <= 50: {verdict}); delivered {push['delivered']}/{push['expected']}"
+    )
+    await close_h2_streams(connections, watchers)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -372,6 +336,13 @@ async def main(args: argparse.Namespace) -> None:
                 f"  {name:<20} AUTH=false {off:7.2f} {unit}  keys {on:7.2f} {unit}  ratio {on / off:.2f} "
                 "(target <= 1.10)"
             )
+        if args.h2_idle:
+            print(
+                f"5. HTTP/2: idle streams at {args.h2_idle} on {args.h2_jobs} jobs in one fresh web process, "
+                "then push with them all open"
+            )
+            web = start_web(redis_server)
+            await over_http2(web, store, args, client)
     finally:
         web.server.stop()
         redis_server.stop()
@@ -384,4 +355,7 @@ if __name__ == "__main__":
     parser.add_argument("--poll-seconds", type=float, default=10.0)
     parser.add_argument("--idle", default="1000,5000,10000")
     parser.add_argument("--auth-idle", type=int, default=5000)
+    parser.add_argument("--h2-idle", default="10000,50000", help="levels of streams over HTTP/2 ('': skip)")
+    parser.add_argument("--h2-jobs", type=int, default=1000)
+    parser.add_argument("--h2-changes", type=int, default=1000)
     asyncio.run(main(parser.parse_args()))

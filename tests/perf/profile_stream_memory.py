@@ -1,14 +1,15 @@
 """Profile: where a web process's memory per idle SSE stream goes, by part.
 
-    .venv/bin/python -m tests.perf.profile_stream_memory [--streams 2000] [--frames 30]
+    .venv/bin/python -m tests.perf.profile_stream_memory [--streams 2000] [--frames 30] [--http2]
 
 Starts its own ``redis-server`` and one web process (``python -m service.serve``, traced by
-``tracemalloc``), starts tracing, opens ``--streams`` idle streams on one job with the benchmark's raw-socket
-clients (``tests.perf.bench_sse``), and counts the allocations made since that are still held. Each
-allocation is charged to the first frame, walking from the allocating frame outwards, that lies
-in a part of our own or of a library: the connection (asyncio's transport and streams), Hypercorn,
-h11, Quart and Werkzeug (the request and its contexts), and our stream (``service/sse``) and
-routes. The kernel's socket buffers are not in a process's heap and are not counted. RSS per stream
+``tracemalloc``), starts tracing, opens ``--streams`` idle streams on one job with the benchmark's
+clients (``tests.perf.sse_clients``: a socket each, or with ``--http2`` a hundred to an HTTP/2
+connection), and counts the allocations made since that are still held. Each allocation is
+charged to the first frame, walking from the allocating frame outwards, that lies in a part of
+our own or of a library: the connection (asyncio's transport and streams), Hypercorn, h11 or h2,
+Quart and Werkzeug (the request and its contexts), and our stream (``service/sse``) and routes.
+The kernel's socket buffers are not in a process's heap and are not counted. RSS per stream
 without tracing is ``tests.perf.bench_sse``'s figure; tracing itself makes the process bigger,
 not the allocations it counts.
 """
@@ -36,6 +37,7 @@ PARTS = (
     ("Quart (request, contexts, response)", f"{os.sep}quart{os.sep}"),
     ("Werkzeug (headers, URL)", f"{os.sep}werkzeug{os.sep}"),
     ("h11 (HTTP/1.1 state, buffers)", f"{os.sep}h11{os.sep}"),
+    ("h2 (HTTP/2 state, windows)", f"{os.sep}h2{os.sep}"),
     ("Hypercorn (connection, stream, tasks)", f"{os.sep}hypercorn{os.sep}"),
     ("asyncio (tasks, transports, queues)", f"{os.sep}asyncio{os.sep}"),
 )
@@ -94,7 +96,14 @@ async def take(pid: int, path: Path) -> tracemalloc.Snapshot:
 
 async def main(args: argparse.Namespace) -> None:
     from actors.jobs.ref import JobRef
-    from tests.perf.bench_sse import close_streams, open_streams, rss_kib, start_web
+    from tests.perf.bench_sse import rss_kib
+    from tests.perf.sse_clients import (
+        close_h2_streams,
+        close_streams,
+        open_h2_streams,
+        open_streams,
+        start_web,
+    )
     from tests.support.servers import RedisServer
     from tests.support.stack import engine_on
 
@@ -120,11 +129,19 @@ async def main(args: argparse.Namespace) -> None:
         rss_before = rss_kib(pid)
         os.kill(pid, signal.SIGUSR1)  # tracing starts
         await asyncio.sleep(1.0)
-        clients, tasks = await open_streams(web, [job_id], args.streams)
+        if args.http2:
+            connections: list = []
+            watchers: list = []
+            await open_h2_streams(web, [job_id], args.streams, connections, watchers)
+        else:
+            clients, tasks = await open_streams(web, [job_id], args.streams)
         await asyncio.sleep(1.0)
         after = await take(pid, snapshot_path)
         rss_after = rss_kib(pid)
-        await close_streams(clients, tasks)
+        if args.http2:
+            await close_h2_streams(connections, watchers)
+        else:
+            await close_streams(clients, tasks)
     finally:
         if web is not None:
             web.server.stop()
@@ -132,7 +149,10 @@ async def main(args: argparse.Namespace) -> None:
         snapshot_path.unlink(missing_ok=True)
     grown, lines = charged(after)
     total = sum(grown.values())
-    print(f"{args.streams} idle streams on one job; heap growth per stream by part (tracemalloc):")
+    over = "HTTP/2, a hundred to a connection" if args.http2 else "HTTP/1.1"
+    print(
+        f"{args.streams} idle streams on one job over {over}; heap growth per stream by part (tracemalloc):"
+    )
     for name, size in grown.most_common():
         print(f"  {name:<40} {size / args.streams / 1024:6.2f} KiB  {100 * size / total:5.1f} %")
     print(f"  {'all traced allocations':<40} {total / args.streams / 1024:6.2f} KiB")
@@ -150,4 +170,5 @@ if __name__ == "__main__":
         parser.add_argument("--streams", type=int, default=2000)
         parser.add_argument("--top", type=int, default=25, help="allocating lines to list")
         parser.add_argument("--frames", type=int, default=12, help="frames kept per allocation")
+        parser.add_argument("--http2", action="store_true", help="open the streams over HTTP/2")
         asyncio.run(main(parser.parse_args()))

@@ -30,8 +30,14 @@ class SSEMessage:
 
 async def messages(response: httpx.Response) -> AsyncIterator[SSEMessage]:
     """Yield each dispatched block: an event, a ``retry:`` line or a ``:`` comment."""
+    async for message in parse(response.aiter_lines()):
+        yield message
+
+
+async def parse(lines: AsyncIterator[str]) -> AsyncIterator[SSEMessage]:
+    """``messages`` of a body read as lines by another client (``h2client.H2Stream.lines``)."""
     current = SSEMessage()
-    async for line in response.aiter_lines():
+    async for line in lines:
         if line == "":
             if current.data_lines or current.retry is not None or current.comments:
                 yield current
