@@ -48,6 +48,17 @@ class StreamHandoff:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        handed_off = await self._answer(scope, receive, send)
+        if handed_off is not None:
+            stream, start = handed_off
+            await send(start)
+            await stream.send(receive, send)
+
+    async def _answer(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> tuple[EventStream, ASGISendEvent] | None:
+        """Let the app answer; a stream it handed off, with its held answer, to send now. Its own
+        frame, so that nothing of the request (this closure, these lists) outlives it."""
         sends_streams = scope["method"] == "GET"  # a HEAD request gets the stream's headers alone
         handed: list[EventStream] = []
         held: list[ASGISendEvent] = []  # the stream's answer (its headers), sent once the app is done
@@ -62,10 +73,9 @@ class StreamHandoff:
 
         await self.app({**scope, STREAM_SCOPE_KEY: handed}, receive, send_unless_handed_off)
         if not handed:
-            return
+            return None
         stream = handed.pop()
         if not held:
             stream.release()  # another answer went out instead, or none (the client left first, or HEAD)
-            return
-        await send(held.pop())  # nothing of the request is kept for the stream's life
-        await stream.send(receive, send)
+            return None
+        return stream, held.pop()
