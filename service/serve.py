@@ -1,12 +1,18 @@
 """Serve the app with Hypercorn, closing every open stream cleanly on SIGTERM or SIGINT.
 
     python -m service.serve --bind 0.0.0.0:8000 [--graceful-timeout 10] [--with-worker [THREADS]]
+        [--certfile cert.pem --keyfile key.pem]
 
 ``hypercorn "service:create_app()"`` serves the same app, but Hypercorn tells an application
 nothing when its shutdown begins: open streams would run on until the graceful timeout and then
 be cut. Here the signal first asks every stream to send its client a last ``retry:`` and comment
 and to close (clients reconnect, to another process, and resume with ``Last-Event-ID``); then
 Hypercorn stops as usual. Run one such process per core behind the load balancer.
+
+``--certfile`` and ``--keyfile`` serve TLS, where clients that can (browsers, proxies) speak
+HTTP/2: a hundred event streams share one connection, so a process holds far more streams than it
+may open files (docs/scaling.md). Each HTTP/2 connection sends its streams in turn
+(``h2_scheduling``).
 
 ``--with-worker`` also runs a Dramatiq worker of ``THREADS`` threads in this process, for a
 single-process setup (the polling guide's "worker thread" inside the web app): the jobs run here,
@@ -58,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--backlog", type=int, default=DEFAULT_BACKLOG, help=f"(default {DEFAULT_BACKLOG})")
     parser.add_argument("--access-log", action="store_true", help="log every request (path, no query)")
+    parser.add_argument("--certfile", help="serve TLS (and HTTP/2) with this certificate chain, PEM")
+    parser.add_argument("--keyfile", help="the certificate's private key, PEM")
     parser.add_argument(
         "--with-worker",
         type=int,
@@ -69,10 +77,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.with_worker is not None and args.with_worker < 1:
         parser.error("--with-worker needs at least 1 thread")
+    if bool(args.certfile) != bool(args.keyfile):
+        parser.error("--certfile and --keyfile go together")
     config = Config()
     config.bind = args.bind or [DEFAULT_BIND]
     config.graceful_timeout = args.graceful_timeout
     config.backlog = args.backlog
+    config.certfile, config.keyfile = args.certfile, args.keyfile
     app = create_app()  # configures logging first
     # Hypercorn's own handlers would write a request's decoded path as it came (a %0A in it
     # starts a forged line); its loggers go through ours instead, escaped, in LOG_FORMAT, once.
@@ -80,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     config.errorlog = server_logger("hypercorn.error")
     app.config[BINDS_CONFIG] = list(config.bind)  # AUTH=false is allowed on loopback binds alone
     host, _, port = config.bind[0].rpartition(":")
-    app.config[LOGIN_BASE_CONFIG] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    scheme = "https" if args.certfile else "http"
+    app.config[LOGIN_BASE_CONFIG] = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     keep_collections_short()
     send_streams_in_turn()
     asyncio.run(_serve(app, config, worker_threads=args.with_worker))

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from actors.jobs.ref import JobRef
 from actors.jobs.states import JobStatus
@@ -100,5 +103,52 @@ async def test_a_stream_reset_over_http2_gives_its_place_back_and_its_neighbours
             job_store.progress(JobRef(job_id), 40, "still watched")
             [event] = await take_events(neighbour_events, 1)
             assert (event.seq, event.data["progress"]) == (2, 40), "the neighbour goes on"
+    finally:
+        web.stop()
+
+
+@pytest.mark.slow
+async def test_over_http2_the_host_guard_reads_the_authority(redis_server: RedisServer) -> None:
+    web = WebServer(redis_server, AUTH="false")  # answers to loopback names only (DNS rebinding)
+    try:
+        for authority, status in ((f"127.0.0.1:{web.port}", 404), ("attacker.example", 400)):
+            async with H2Client("127.0.0.1", web.port) as client:
+                client.authority = authority.encode()  # HTTP/2's Host
+                answer = client.request(f"/jobs/{uuid.uuid4()}")
+                assert await answer.status == status, authority
+                body = json.loads(b"".join([chunk async for chunk in answer.body()]))
+                assert body["error"]["code"] == ("job_not_found" if status == 404 else "host_not_allowed")
+    finally:
+        web.stop()
+
+
+@pytest.mark.slow
+async def test_served_over_tls_a_browser_like_client_gets_its_stream_over_http2(
+    redis_server: RedisServer, job_store: JobStore, api_key: str, tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certfile, keyfile = tmp_path / "chain.pem", tmp_path / "key.pem"
+    certfile.write_bytes(b"".join(pem.bytes() for pem in certificate.cert_chain_pems))
+    certificate.private_key_pem.write_to_path(str(keyfile))
+    trusted = ssl.create_default_context()
+    authority.configure_trust(trusted)
+    web = WebServer(redis_server, args=("--certfile", str(certfile), "--keyfile", str(keyfile)), tls=trusted)
+    job_id = new_job(job_store)
+    try:
+        # As a browser: HTTP/1.1 and HTTP/2 offered, HTTP/2 agreed on in the TLS handshake.
+        async with (
+            httpx.AsyncClient(
+                base_url=web.base_url, timeout=30, headers=bearer(api_key), verify=trusted, http2=True
+            ) as client,
+            client.stream("GET", f"/jobs/{job_id}/events") as response,
+        ):
+            assert response.status_code == 200 and response.http_version == "HTTP/2"
+            assert "max-age" in response.headers["strict-transport-security"], "HSTS over TLS"
+            stream = messages(response)
+            assert [e.seq for e in await take_events(stream, 1)] == [1]
+            job_store.transition(JobRef(job_id), JobStatus.STARTED)
+            job_store.transition(JobRef(job_id), JobStatus.SUCCESS, result={"over": "tls"})
+            assert [e.data["status"] for e in await collect_events(stream)] == ["STARTED", "SUCCESS"]
     finally:
         web.stop()

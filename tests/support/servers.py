@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -220,11 +221,14 @@ class WebServer(ServiceProcess):
         plain_hypercorn: bool = False,
         module: str = "service.serve",
         args: tuple[str, ...] = (),
+        tls: ssl.SSLContext | None = None,
         **env: str,
     ) -> None:
         """``args`` go to the command line (``service.serve``'s, or ``hypercorn``'s); ``module``
-        runs in place of ``service.serve`` (one that wraps it, taking its command line)."""
+        runs in place of ``service.serve`` (one that wraps it, taking its command line). ``tls``:
+        the server serves TLS (``args`` name its certificate), which this context trusts."""
         self.port = free_port()
+        self.tls = tls
         bind = f"127.0.0.1:{self.port}"
         if plain_hypercorn:
             command = [sys.executable, "-m", "hypercorn", "service:create_app()", "--bind", bind, *args]
@@ -246,10 +250,12 @@ class WebServer(ServiceProcess):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+            return (
+                httpx.get(f"{self.base_url}/healthz", timeout=1, verify=self.tls or True).status_code == 200
+            )
         except httpx.HTTPError:
             return False
