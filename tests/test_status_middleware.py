@@ -16,7 +16,7 @@ import dramatiq
 import pytest
 import redis
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AgeLimit, CurrentMessage, Retries
+from dramatiq.middleware import AgeLimit, CurrentMessage, Retries, SkipMessage
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -98,6 +98,31 @@ def test_actors_that_are_not_public_jobs_get_no_record(stub: StubBroker, job_sto
     message = actor.send()
     stub.join(actor.queue_name)
     assert job_store.snapshot(message.message_id) is None
+
+
+def test_copies_of_a_running_jobs_message_skipped_at_once_leave_its_run_be(job_store: JobStore) -> None:
+    """Two copies of one message (a parked message sent back twice) skipped by two worker threads
+    at once: each thread's skip is matched with its own ``after_skip_message``, whatever their
+    order. A lost match once failed the running job ("skipped before it ran"), its run's fence
+    taken for the copy's. The hooks are called as the two threads interleaved them."""
+    status = JobStatusMiddleware(store=job_store, leases=RunLeases(store=job_store, lease=5))
+    broker = StubBroker(middleware=[status, Retries(max_retries=0)])  # no worker: the test runs the hooks
+
+    def held() -> str:
+        return "done"
+
+    message = declare(broker, held).send()
+    status.before_process_message(broker, message)  # the job's run: claimed, STARTED
+    copies = [message.copy(), message.copy()]
+    for copy in copies:  # each finds the job held by the run: deferred, skipped
+        with pytest.raises(SkipMessage):
+            status.before_process_message(broker, copy)
+    for copy in copies:
+        status.after_skip_message(broker, copy)
+    assert job_store.snapshot(message.message_id)["status"] == "STARTED", "no copy ended the run"
+    status.after_process_message(broker, message, result="done")
+    snapshot = job_store.snapshot(message.message_id)
+    assert (snapshot["status"], snapshot["result"]) == ("SUCCESS", "done")
 
 
 @pytest.fixture

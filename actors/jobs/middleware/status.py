@@ -36,6 +36,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -84,7 +85,11 @@ class JobStatusMiddleware(Middleware):
         self.outage_grace = outage_grace
         self.stopping = stopping if stopping is not None else threading.Event()
         self._started: dict[str, float] = {}  # message id -> monotonic start of a run admitted here
-        self._skipped: dict[str, str] = {}  # message id -> why it was skipped without failing
+        # Message id -> copies of it skipped on purpose whose after_skip_message is still to come.
+        # Copies of one message (a parked message sent back twice, a redelivery) may be skipped by
+        # two threads at once: each skip is matched with its own, whatever their order.
+        self._skipped: Counter[str] = Counter()
+        self._skipped_lock = threading.Lock()
         self._taken_over: set[str] = set()  # message ids of runs stopped by LeaseLost, until nacked
         self._quiet: logging.Filter | None = None  # on Dramatiq's worker logger while a worker runs
 
@@ -160,7 +165,7 @@ class JobStatusMiddleware(Middleware):
             return
         namespace = namespace_of(message)
         if not self._admitted(message, namespace):
-            self._skipped[message.message_id] = "parked"
+            self._skipping(message)
             raise SkipMessage()
         try:
             self._claim(broker, spec.ref(message, run=uuid.uuid4().hex), message)
@@ -185,9 +190,9 @@ class JobStatusMiddleware(Middleware):
         if started == HELD:  # another run holds the job: look again when its lease would end
             wait = lease_remaining(self.store, message.message_id) + 1
             broker.enqueue(message.copy(options={DEFERRED_OPTION: True}), delay=int(wait * 1000))
-            self._skip(message, "deferred", f"deferred {wait:.0f}s", "another run holds it")
+            self._skip(message, f"deferred {wait:.0f}s", "another run holds it")
         if not isinstance(started, dict):  # finished already (cancelled while queued), or gone
-            self._skip(message, "finished", "skipped", "it is finished or unknown")
+            self._skip(message, "skipped", "it is finished or unknown")
         self.leases.hold(run)
         # This copy is the job's run now: if it fails, its retry is an ordinary one.
         message.options.pop(DEFERRED_OPTION, None)
@@ -200,13 +205,27 @@ class JobStatusMiddleware(Middleware):
             "Job %s started type=%s attempt=%d", message.message_id, message.actor_name, started["attempt"]
         )
 
-    def _skip(self, message: dramatiq.Message, why: str, done: str, because: str) -> NoReturn:
+    def _skip(self, message: dramatiq.Message, done: str, because: str) -> NoReturn:
         """Skip ``message`` on purpose, saying so once (Dramatiq's own warning is dropped)."""
         job_logger(message).info(
             "Job %s %s type=%s: %s", message.message_id, done, message.actor_name, because
         )
-        self._skipped[message.message_id] = why
+        self._skipping(message)
         raise SkipMessage()
+
+    def _skipping(self, message: dramatiq.Message) -> None:
+        with self._skipped_lock:
+            self._skipped[message.message_id] += 1
+
+    def _skipped_here(self, message: dramatiq.Message) -> bool:
+        """Whether a skip of ``message``'s id was ours (and so is now matched)."""
+        with self._skipped_lock:
+            if not self._skipped[message.message_id]:
+                return False
+            self._skipped[message.message_id] -= 1
+            if not self._skipped[message.message_id]:
+                del self._skipped[message.message_id]
+            return True
 
     def after_process_message(
         self,
@@ -259,7 +278,7 @@ class JobStatusMiddleware(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         spec = job_spec(broker, message.actor_name)
-        if self._skipped.pop(message.message_id, None) is not None or spec is None:
+        if self._skipped_here(message) or spec is None:
             # Skipped by us (the job is finished, another run holds it, or it is parked): this copy
             # never ran, and what _started and the leases hold under its id is another copy's run.
             return
