@@ -29,12 +29,7 @@ from .support.api import bearer
 from .support.h2client import H2Client
 from .support.servers import RedisServer, WebServer, eventually
 from .support.sse import SSEMessage, collect_events, messages, parse, take_events
-
-
-def new_job(store: JobStore) -> str:
-    job_id = str(uuid.uuid4())
-    store.create(JobRef(job_id), "score_contracts")
-    return job_id
+from .support.stack import new_job
 
 
 @pytest.fixture

@@ -23,13 +23,7 @@ from actors.jobs.store import JobStore
 from .support.api import ADMIN, bearer
 from .support.servers import RedisServer, WebServer, eventually
 from .support.sse import collect_events, messages, take_events
-from .support.stack import engine_on
-
-
-def new_job(store: JobStore) -> str:
-    job_id = str(uuid.uuid4())
-    store.create(JobRef(job_id), "score_contracts")
-    return job_id
+from .support.stack import engine_on, new_job
 
 
 def finish(store: JobStore, job_id: str) -> None:

@@ -21,16 +21,11 @@ from .support.api import bearer, new_key, start_job, upload
 from .support.contracts import NDA
 from .support.servers import WebServer
 from .support.sse import SSEMessage, messages, take_events
+from .support.stack import new_job
 
 
 def new_workspace() -> str:
     return f"ws-{uuid.uuid4().hex[:8]}"
-
-
-def new_job(store: JobStore, workspace: str) -> str:
-    job_id = str(uuid.uuid4())
-    store.create(JobRef(job_id, group=workspace), "score_contracts")
-    return job_id
 
 
 def entry(event_id: str | None) -> tuple[int, int]:

@@ -7,6 +7,7 @@ part writes through the same store, the one way to reach it.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ import httpx
 
 import actors
 from actors.jobs.engine import JobEngine
+from actors.jobs.ref import JobRef
+from actors.jobs.states import DEFAULT_NAMESPACE
+from actors.jobs.store import JobStore
 
 from .api import bearer, new_key
 from .servers import RedisServer, ServiceProcess, WebServer, start_workers
@@ -23,6 +27,13 @@ def engine_on(redis_server: RedisServer, **settings: Any) -> JobEngine:
     """The service's job engine, bound to ``redis_server`` (``settings`` override the service's)."""
     configured = actors.engine.settings.model_copy(update={"redis_url": redis_server.url, **settings})
     return JobEngine(configured, group_field=actors.GROUP_FIELD)
+
+
+def new_job(store: JobStore, workspace: str | None = None, *, namespace: str = DEFAULT_NAMESPACE) -> str:
+    """A new PENDING job written through the workers' own store (in ``workspace``, if named); its id."""
+    job_id = str(uuid.uuid4())
+    store.create(JobRef(job_id, namespace=namespace, group=workspace), "score_contracts")
+    return job_id
 
 
 @dataclass
